@@ -1,0 +1,59 @@
+# Swiftlet build, demo and tests. `make demo` and `make test` install what is
+# missing (apt, the private jemalloc, PyPI test packages, the model) first.
+#
+# Outputs land in build/: lib/libswiftlet.so, bin/swiftlet (the CLI),
+# bin/generate, bin/chat, bin/dlopen_host (the C examples).
+
+SHELL := /bin/bash
+CACHE ?= $(HOME)/.cache/swiftlet
+export SWIFTLET_CACHE := $(CACHE)
+JEMALLOC := $(CACHE)/jemalloc/lib/libjemalloc_pic.a
+BUILD := build
+CC ?= cc
+
+# Release build; the Swift runtime linked statically; the private jemalloc
+# linked in; only the header's functions exported (build/swiftlet.map).
+SWIFT_BUILD_FLAGS := -c release \
+	-Xswiftc -static-stdlib \
+	-Xcc -DSWIFTLET_JEMALLOC \
+	-Xlinker $(JEMALLOC) \
+	-Xlinker --version-script=$(CURDIR)/$(BUILD)/swiftlet.map \
+	-Xlinker --gc-sections -Xlinker -s
+
+EXAMPLES := generate chat dlopen_host
+PROMPT ?= Write a haiku about a small fast bird.
+
+.PHONY: all deps build examples model demo test test-c test-python clean
+
+all: build examples
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/swiftlet.map: include/swiftlet.h
+	@mkdir -p $(BUILD)
+	@scripts/export-map.sh include/swiftlet.h > $@
+
+build: deps $(BUILD)/swiftlet.map
+	swift build $(SWIFT_BUILD_FLAGS)
+	@mkdir -p $(BUILD)/lib $(BUILD)/bin
+	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/libswiftlet.so" $(BUILD)/lib/
+	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/swiftlet-cli" $(BUILD)/bin/swiftlet
+
+# The examples are built exactly as a user builds them against an installed library.
+examples: build
+	$(CC) -std=c99 -Wall -Wextra -O2 -I include bindings/c/examples/generate.c -L $(BUILD)/lib -lswiftlet -Wl,-rpath,'$$ORIGIN/../lib' -o $(BUILD)/bin/generate
+	$(CC) -std=c99 -Wall -Wextra -O2 -I include bindings/c/examples/chat.c -L $(BUILD)/lib -lswiftlet -Wl,-rpath,'$$ORIGIN/../lib' -o $(BUILD)/bin/chat
+	$(CC) -std=c99 -Wall -Wextra -O2 -I include bindings/c/examples/dlopen_host.c -ldl -o $(BUILD)/bin/dlopen_host
+
+model: deps
+	@scripts/fetch-model.sh >/dev/null
+
+demo: examples model
+	$(BUILD)/bin/generate "$$(scripts/fetch-model.sh)" "$(PROMPT)"
+
+test: examples model
+	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" scripts/run-tests.sh
+
+clean:
+	rm -rf $(BUILD) .build

@@ -1,0 +1,31 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// The C header is the contract (include/swiftlet.h); the module map beside it
+// lets the C-ABI target import it so `@c @implementation` checks every signature.
+let headerSearch: [SwiftSetting] = [.unsafeFlags(["-I", Context.packageDirectory + "/include"])]
+
+let package = Package(
+    name: "Swiftlet",
+    products: [
+        .library(name: "swiftlet", type: .dynamic, targets: ["Swiftlet"]),
+        .executable(name: "swiftlet-cli", targets: ["SwiftletCLI"]),
+    ],
+    targets: [
+        // C shims: arena allocation (a private jemalloc when built with
+        // -DSWIFTLET_JEMALLOC, as the Makefile does; the system allocator otherwise)
+        // and CPU feature detection.
+        .target(name: "CSwiftletSupport"),
+        // AVX2 + FMA kernels. Compiled for Haswell-class CPUs; the engine calls
+        // them only after checking the CPU at run time (Q8MatrixProduct).
+        .target(name: "SwiftletKernelsAVX2", swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
+        // The engine: plain Swift, no Foundation.
+        .target(
+            name: "SwiftletCore",
+            dependencies: ["CSwiftletSupport", "SwiftletKernelsAVX2"]
+        ),
+        // The C ABI: one @c @implementation per function of include/swiftlet.h.
+        .target(name: "Swiftlet", dependencies: ["SwiftletCore"], swiftSettings: headerSearch),
+        .executableTarget(name: "SwiftletCLI", dependencies: ["SwiftletCore"], path: "Sources/swiftlet-cli"),
+    ]
+)

@@ -1,0 +1,20 @@
+// Which instruction sets this processor has, asked once at run time so the
+// engine picks its AVX2 kernels only where they can run.
+#ifndef SWIFTLET_CPU_H
+#define SWIFTLET_CPU_H
+
+#include <stdbool.h>
+
+// True if the CPU (and OS) support AVX2, FMA and F16C: the set the
+// SwiftletKernelsAVX2 module is compiled for (-target-cpu haswell).
+bool slc_cpu_has_avx2_fma(void);
+
+// Tells the core a spin-wait is running (x86 `pause`): saves power and
+// yields to the sibling hyperthread. A no-op elsewhere.
+static inline void slc_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+#endif

@@ -1,0 +1,87 @@
+import CSwiftlet
+import SwiftletCore
+
+@c @implementation
+public func swiftlet_context_params_init(_ params: UnsafeMutablePointer<swiftlet_context_params>?) {
+    params?.pointee = swiftlet_context_params(
+        struct_size: UInt32(MemoryLayout<swiftlet_context_params>.size), n_ctx: 0, n_threads: 0, n_batch: 0)
+}
+
+@c @implementation
+public func swiftlet_context_create(_ model: OpaquePointer?, _ params: UnsafePointer<swiftlet_context_params>?,
+                                    _ out_context: UnsafeMutablePointer<OpaquePointer?>?) -> swiftlet_status {
+    withStatus {
+        let m = try modelOf(model)
+        let out = try required(out_context, "out_context")
+        var defaults = swiftlet_context_params()
+        swiftlet_context_params_init(&defaults)
+        let p = try readParams(params, defaults: defaults, "params")
+        let context = try InferenceContext(model: m, capacity: Int(p.n_ctx), threads: Int(p.n_threads),
+                                           batchCapacity: Int(p.n_batch))
+        out.pointee = retainedHandle(ContextHandle(context))
+    }
+}
+
+@c @implementation
+public func swiftlet_context_free(_ context: OpaquePointer?) {
+    releaseHandle(context)
+}
+
+@c @implementation
+public func swiftlet_context_eval(_ context: OpaquePointer?, _ tokens: UnsafePointer<Int32>?,
+                                  _ n_tokens: Int) -> swiftlet_status {
+    withStatus {
+        let c = try contextOf(context)
+        let tokens = try required(tokens, "tokens")
+        try c.evaluate(UnsafeBufferPointer(start: tokens, count: n_tokens))
+    }
+}
+
+@c @implementation
+public func swiftlet_context_eval_all_logits(_ context: OpaquePointer?, _ tokens: UnsafePointer<Int32>?,
+                                             _ n_tokens: Int, _ logits: UnsafeMutablePointer<Float>?,
+                                             _ logits_capacity: Int) -> swiftlet_status {
+    withStatus {
+        let c = try contextOf(context)
+        let tokens = try required(tokens, "tokens")
+        let logits = try required(logits, "logits")
+        let (needed, overflow) = n_tokens.multipliedReportingOverflow(by: c.model.config.vocabularySize)
+        guard !overflow, needed <= logits_capacity else {
+            throw SwiftletError(.bufferTooSmall, "logits holds \(logits_capacity) floats; \(n_tokens) × n_vocab are needed")
+        }
+        try c.evaluate(UnsafeBufferPointer(start: tokens, count: n_tokens), allLogits: logits)
+    }
+}
+
+@c @implementation
+public func swiftlet_context_logits(_ context: OpaquePointer?) -> UnsafePointer<Float>? {
+    guard let c = try? contextOf(context) else { return nil }
+    return c.logits?.baseAddress
+}
+
+@c @implementation
+public func swiftlet_context_position(_ context: OpaquePointer?) -> Int32 {
+    guard let c = try? contextOf(context) else { return 0 }
+    return Int32(c.position)
+}
+
+@c @implementation
+public func swiftlet_context_size(_ context: OpaquePointer?) -> Int32 {
+    guard let c = try? contextOf(context) else { return 0 }
+    return Int32(c.capacity)
+}
+
+@c @implementation
+public func swiftlet_context_rewind(_ context: OpaquePointer?, _ position: Int32) -> swiftlet_status {
+    withStatus { try contextOf(context).rewind(to: Int(position)) }
+}
+
+@c @implementation
+public func swiftlet_context_reset(_ context: OpaquePointer?) {
+    (try? contextOf(context))?.reset()
+}
+
+@c @implementation
+public func swiftlet_context_cancel(_ context: OpaquePointer?) {
+    (try? contextOf(context))?.cancel()
+}

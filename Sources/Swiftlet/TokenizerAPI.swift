@@ -1,0 +1,62 @@
+import CSwiftlet
+import SwiftletCore
+
+@c @implementation
+public func swiftlet_tokenize(_ model: OpaquePointer?, _ text: UnsafePointer<CChar>?, _ text_len: Int, _ flags: UInt32,
+                              _ tokens: UnsafeMutablePointer<Int32>?, _ capacity: Int,
+                              _ out_count: UnsafeMutablePointer<Int>?) -> swiftlet_status {
+    withStatus {
+        let m = try modelOf(model)
+        let count = try required(out_count, "out_count")
+        guard text_len == 0 || text != nil else { throw SwiftletError.invalidArgument("text is NULL") }
+        guard flags & ~(SWIFTLET_TOKENIZE_ADD_BOS | SWIFTLET_TOKENIZE_SPECIAL) == 0 else {
+            throw SwiftletError.invalidArgument("unknown tokenize flags 0x\(String(flags, radix: 16))")
+        }
+        let bytes = text.map { Array(UnsafeRawBufferPointer(start: $0, count: text_len)) } ?? []
+        let ids = m.tokenizer.encode(bytes, addBOS: flags & SWIFTLET_TOKENIZE_ADD_BOS != 0,
+                                     parseSpecial: flags & SWIFTLET_TOKENIZE_SPECIAL != 0)
+        count.pointee = ids.count
+        guard ids.count <= capacity else {
+            throw SwiftletError(.bufferTooSmall, "\(ids.count) tokens do not fit in a buffer of \(capacity)")
+        }
+        guard ids.isEmpty || tokens != nil else { throw SwiftletError.invalidArgument("tokens is NULL") }
+        if let tokens { tokens.update(from: ids, count: ids.count) }
+    }
+}
+
+@c @implementation
+public func swiftlet_token_to_bytes(_ model: OpaquePointer?, _ token: Int32, _ buf: UnsafeMutablePointer<CChar>?,
+                                    _ buf_size: Int, _ out_len: UnsafeMutablePointer<Int>?) -> swiftlet_status {
+    withStatus {
+        let m = try modelOf(model)
+        guard let bytes = m.tokenizer.tokenBytes(token) else {
+            throw SwiftletError.invalidArgument("token id \(token) is outside the vocabulary (0..<\(m.tokenizer.vocabularySize))")
+        }
+        try copyOut(bytes, to: buf, size: buf_size, length: out_len, terminate: false)
+    }
+}
+
+@c @implementation
+public func swiftlet_detokenize(_ model: OpaquePointer?, _ tokens: UnsafePointer<Int32>?, _ n_tokens: Int,
+                                _ buf: UnsafeMutablePointer<CChar>?, _ buf_size: Int,
+                                _ out_len: UnsafeMutablePointer<Int>?) -> swiftlet_status {
+    withStatus {
+        let m = try modelOf(model)
+        guard n_tokens == 0 || tokens != nil else { throw SwiftletError.invalidArgument("tokens is NULL") }
+        let ids = tokens.map { Array(UnsafeBufferPointer(start: $0, count: n_tokens)) } ?? []
+        // decode repairs invalid UTF-8 (e.g. a cut character) to U+FFFD, as documented.
+        try copyOut(try m.tokenizer.decode(ids), to: buf, size: buf_size, length: out_len, terminate: true)
+    }
+}
+
+@c @implementation
+public func swiftlet_vocab_size(_ model: OpaquePointer?) -> Int32 {
+    guard let m = try? modelOf(model) else { return 0 }
+    return Int32(m.tokenizer.vocabularySize)
+}
+
+@c @implementation
+public func swiftlet_token_is_end_of_generation(_ model: OpaquePointer?, _ token: Int32) -> Bool {
+    guard let m = try? modelOf(model) else { return false }
+    return m.tokenizer.isEndOfGeneration(token)
+}

@@ -1,0 +1,46 @@
+/// Activations quantized on the fly for int8·int8 dot products: per 32-value
+/// block an fp32 scale `d = max|x| / 127` and `q = round(x / d)`. The scale
+/// stays fp32 (unlike the weights' fp16) because it is never stored in a file
+/// and fp32 keeps the activation error at the int8 rounding alone.
+///
+/// Layout: `tokens` rows of `columns` int8 values, and `tokens` rows of
+/// `columns / 32` scales. Memory is borrowed from the context's scratch.
+public struct QuantizedActivations {
+    public let values: UnsafeMutablePointer<Int8>
+    public let scales: UnsafeMutablePointer<Float>
+    public let columns: Int
+
+    public init(values: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>, columns: Int) {
+        self.values = values
+        self.scales = scales
+        self.columns = columns
+    }
+
+    @inline(__always) public func rowValues(_ token: Int) -> UnsafeMutablePointer<Int8> { values + token * columns }
+    @inline(__always) public func rowScales(_ token: Int) -> UnsafeMutablePointer<Float> {
+        scales + token * (columns / Q8Block.valueCount)
+    }
+
+    /// Quantizes `tokens` rows of `columns` floats, `inputStride` floats apart.
+    public func quantize(_ input: UnsafePointer<Float>, inputStride: Int, tokens: Int) {
+        for token in 0..<tokens {
+            quantizeRow(input + token * inputStride, values: rowValues(token), scales: rowScales(token), count: columns)
+        }
+    }
+}
+
+/// One row: the rounding is half away from zero, as C's `roundf`.
+@inline(__always)
+func quantizeRow(_ input: UnsafePointer<Float>, values: UnsafeMutablePointer<Int8>,
+                 scales: UnsafeMutablePointer<Float>, count: Int) {
+    for block in 0..<(count / Q8Block.valueCount) {
+        let x = input + block * Q8Block.valueCount
+        var maxMagnitude: Float = 0
+        for i in 0..<Q8Block.valueCount { maxMagnitude = max(maxMagnitude, abs(x[i])) }
+        let scale = maxMagnitude / 127
+        let inverse: Float = scale != 0 ? 1 / scale : 0
+        let q = values + block * Q8Block.valueCount
+        for i in 0..<Q8Block.valueCount { q[i] = Int8((x[i] * inverse).rounded(.toNearestOrAwayFromZero)) }
+        scales[block] = scale
+    }
+}

@@ -1,0 +1,33 @@
+/// A row-major matrix of Q8 blocks: `rows` rows of `columns` values, each row
+/// `columns / 32` blocks. The memory belongs to whoever made it (the model's
+/// file mapping or its arena); the matrix is a plain view and is valid while
+/// that owner is alive.
+public struct QuantizedMatrix: @unchecked Sendable {
+    public let base: UnsafeRawPointer
+    public let rows: Int
+    public let columns: Int
+
+    public init(base: UnsafeRawPointer, rows: Int, columns: Int) {
+        precondition(columns % Q8Block.valueCount == 0, "Q8 rows are whole blocks")
+        self.base = base
+        self.rows = rows
+        self.columns = columns
+    }
+
+    @inline(__always) public var rowByteCount: Int { Q8Block.rowByteCount(columns: columns) }
+    @inline(__always) public var blocksPerRow: Int { columns / Q8Block.valueCount }
+
+    @inline(__always) public func row(_ index: Int) -> UnsafeRawPointer { base + index * rowByteCount }
+
+    /// Writes row `index` as floats (the embedding lookup).
+    public func dequantizeRow(_ index: Int, into output: UnsafeMutablePointer<Float>) {
+        let row = self.row(index)
+        for block in 0..<blocksPerRow {
+            let blockBase = row + block * Q8Block.byteCount
+            let scale = Float(blockBase.loadUnaligned(as: Float16.self))
+            let values = (blockBase + Q8Block.valuesOffset).assumingMemoryBound(to: Int8.self)
+            let out = output + block * Q8Block.valueCount
+            for i in 0..<Q8Block.valueCount { out[i] = scale * Float(values[i]) }
+        }
+    }
+}

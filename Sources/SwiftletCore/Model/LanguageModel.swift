@@ -1,0 +1,88 @@
+/// A loaded model: the mapped GGUF file, its configuration, weights, tokenizer
+/// and chat template. Immutable after loading, so any number of threads and
+/// contexts may share it.
+public final class LanguageModel: @unchecked Sendable {
+    public let file: GGUFFile
+    public let architecture: String
+    public let name: String
+    public let config: LlamaConfig
+    public let tokenizer: Tokenizer
+    public let chatTemplate: ChatTemplate
+    /// Weights stored in the file, counted element by element.
+    public let parameterCount: UInt64
+    let transformer: LlamaTransformer
+    /// Holds the weights converted at load (non-Q8_0 tensors).
+    private let arena: Arena
+
+    /// Architectures this build can run (DESIGN: one file per architecture).
+    public static let supportedArchitectures = ["llama"]
+
+    public init(path: String, loadThreads: Int) throws {
+        file = try GGUFFile(path: path)
+        guard let architecture = file.metadata("general.architecture")?.asString else {
+            throw SwiftletError.notFound("missing metadata key general.architecture")
+        }
+        guard Self.supportedArchitectures.contains(architecture) else {
+            throw SwiftletError.unsupported("unsupported architecture '\(architecture)' (supported: llama)")
+        }
+        self.architecture = architecture
+        name = file.metadata("general.name")?.asString ?? ""
+        tokenizer = try Self.makeTokenizer(file)
+        config = try LlamaConfig(file: file, vocabularySize: tokenizer.vocabularySize)
+        if let templateValue = file.metadata("tokenizer.chat_template") {
+            guard let source = templateValue.asString else {
+                throw SwiftletError.invalidFile("tokenizer.chat_template is not a string")
+            }
+            chatTemplate = try ChatTemplate(source: source)
+        } else {
+            chatTemplate = try ChatTemplate(source: ChatTemplate.chatML)
+        }
+        parameterCount = file.tensors.reduce(0) { $0 + UInt64($1.elementCount) }
+        arena = try Arena()
+        let pool = try WorkerPool(threadCount: loadThreads)
+        let weights = try LlamaWeights(config: config, file: file, arena: arena, pool: pool)
+        transformer = LlamaTransformer(config: config, weights: weights)
+    }
+
+    private static func makeTokenizer(_ file: GGUFFile) throws -> Tokenizer {
+        func required(_ key: String) throws -> GGUFValue {
+            guard let value = file.metadata(key) else { throw SwiftletError.notFound("missing metadata key \(key)") }
+            return value
+        }
+        func optionalID(_ key: String) throws -> Int32? {
+            guard let value = file.metadata(key) else { return nil }
+            guard let id = value.asInt, let id32 = Int32(exactly: id) else {
+                throw SwiftletError.invalidFile("metadata \(key) is not a token id")
+            }
+            return id32
+        }
+        guard let model = try required("tokenizer.ggml.model").asString else {
+            throw SwiftletError.invalidFile("tokenizer.ggml.model is not a string")
+        }
+        guard let tokens = try required("tokenizer.ggml.tokens").asStringArray else {
+            throw SwiftletError.invalidFile("tokenizer.ggml.tokens is not an array of strings")
+        }
+        let merges: [String]
+        if let value = file.metadata("tokenizer.ggml.merges") {
+            guard let list = value.asStringArray else { throw SwiftletError.invalidFile("tokenizer.ggml.merges is not an array of strings") }
+            merges = list
+        } else {
+            merges = []
+        }
+        var types: [Int32]? = nil
+        if let value = file.metadata("tokenizer.ggml.token_type") {
+            guard let list = value.asInt32Array else { throw SwiftletError.invalidFile("tokenizer.ggml.token_type is not an integer array") }
+            types = list
+        }
+        var preTokenizer: String? = nil
+        if let value = file.metadata("tokenizer.ggml.pre") {
+            guard let text = value.asString else { throw SwiftletError.invalidFile("tokenizer.ggml.pre is not a string") }
+            preTokenizer = text
+        }
+        return try Tokenizer(
+            tokens: tokens, tokenTypes: types, merges: merges, model: model, preTokenizer: preTokenizer,
+            bosID: try optionalID("tokenizer.ggml.bos_token_id"), eosID: try optionalID("tokenizer.ggml.eos_token_id"),
+            eotID: try optionalID("tokenizer.ggml.eot_token_id"),
+            addBOS: file.metadata("tokenizer.ggml.add_bos_token")?.asBool ?? false)
+    }
+}

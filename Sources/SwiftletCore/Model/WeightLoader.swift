@@ -1,0 +1,71 @@
+import Synchronization
+
+/// Finds the tensors of a model in its GGUF file, checks their shapes, and
+/// makes them computable: Q8_0 matrices are used in place from the mapping,
+/// other types are converted to Q8 blocks in the model's arena; vectors
+/// (norm weights) become fp32, in place when the file already stores F32.
+struct WeightLoader {
+    let file: GGUFFile
+    let arena: Arena
+    let pool: WorkerPool
+    /// Arena buffers the weights point into; the model keeps them alive.
+    private(set) var ownedBuffers: [AnyObject] = []
+
+    init(file: GGUFFile, arena: Arena, pool: WorkerPool) {
+        self.file = file
+        self.arena = arena
+        self.pool = pool
+    }
+
+    func has(_ name: String) -> Bool { file.tensor(named: name) != nil }
+
+    private func tensor(_ name: String, dimensions expected: [Int]) throws -> GGUFTensorInfo {
+        guard let info = file.tensor(named: name) else { throw SwiftletError.notFound("missing tensor \(name)") }
+        guard info.dimensions == expected else {
+            throw SwiftletError.invalidFile("tensor \(name) has shape \(info.dimensions), expected \(expected)")
+        }
+        return info
+    }
+
+    /// A matrix with `rows` outputs of `columns` inputs (ggml dims [columns, rows]).
+    mutating func matrix(_ name: String, rows: Int, columns: Int) throws -> QuantizedMatrix {
+        let info = try tensor(name, dimensions: [columns, rows])
+        let source = file.data(of: info)
+        if info.type == .q8_0 {
+            return QuantizedMatrix(base: source.baseAddress!, rows: rows, columns: columns)
+        }
+        let rowBytes = Q8Block.rowByteCount(columns: columns)
+        let buffer = try ArenaBuffer<UInt8>(count: rows * rowBytes, in: arena)
+        ownedBuffers.append(buffer)
+        let sourceRowBytes = info.byteCount / rows
+        let destination = buffer.pointer
+        let type = info.type
+        let failed = Atomic<Bool>(false)
+        pool.parallelFor(rows) { range in
+            do {
+                try convertToQ8_0(type: type, source: source.baseAddress! + range.lowerBound * sourceRowBytes,
+                                  rows: range.count, columns: columns, into: destination + range.lowerBound * rowBytes)
+            } catch {
+                failed.store(true, ordering: .relaxed)
+            }
+        }
+        if failed.load(ordering: .relaxed) {
+            throw SwiftletError.invalidFile("tensor \(name) (\(type)) cannot be converted to 8-bit blocks")
+        }
+        return QuantizedMatrix(base: UnsafeRawPointer(destination), rows: rows, columns: columns)
+    }
+
+    /// A vector of `count` floats.
+    mutating func vector(_ name: String, count: Int) throws -> UnsafePointer<Float> {
+        let info = try tensor(name, dimensions: [count])
+        let source = file.data(of: info)
+        if info.type == .f32, Int(bitPattern: source.baseAddress!) % MemoryLayout<Float>.alignment == 0 {
+            // Used in place; a file with an odd general.alignment gets a copy instead.
+            return source.baseAddress!.assumingMemoryBound(to: Float.self)
+        }
+        let buffer = try ArenaBuffer<Float>(count: count, in: arena)
+        ownedBuffers.append(buffer)
+        try dequantizeRow(type: info.type, source: source.baseAddress!, into: buffer.pointer, count: count)
+        return UnsafePointer(buffer.pointer)
+    }
+}

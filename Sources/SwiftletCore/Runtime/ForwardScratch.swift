@@ -1,0 +1,53 @@
+/// Every activation buffer of the forward pass for up to `batchCapacity`
+/// tokens, allocated once when a context is created: the pass itself never
+/// allocates.
+final class ForwardScratch {
+    let batchCapacity: Int
+    let hidden: UnsafeMutablePointer<Float>      // [batch, embedding] the residual stream
+    let normed: UnsafeMutablePointer<Float>      // [batch, embedding]
+    let query: UnsafeMutablePointer<Float>       // [batch, queryLength]
+    let key: UnsafeMutablePointer<Float>         // [batch, kvLength]
+    let value: UnsafeMutablePointer<Float>       // [batch, kvLength]
+    let attention: UnsafeMutablePointer<Float>   // [batch, queryLength] heads' outputs
+    let projected: UnsafeMutablePointer<Float>   // [batch, embedding] a block's output before the residual add
+    let gate: UnsafeMutablePointer<Float>        // [batch, feedForward]
+    let up: UnsafeMutablePointer<Float>          // [batch, feedForward]
+    let rotation: UnsafeMutablePointer<Float>    // [batch, headDimension] cos/sin pairs per position
+    let scores: UnsafeMutablePointer<Float>      // [workers, scoresStride] attention weights
+    let scoresStride: Int                        // the context capacity: one score per visible position
+    let quantized: QuantizedActivations          // [batch, widest input] int8 + scales
+    private let buffers: [AnyObject]
+
+    init(config c: LlamaConfig, batchCapacity b: Int, contextCapacity: Int, workers: Int, arena: Arena) throws {
+        batchCapacity = b
+        var buffers: [AnyObject] = []
+        func floats(_ count: Int) throws -> UnsafeMutablePointer<Float> {
+            let buffer = try ArenaBuffer<Float>(count: count, in: arena)
+            buffers.append(buffer)
+            return buffer.pointer
+        }
+        hidden = try floats(b * c.embeddingLength)
+        normed = try floats(b * c.embeddingLength)
+        query = try floats(b * c.queryLength)
+        key = try floats(b * c.kvLength)
+        value = try floats(b * c.kvLength)
+        attention = try floats(b * c.queryLength)
+        projected = try floats(b * c.embeddingLength)
+        gate = try floats(b * c.feedForwardLength)
+        up = try floats(b * c.feedForwardLength)
+        rotation = try floats(b * c.headDimension)
+        scores = try floats(workers * contextCapacity)
+        scoresStride = contextCapacity
+        let widest = max(c.embeddingLength, c.feedForwardLength, c.queryLength)
+        let values = try ArenaBuffer<Int8>(count: b * widest, in: arena)
+        buffers.append(values)
+        quantized = QuantizedActivations(values: values.pointer,
+                                         scales: try floats(b * widest / Q8Block.valueCount), columns: widest)
+        self.buffers = buffers
+    }
+
+    /// The int8 buffer viewed with `columns` values per token.
+    func quantizedActivations(columns: Int) -> QuantizedActivations {
+        QuantizedActivations(values: quantized.values, scales: quantized.scales, columns: columns)
+    }
+}

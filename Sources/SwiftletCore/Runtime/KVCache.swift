@@ -1,0 +1,19 @@
+/// Keys and values of every evaluated position, per layer: fp32 rows of
+/// `kvLength` values (all key/value heads side by side), `capacity` rows.
+/// Positions past the context's current one hold stale data and are never read.
+final class KVCache {
+    let capacity: Int
+    let kvLength: Int
+    private let storage: ArenaBuffer<Float>
+    private let layerStride: Int
+
+    init(config: LlamaConfig, capacity: Int, arena: Arena) throws {
+        self.capacity = capacity
+        self.kvLength = config.kvLength
+        layerStride = capacity * config.kvLength
+        storage = try ArenaBuffer<Float>(count: 2 * config.layerCount * layerStride, in: arena)
+    }
+
+    @inline(__always) func keys(layer: Int) -> UnsafeMutablePointer<Float> { storage.pointer + (2 * layer) * layerStride }
+    @inline(__always) func values(layer: Int) -> UnsafeMutablePointer<Float> { storage.pointer + (2 * layer + 1) * layerStride }
+}

@@ -1,0 +1,113 @@
+import Glibc
+
+/// What a sampler does; the C API's swiftlet_sampler_params.
+public struct SamplerSettings: Sendable, Equatable {
+    public var temperature: Float = 0.8
+    public var topK: Int = 40
+    public var topP: Float = 0.95
+    public var minP: Float = 0.05
+    public var repeatPenalty: Float = 1.0
+    public var repeatLastN: Int = 64
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    public func validate() throws {
+        func check(_ ok: Bool, _ message: String) throws {
+            if !ok { throw SwiftletError.invalidArgument(message) }
+        }
+        try check(temperature.isFinite && temperature >= 0, "temperature must be finite and ≥ 0, not \(temperature)")
+        try check(topK >= 0, "top_k must be ≥ 0, not \(topK)")
+        try check(topP.isFinite && topP > 0 && topP <= 1, "top_p must be in (0, 1], not \(topP)")
+        try check(minP.isFinite && minP >= 0 && minP <= 1, "min_p must be in [0, 1], not \(minP)")
+        try check(repeatPenalty.isFinite && repeatPenalty > 0, "repeat_penalty must be finite and > 0, not \(repeatPenalty)")
+        try check(repeatLastN >= 0, "repeat_last_n must be ≥ 0, not \(repeatLastN)")
+    }
+}
+
+/// Picks tokens from logits: repetition penalty, then greedy (temperature 0)
+/// or temperature → top-k → top-p → min-p → a draw from the seeded generator.
+public final class Sampler: @unchecked Sendable {
+    public let settings: SamplerSettings
+    private var random: RandomGenerator
+    private var candidates: [(id: Int32, logit: Float)] = []
+
+    public init(settings: SamplerSettings) throws {
+        try settings.validate()
+        self.settings = settings
+        random = RandomGenerator(seed: settings.seed)
+    }
+
+    public func sample(logits: UnsafeBufferPointer<Float>, recentTokens: ArraySlice<Int32>) -> Int32 {
+        candidates.removeAll(keepingCapacity: true)
+        for (id, logit) in logits.enumerated() { candidates.append((Int32(id), logit)) }
+        applyRepetitionPenalty(recentTokens.suffix(settings.repeatLastN))
+        if settings.temperature == 0 { return greedy() }
+        for i in candidates.indices { candidates[i].logit /= settings.temperature }
+        candidates.sort { $0.logit > $1.logit }
+        if settings.topK > 0 && settings.topK < candidates.count { candidates.removeSubrange(settings.topK...) }
+        var probabilities = softmaxOfCandidates()
+        keepNucleus(&probabilities)
+        keepAboveMinimum(&probabilities)
+        return draw(probabilities)
+    }
+
+    /// Positive logits are divided by the penalty, negative ones multiplied
+    /// (llama.cpp's rule), once per distinct recent token.
+    private func applyRepetitionPenalty(_ recent: ArraySlice<Int32>) {
+        guard settings.repeatPenalty != 1, !recent.isEmpty else { return }
+        for token in Set(recent) where token >= 0 && Int(token) < candidates.count {
+            let i = Int(token)  // candidates are still in id order here
+            let logit = candidates[i].logit
+            candidates[i].logit = logit > 0 ? logit / settings.repeatPenalty : logit * settings.repeatPenalty
+        }
+    }
+
+    /// The highest logit; the lowest id wins a tie, so the choice is deterministic.
+    private func greedy() -> Int32 {
+        var best = 0
+        for i in candidates.indices where candidates[i].logit > candidates[best].logit { best = i }
+        return candidates[best].id
+    }
+
+    private func softmaxOfCandidates() -> [Float] {
+        let largest = candidates[0].logit
+        var probabilities = candidates.map { expf($0.logit - largest) }
+        let total = probabilities.reduce(0, +)
+        for i in probabilities.indices { probabilities[i] /= total }
+        return probabilities
+    }
+
+    /// Keeps the smallest prefix (candidates are sorted) whose mass reaches top_p.
+    private func keepNucleus(_ probabilities: inout [Float]) {
+        guard settings.topP < 1 else { return }
+        var mass: Float = 0
+        for (i, p) in probabilities.enumerated() {
+            mass += p
+            if mass >= settings.topP {
+                probabilities.removeSubrange((i + 1)...)
+                candidates.removeSubrange((i + 1)...)
+                return
+            }
+        }
+    }
+
+    /// Drops candidates less likely than min_p × the most likely one.
+    private func keepAboveMinimum(_ probabilities: inout [Float]) {
+        guard settings.minP > 0 else { return }
+        let threshold = probabilities[0] * settings.minP
+        let kept = probabilities.firstIndex { $0 < threshold } ?? probabilities.count
+        probabilities.removeSubrange(max(kept, 1)...)
+        candidates.removeSubrange(max(kept, 1)...)
+    }
+
+    private func draw(_ probabilities: [Float]) -> Int32 {
+        let total = probabilities.reduce(0, +)
+        var target = random.nextUnitFloat() * total
+        for (i, p) in probabilities.enumerated() {
+            target -= p
+            if target < 0 { return candidates[i].id }
+        }
+        return candidates[probabilities.count - 1].id
+    }
+}

@@ -1,0 +1,227 @@
+/// A GPT-2-style byte-level BPE tokenizer built from GGUF metadata
+/// (`tokenizer.ggml.*`). Immutable after init, so any number of threads may
+/// use one instance at once.
+///
+/// Encoding: special tokens written in the text are cut out first (see
+/// SpecialTokenMatcher), the rest is split by the model's pre-tokenizer (see
+/// PreTokenizer), and each piece is BPE-encoded from its bytes (see
+/// BytePairEncoder). Decoding maps tokens back to bytes (see
+/// Tokenizer+Decoding.swift).
+public final class Tokenizer: Sendable {
+    public var vocabularySize: Int { types.count }
+    public let bosID: Int32?
+    public let eosID: Int32?
+    /// End of turn (`tokenizer.ggml.eot_token_id`), if the file names one.
+    public let eotID: Int32?
+    /// Whether the model expects BOS before a prompt (`tokenizer.ggml.add_bos_token`).
+    public let addBOS: Bool
+
+    let preTokenizer: PreTokenizer
+    let encoder: BytePairEncoder
+    let specialTokens: SpecialTokenMatcher
+    let types: [TokenType]
+    /// Raw bytes of every token (byte-level mapping undone; control and
+    /// user-defined tokens as their literal text); token `i` is
+    /// `tokenStorage[tokenOffsets[i]..<tokenOffsets[i + 1]]`.
+    let tokenStorage: [UInt8]
+    let tokenOffsets: [Int]
+    /// Sorted ids at which generation should stop.
+    let endOfGenerationIDs: [Int32]
+
+    /// Builds the tokenizer.
+    /// - Parameters:
+    ///   - tokens: `tokenizer.ggml.tokens`, in GPT-2's byte-to-character form.
+    ///   - tokenTypes: `tokenizer.ggml.token_type` (nil: every token is normal).
+    ///   - merges: `tokenizer.ggml.merges`, "LEFT RIGHT", highest priority first.
+    ///   - model: `tokenizer.ggml.model`; must be "gpt2".
+    ///   - preTokenizer: `tokenizer.ggml.pre`, or nil if absent (see PreTokenizer).
+    /// - Throws: `SwiftletError` `.unsupported` for another model or an unknown
+    ///   pre-tokenizer; `.invalidFile` for inconsistent data (wrong-length type
+    ///   array, unknown type, duplicate token, malformed merge or one naming a
+    ///   missing token, a special id outside the vocabulary).
+    public init(tokens: [String], tokenTypes: [Int32]?, merges: [String], model: String,
+                preTokenizer: String?, bosID: Int32?, eosID: Int32?, eotID: Int32?, addBOS: Bool) throws {
+        guard model == "gpt2" else {
+            throw SwiftletError.unsupported(
+                "unsupported tokenizer model \"\(model)\" (tokenizer.ggml.model); only \"gpt2\" (byte-level BPE) is supported")
+        }
+        self.preTokenizer = try PreTokenizer(ggufName: preTokenizer)
+        guard !tokens.isEmpty, tokens.count < Int(Int32.max) else {
+            throw SwiftletError.invalidFile("tokenizer.ggml.tokens has \(tokens.count) entries")
+        }
+
+        var types = try Self.readTypes(tokenTypes, tokenCount: tokens.count)
+        for (key, id) in [("bos_token_id", bosID), ("eos_token_id", eosID), ("eot_token_id", eotID)] {
+            if let id, id < 0 || Int(id) >= tokens.count {
+                throw SwiftletError.invalidFile(
+                    "tokenizer.ggml.\(key) is \(id), outside the vocabulary of \(tokens.count) tokens")
+            }
+        }
+
+        // Texts as the file spells them, for looking tokens up by name.
+        var text: [UInt8] = []
+        var textOffsets: [Int] = []
+        textOffsets.reserveCapacity(tokens.count + 1)
+        for token in tokens {
+            textOffsets.append(text.count)
+            text.append(contentsOf: token.utf8)
+        }
+        textOffsets.append(text.count)
+        let index = TokenTextIndex(text: text, offsets: textOffsets)
+        if let duplicate = index.firstDuplicate {
+            throw SwiftletError.invalidFile("token \(duplicate) (\"\(tokens[Int(duplicate)])\") appears twice in tokenizer.ggml.tokens")
+        }
+
+        // End-of-generation markers. As llama.cpp does, well-known end-marker
+        // texts count even if the file forgot to type them as control.
+        var endIDs = Set([eosID, eotID].compactMap { $0 })
+        for name in Self.endOfGenerationTexts {
+            if let id = index.find(Array(name.utf8)) {
+                endIDs.insert(id)
+                types[Int(id)] = .control
+            }
+        }
+
+        let (storage, offsets) = Self.rawBytes(tokens, types)
+        let byteTokens = (0..<256).map { index.find(ByteLevelMapping.vocabularyText(for: UInt8($0))) ?? -1 }
+        self.encoder = BytePairEncoder(merges: try Self.readMerges(merges, index), byteTokens: byteTokens)
+
+        var specials: [SpecialTokenMatcher.Entry] = []
+        for (id, type) in types.enumerated() where type.isStoredLiterally {
+            let bytes = Array(storage[offsets[id]..<offsets[id + 1]])
+            specials.append(.init(id: Int32(id), text: bytes, onlyWhenParsingSpecial: type != .userDefined))
+        }
+        self.specialTokens = SpecialTokenMatcher(specials)
+
+        self.types = types
+        self.tokenStorage = storage
+        self.tokenOffsets = offsets
+        self.endOfGenerationIDs = endIDs.sorted()
+        self.bosID = bosID
+        self.eosID = eosID
+        self.eotID = eotID
+        self.addBOS = addBOS
+    }
+
+    // MARK: - Encoding
+
+    /// The token ids of `text`.
+    /// - Parameters:
+    ///   - addBOS: prepend BOS (if the model has one).
+    ///   - parseSpecial: recognise control tokens written in the text
+    ///     ("<|im_start|>" becomes its one id); otherwise such text is
+    ///     tokenized as ordinary characters.
+    public func encode(_ text: String, addBOS: Bool, parseSpecial: Bool) -> [Int32] {
+        var text = text
+        return text.withUTF8 { encode($0, addBOS: addBOS, parseSpecial: parseSpecial) }
+    }
+
+    /// The token ids of UTF-8 `bytes`. Ill-formed UTF-8 is not an error: its
+    /// bytes are encoded as byte tokens.
+    public func encode(_ bytes: [UInt8], addBOS: Bool, parseSpecial: Bool) -> [Int32] {
+        bytes.withUnsafeBufferPointer { encode($0, addBOS: addBOS, parseSpecial: parseSpecial) }
+    }
+
+    /// The token ids of UTF-8 `bytes` (see `encode(_:addBOS:parseSpecial:)`).
+    public func encode(_ bytes: UnsafeBufferPointer<UInt8>, addBOS: Bool, parseSpecial: Bool) -> [Int32] {
+        var output: [Int32] = []
+        output.reserveCapacity(bytes.count / 3 + 2)
+        if addBOS, let bosID { output.append(bosID) }
+
+        var characters = PreTokenizer.CharacterSequence()
+        var pieces: [Range<Int>] = []
+        var scratch = BytePairEncoder.Scratch()
+        for fragment in specialTokens.split(bytes, parseSpecial: parseSpecial) {
+            switch fragment {
+            case .token(let id):
+                output.append(id)
+            case .text(let range):
+                characters.load(bytes, range: range)
+                pieces.removeAll(keepingCapacity: true)
+                preTokenizer.split(characters, into: &pieces)
+                let offsets = characters.byteOffsets
+                for piece in pieces {
+                    let byteRange = offsets[piece.lowerBound]..<offsets[piece.upperBound]
+                    encoder.encode(UnsafeBufferPointer(rebasing: bytes[byteRange]), scratch: &scratch, into: &output)
+                }
+            }
+        }
+        return output
+    }
+
+    // MARK: - Building
+
+    /// Texts that mark the end of a turn or of a document in common models
+    /// (the subset of llama.cpp's list that is not model-specific).
+    static let endOfGenerationTexts = [
+        "<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|end|>", "<|end_of_text|>",
+        "<end_of_turn>", "<|return|>", "<|call|>", "<EOT>", "_<EOT>", "<end_of_utterance>",
+    ]
+
+    private static func readTypes(_ values: [Int32]?, tokenCount: Int) throws -> [TokenType] {
+        guard let values else { return [TokenType](repeating: .normal, count: tokenCount) }
+        guard values.count == tokenCount else {
+            throw SwiftletError.invalidFile(
+                "tokenizer.ggml.token_type has \(values.count) entries for \(tokenCount) tokens")
+        }
+        return try values.enumerated().map { id, value in
+            guard let type = TokenType(rawValue: value) else {
+                throw SwiftletError.invalidFile("token \(id) has unknown token type \(value)")
+            }
+            return type
+        }
+    }
+
+    /// Every token's raw bytes, concatenated, and where each starts.
+    private static func rawBytes(_ tokens: [String], _ types: [TokenType]) -> ([UInt8], [Int]) {
+        var storage: [UInt8] = []
+        var offsets: [Int] = []
+        offsets.reserveCapacity(tokens.count + 1)
+        for (id, token) in tokens.enumerated() {
+            offsets.append(storage.count)
+            if types[id].isStoredLiterally {
+                storage.append(contentsOf: token.utf8)
+                continue
+            }
+            for scalar in token.unicodeScalars {
+                if let byte = ByteLevelMapping.byte(for: scalar) {
+                    storage.append(byte)
+                } else {
+                    // Not a byte-level character: keep it as its own UTF-8,
+                    // the only reading that loses nothing.
+                    UTF8.encode(scalar) { storage.append($0) }
+                }
+            }
+        }
+        offsets.append(storage.count)
+        return (storage, offsets)
+    }
+
+    /// The merge table. Each merge is "LEFT RIGHT", split at the first space
+    /// after the first byte (as llama.cpp does), and both halves and their
+    /// concatenation must be tokens (HF tokenizers rejects the file otherwise).
+    private static func readMerges(_ merges: [String], _ index: TokenTextIndex) throws -> MergeTable {
+        var table = MergeTable(expectedCount: merges.count)
+        var joined: [UInt8] = []
+        for (rank, merge) in merges.enumerated() {
+            var contiguous = merge  // withUTF8 needs a mutable copy (it may make the string contiguous)
+            try contiguous.withUTF8 { bytes in
+                guard bytes.count >= 3, let space = bytes[1...].firstIndex(of: UInt8(ascii: " ")),
+                      space + 1 < bytes.count else {
+                    throw SwiftletError.invalidFile("merge \(rank) \"\(merge)\" is not two tokens separated by a space")
+                }
+                let left = UnsafeBufferPointer(rebasing: bytes[..<space])
+                let right = UnsafeBufferPointer(rebasing: bytes[(space + 1)...])
+                joined.removeAll(keepingCapacity: true)
+                joined.append(contentsOf: left)
+                joined.append(contentsOf: right)
+                guard let leftID = index.find(left), let rightID = index.find(right),
+                      let mergedID = index.find(joined) else {
+                    throw SwiftletError.invalidFile("merge \(rank) \"\(merge)\" names a token that is not in the vocabulary")
+                }
+                table.insert(left: leftID, right: rightID, rank: Int32(rank), merged: mergedID)
+            }
+        }
+        return table
+    }
+}

@@ -1,0 +1,207 @@
+// swiftlet — the command-line face of the engine: generate, chat, tokenize,
+// inspect and quantize GGUF models. It uses SwiftletCore directly.
+import Glibc
+import SwiftletCore
+
+let usage = """
+    usage: swiftlet <command> [options]
+
+    commands:
+      generate MODEL PROMPT [-n TOKENS] [--temp T] [--seed S] [--threads N] [--raw]
+                   stream a reply (chat template) or, with --raw, a continuation
+      chat MODEL [-n TOKENS] [--threads N]
+                   chat on stdin, one user message per line
+      tokenize MODEL TEXT [--special] [--bos]
+                   print the token ids and pieces of TEXT
+      inspect MODEL
+                   print the metadata and tensors of a GGUF file
+      quantize INPUT OUTPUT
+                   write a Q8_0 copy of a GGUF model (norms and biases stay F32)
+
+    """
+
+/// Options after the positional arguments of a command.
+struct Options {
+    var positional: [String] = []
+    var flags: [String: String] = [:]
+    var switches: Set<String> = []
+
+    init(_ arguments: ArraySlice<String>, valued: Set<String>) throws {
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            if valued.contains(argument) {
+                guard let value = iterator.next() else { throw SwiftletError.invalidArgument("\(argument) needs a value") }
+                flags[argument] = value
+            } else if argument.hasPrefix("--") {
+                switches.insert(argument)
+            } else {
+                positional.append(argument)
+            }
+        }
+    }
+
+    func integer(_ name: String, default fallback: Int) throws -> Int {
+        guard let text = flags[name] else { return fallback }
+        guard let value = Int(text) else { throw SwiftletError.invalidArgument("\(name) expects an integer, not '\(text)'") }
+        return value
+    }
+
+    func real(_ name: String, default fallback: Float) throws -> Float {
+        guard let text = flags[name] else { return fallback }
+        guard let value = Float(text) else { throw SwiftletError.invalidArgument("\(name) expects a number, not '\(text)'") }
+        return value
+    }
+}
+
+/// Unbuffered writes to a file descriptor: streamed text appears at once.
+func write(_ text: String, to descriptor: Int32 = STDOUT_FILENO) {
+    var text = text
+    text.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+}
+
+func writeError(_ text: String) { write(text + "\n", to: STDERR_FILENO) }
+
+func makeContext(_ options: Options) throws -> InferenceContext {
+    guard let path = options.positional.first else { throw SwiftletError.invalidArgument("missing MODEL") }
+    let threads = try options.integer("--threads", default: 0)
+    let model = try LanguageModel(path: path, loadThreads: threads == 0 ? processorCount() : threads)
+    return try InferenceContext(model: model, capacity: 0, threads: threads, batchCapacity: 0)
+}
+
+func sampler(_ options: Options) throws -> Sampler {
+    var settings = SamplerSettings()
+    settings.temperature = try options.real("--temp", default: 0)
+    settings.seed = UInt64(try options.integer("--seed", default: 0))
+    return try Sampler(settings: settings)
+}
+
+/// Streams a reply to stdout; returns the reply's text.
+@discardableResult
+func stream(_ context: InferenceContext, prompt: [Int32], maxTokens: Int, sampler: Sampler) throws -> String {
+    var reply: [UInt8] = []
+    let outcome = try generate(in: context, prompt: prompt, maxTokens: maxTokens, sampler: sampler) { text, _ in
+        reply.append(contentsOf: text)
+        write(String(decoding: text, as: UTF8.self))
+        return true
+    }
+    write("\n")
+    if let error = outcome.error { throw error }
+    return String(decoding: reply, as: UTF8.self)
+}
+
+func chatPrompt(_ context: InferenceContext, _ messages: [ChatMessage]) throws -> [Int32] {
+    let model = context.model
+    let text = try model.chatTemplate.render(messages: messages, addGenerationPrompt: true,
+                                             bosToken: "", eosToken: "")
+    let tokens = model.tokenizer.encode(Array(text.utf8), addBOS: model.tokenizer.addBOS, parseSpecial: true)
+    // Evaluate only what the context does not already hold.
+    var shared = 0
+    while shared < min(context.position, tokens.count - 1), context.tokens[shared] == tokens[shared] { shared += 1 }
+    try context.rewind(to: shared)
+    return Array(tokens[shared...])
+}
+
+func runGenerate(_ options: Options) throws {
+    guard options.positional.count >= 2 else { throw SwiftletError.invalidArgument("usage: generate MODEL PROMPT") }
+    let context = try makeContext(options)
+    let prompt = options.positional[1]
+    let maxTokens = try options.integer("-n", default: 256)
+    let tokens: [Int32]
+    if options.switches.contains("--raw") {
+        write(prompt)
+        tokens = context.model.tokenizer.encode(Array(prompt.utf8), addBOS: context.model.tokenizer.addBOS, parseSpecial: false)
+    } else {
+        tokens = try chatPrompt(context, [ChatMessage(role: "user", content: prompt)])
+    }
+    try stream(context, prompt: tokens, maxTokens: maxTokens, sampler: try sampler(options))
+}
+
+func runChat(_ options: Options) throws {
+    let context = try makeContext(options)
+    let maxTokens = try options.integer("-n", default: 256)
+    var messages: [ChatMessage] = []
+    writeError("(one message per line; end with Ctrl-D)")
+    while let line = readLine() {
+        guard !line.isEmpty else { continue }
+        messages.append(ChatMessage(role: "user", content: line))
+        let reply = try stream(context, prompt: try chatPrompt(context, messages), maxTokens: maxTokens,
+                               sampler: try sampler(options))
+        messages.append(ChatMessage(role: "assistant", content: reply))
+    }
+}
+
+func runTokenize(_ options: Options) throws {
+    guard options.positional.count >= 2 else { throw SwiftletError.invalidArgument("usage: tokenize MODEL TEXT") }
+    let model = try LanguageModel(path: options.positional[0], loadThreads: processorCount())
+    let ids = model.tokenizer.encode(Array(options.positional[1].utf8), addBOS: options.switches.contains("--bos"),
+                                     parseSpecial: options.switches.contains("--special"))
+    for id in ids {
+        let bytes = model.tokenizer.tokenBytes(id) ?? []
+        write("\(id)\t\(escaped(bytes))\n")
+    }
+}
+
+/// Token bytes shown with invisible characters escaped, e.g. "\n" and "\x0a".
+func escaped(_ bytes: [UInt8]) -> String {
+    var out = ""
+    for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        case " ": out += "␣"
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
+}
+
+func runInspect(_ options: Options) throws {
+    guard let path = options.positional.first else { throw SwiftletError.invalidArgument("usage: inspect MODEL") }
+    let file = try GGUFFile(path: path)
+    write("GGUF version \(file.version), \(file.metadataKeys.count) metadata keys, \(file.tensors.count) tensors\n\n")
+    for key in file.metadataKeys {
+        var value = file.metadata(key)!.rendered()
+        if value.utf8.count > 160 { value = String(value.prefix(157)) + "..." }
+        write("\(key) = \(value)\n")
+    }
+    write("\n")
+    for tensor in file.tensors {
+        write("\(tensor.name)\t\(tensor.type)\t\(tensor.dimensions)\t\(tensor.byteCount) bytes\n")
+    }
+}
+
+func runQuantize(_ options: Options) throws {
+    guard options.positional.count == 2 else { throw SwiftletError.invalidArgument("usage: quantize INPUT OUTPUT") }
+    try quantizeModelToQ8_0(inputPath: options.positional[0], outputPath: options.positional[1])
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2 else {
+    writeError(usage)
+    exit(2)
+}
+do {
+    let rest = arguments.dropFirst(2)
+    let valued: Set<String> = ["-n", "--temp", "--seed", "--threads"]
+    switch arguments[1] {
+    case "generate": try runGenerate(try Options(rest, valued: valued))
+    case "chat": try runChat(try Options(rest, valued: valued))
+    case "tokenize": try runTokenize(try Options(rest, valued: valued))
+    case "inspect": try runInspect(try Options(rest, valued: valued))
+    case "quantize": try runQuantize(try Options(rest, valued: valued))
+    case "help", "-h", "--help": write(usage)
+    default:
+        writeError("unknown command '\(arguments[1])'\n\n" + usage)
+        exit(2)
+    }
+} catch let error as SwiftletError {
+    writeError("swiftlet: \(error.message)")
+    exit(1)
+}

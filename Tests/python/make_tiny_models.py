@@ -1,0 +1,254 @@
+"""Writes tiny random `llama` GGUF models for Swiftlet's tests.
+
+Everything is deterministic (fixed seeds), so the same spec always gives the
+same bytes. The models follow llama.cpp's GGUF conventions:
+
+  token_embd.weight        ggml dims [n_embd, n_vocab]      (numpy shape (n_vocab, n_embd))
+  blk.N.attn_norm.weight   [n_embd]                         F32
+  blk.N.attn_q.weight      [n_embd, n_head*hd]
+  blk.N.attn_k.weight      [n_embd, n_head_kv*hd]
+  blk.N.attn_v.weight      [n_embd, n_head_kv*hd]
+  blk.N.attn_output.weight [n_head*hd, n_embd]
+  blk.N.ffn_norm.weight    [n_embd]                         F32
+  blk.N.ffn_gate.weight    [n_embd, n_ff]
+  blk.N.ffn_up.weight      [n_embd, n_ff]
+  blk.N.ffn_down.weight    [n_ff, n_embd]
+  output_norm.weight       [n_embd]                         F32
+  output.weight            [n_embd, n_vocab]                (absent when tied)
+
+A numpy matrix of shape (rows, cols) is a ggml tensor with dims [cols, rows]:
+each row is one output unit, contiguous along the input dimension (so the
+32-blocks of the quantized types run along the input dimension).
+
+The tokenizer is a minimal GPT-2 style byte-level BPE: the 256 byte tokens
+(GPT-2's bytes_to_unicode spelling), a few merges, and three control tokens.
+
+Run as a script to write the standard set into a directory:
+    python make_tiny_models.py OUT_DIR
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from typing import Optional
+
+import numpy as np
+
+import gguf
+from gguf import GGMLQuantizationType as QT
+
+# ----------------------------------------------------------------- tokenizer
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's reversible byte -> printable unicode character map."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {b: chr(c) for b, c in zip(bs, cs)}
+
+
+BYTE_TO_UNICODE = bytes_to_unicode()
+UNICODE_TO_BYTE = {c: b for b, c in BYTE_TO_UNICODE.items()}
+
+# Merges in rank order. Each side must already be a token when the merge is
+# added (checked in build_vocab). "Ġ" is the byte-mapped space.
+MERGE_PAIRS: list[tuple[str, str]] = [
+    ("Ġ", "t"), ("h", "e"), ("i", "n"), ("Ġ", "a"), ("e", "r"), ("o", "n"),
+    ("Ġt", "he"), ("r", "e"), ("Ġ", "s"), ("a", "t"), ("Ġ", "w"), ("o", "r"),
+    ("in", "g"), ("e", "n"), ("Ġ", "c"), ("l", "l"), ("Ġ", "o"), ("i", "s"),
+    ("Ġ", "b"), ("e", "s"), ("a", "n"), ("Ġ", "f"), ("i", "t"), ("Ġ", "p"),
+    ("Ġ", "m"), ("Ġ", "h"), ("Ġ", "i"), ("e", "d"), ("a", "r"), ("Ġo", "f"),
+    ("Ġ", "d"), ("Ġa", "n"), ("Ġan", "d"), ("Ġ", "l"), ("l", "o"), ("he", "ll"),
+    ("hell", "o"), ("Ġ", "Ġ"), ("Ċ", "Ċ"), ("Ġw", "or"), ("Ġwor", "l"),
+]
+# ("he","ll") -> "hell", ("hell","o") -> "hello"; "Ġwor"+"l" -> "Ġworl"
+
+CONTROL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+TOKEN_TYPE_NORMAL = 1
+TOKEN_TYPE_CONTROL = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Vocab:
+    tokens: list[str]
+    token_types: list[int]
+    merges: list[str]
+    bos_id: int
+    eos_id: int
+    eot_id: int  # <|im_end|>
+
+    @property
+    def n_vocab(self) -> int:
+        return len(self.tokens)
+
+    def token_bytes(self, tid: int) -> bytes:
+        """The raw bytes a normal token stands for."""
+        return bytes(UNICODE_TO_BYTE[c] for c in self.tokens[tid])
+
+
+def build_vocab() -> Vocab:
+    tokens = [BYTE_TO_UNICODE[b] for b in range(256)]
+    known = set(tokens)
+    merges = []
+    for a, b in MERGE_PAIRS:
+        assert a in known and b in known, (a, b)
+        merged = a + b
+        assert merged not in known, merged
+        tokens.append(merged)
+        known.add(merged)
+        merges.append(f"{a} {b}")
+    types = [TOKEN_TYPE_NORMAL] * len(tokens)
+    base = len(tokens)
+    tokens += CONTROL_TOKENS
+    types += [TOKEN_TYPE_CONTROL] * len(CONTROL_TOKENS)
+    assert len(tokens) == 300, len(tokens)
+    return Vocab(tokens=tokens, token_types=types, merges=merges,
+                 bos_id=base + 1, eos_id=base + 0, eot_id=base + 2)
+
+
+VOCAB = build_vocab()
+
+# -------------------------------------------------------------------- models
+
+
+@dataclasses.dataclass(frozen=True)
+class TinySpec:
+    name: str
+    wtype: QT = QT.F32          # type of every 2-D weight (token_embd and output too)
+    n_layer: int = 2
+    n_embd: int = 64
+    n_head: int = 4
+    n_head_kv: int = 4
+    n_ff: int = 96
+    n_ctx_train: int = 128
+    rope_base: float = 10000.0
+    rms_eps: float = 1e-5
+    tied: bool = True
+    seed: int = 0
+    # gains chosen so attention is far from uniform (RoPE and the causal mask
+    # matter) while int8 noise stays well below the logit spread (see
+    # reference_llama.py on tolerances): q/k 1.5, residual branches 0.5.
+    qk_gain: float = 1.5
+    out_gain: float = 4.0
+    branch_gain: float = 0.5
+    # knobs for negative tests (not used by the standard set)
+    architecture: str = "llama"
+    drop_tensor: Optional[str] = None
+
+    @property
+    def head_dim(self) -> int:
+        return self.n_embd // self.n_head
+
+
+# The standard set: every supported weight type, MHA / GQA(2) / MQA, tied
+# and untied output, two RoPE bases, 2 and 3 layers.
+STANDARD_SPECS: list[TinySpec] = [
+    TinySpec("tiny-f32-mha-tied", QT.F32, n_layer=2, n_head_kv=4, tied=True, rope_base=10000.0, seed=1),
+    TinySpec("tiny-f16-gqa2-untied", QT.F16, n_layer=3, n_head_kv=2, tied=False, rope_base=100000.0, seed=2),
+    TinySpec("tiny-bf16-gqa2-tied", QT.BF16, n_layer=2, n_head_kv=2, tied=True, rope_base=10000.0, seed=3),
+    TinySpec("tiny-q8_0-mqa-tied", QT.Q8_0, n_layer=3, n_head_kv=1, tied=True, rope_base=10000.0, seed=4),
+    TinySpec("tiny-q4_0-gqa2-untied", QT.Q4_0, n_layer=2, n_head_kv=2, tied=False, rope_base=100000.0, seed=5),
+    TinySpec("tiny-q4_1-mqa-untied", QT.Q4_1, n_layer=3, n_head_kv=1, tied=False, rope_base=10000.0, seed=6),
+]
+SPECS_BY_NAME = {s.name: s for s in STANDARD_SPECS}
+
+
+def random_weights(spec: TinySpec) -> dict[str, np.ndarray]:
+    """float32 weights in numpy layout (rows = output units), before storage rounding."""
+    rng = np.random.default_rng(spec.seed)
+    E, hd, V = spec.n_embd, spec.head_dim, VOCAB.n_vocab
+
+    def mat(rows, cols, gain=1.0):
+        # std 1/sqrt(fan_in) keeps activations O(1) through the stack.
+        return (rng.standard_normal((rows, cols)) * gain / np.sqrt(cols)).astype(np.float32)
+
+    def norm(n):
+        return (1.0 + 0.1 * rng.standard_normal(n)).astype(np.float32)
+
+    w: dict[str, np.ndarray] = {}
+    embd = (0.5 * rng.standard_normal((V, E))).astype(np.float32)
+    w["token_embd.weight"] = embd
+    for i in range(spec.n_layer):
+        p = f"blk.{i}."
+        w[p + "attn_norm.weight"] = norm(E)
+        w[p + "attn_q.weight"] = mat(spec.n_head * hd, E, spec.qk_gain)
+        w[p + "attn_k.weight"] = mat(spec.n_head_kv * hd, E, spec.qk_gain)
+        w[p + "attn_v.weight"] = mat(spec.n_head_kv * hd, E)
+        w[p + "attn_output.weight"] = mat(E, spec.n_head * hd, spec.branch_gain)
+        w[p + "ffn_norm.weight"] = norm(E)
+        w[p + "ffn_gate.weight"] = mat(spec.n_ff, E)
+        w[p + "ffn_up.weight"] = mat(spec.n_ff, E)
+        w[p + "ffn_down.weight"] = mat(E, spec.n_ff, spec.branch_gain)
+    w["output_norm.weight"] = norm(E)
+    if not spec.tied:
+        w["output.weight"] = mat(V, E, spec.out_gain)
+    # The EOS / end-of-turn rows of the output matrix are zero, so their
+    # logits are exactly 0 while the largest logit of ~300 random ones is far
+    # above 0: generation on these models never ends by itself, which makes
+    # max_tokens / callback / cancel tests deterministic.
+    out_name = "token_embd.weight" if spec.tied else "output.weight"
+    for tid in (VOCAB.eos_id, VOCAB.eot_id):
+        w[out_name][tid, :] = 0.0
+    return w
+
+
+def write_model(spec: TinySpec, path: str) -> str:
+    """Writes `spec` as a GGUF file at `path` and returns the path."""
+    weights = random_weights(spec)
+    writer = gguf.GGUFWriter(path, spec.architecture)
+    arch = spec.architecture
+    writer.add_name(spec.name)
+    writer.add_uint32(f"{arch}.block_count", spec.n_layer)
+    writer.add_uint32(f"{arch}.context_length", spec.n_ctx_train)
+    writer.add_uint32(f"{arch}.embedding_length", spec.n_embd)
+    writer.add_uint32(f"{arch}.feed_forward_length", spec.n_ff)
+    writer.add_uint32(f"{arch}.attention.head_count", spec.n_head)
+    writer.add_uint32(f"{arch}.attention.head_count_kv", spec.n_head_kv)
+    writer.add_float32(f"{arch}.rope.freq_base", spec.rope_base)
+    writer.add_float32(f"{arch}.attention.layer_norm_rms_epsilon", spec.rms_eps)
+    writer.add_uint32(f"{arch}.rope.dimension_count", spec.head_dim)
+    writer.add_uint32(f"{arch}.vocab_size", VOCAB.n_vocab)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("gpt-2")
+    writer.add_token_list(VOCAB.tokens)
+    writer.add_token_types(VOCAB.token_types)
+    writer.add_token_merges(VOCAB.merges)
+    writer.add_bos_token_id(VOCAB.bos_id)
+    writer.add_eos_token_id(VOCAB.eos_id)
+    writer.add_add_bos_token(False)
+
+    for name, arr in weights.items():
+        if name == spec.drop_tensor:
+            continue
+        if arr.ndim == 1 or spec.wtype == QT.F32:
+            writer.add_tensor(name, arr.astype(np.float32))
+        elif spec.wtype == QT.F16:
+            writer.add_tensor(name, arr.astype(np.float16))
+        else:
+            q = gguf.quants.quantize(arr, spec.wtype)
+            writer.add_tensor(name, q, raw_dtype=spec.wtype)
+
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def write_standard_set(out_dir: str) -> dict[str, str]:
+    os.makedirs(out_dir, exist_ok=True)
+    return {s.name: write_model(s, os.path.join(out_dir, s.name + ".gguf")) for s in STANDARD_SPECS}
+
+
+if __name__ == "__main__":
+    out = sys.argv[1] if len(sys.argv) > 1 else "tiny-models"
+    for name, p in write_standard_set(out).items():
+        print(name, p, os.path.getsize(p))

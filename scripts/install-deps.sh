@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what building and testing Swiftlet needs on Debian, skipping what is
+# already there: build tools and OpenBLAS from apt, the private jemalloc
+# (scripts/build-jemalloc.sh), and the Python test packages from PyPI.
+# As root it runs apt-get directly; otherwise through sudo.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+
+apt_packages=(build-essential autoconf dpkg-dev libopenblas-dev python3-pip unzip)
+missing=()
+for package in "${apt_packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing from apt: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+"$here/build-jemalloc.sh"
+
+python_packages=(numpy gguf pytest)
+if ! python3 -c "import numpy, gguf, pytest" >/dev/null 2>&1; then
+    echo "installing from PyPI: ${python_packages[*]}"
+    python3 -m pip install -q "${python_packages[@]}"
+fi

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The test suite `make test` runs (after building): header, exports and
+# dependency checks, the C examples, then the Python tests against the real
+# library. Needs SWIFTLET_MODEL_Q4_1 (the Makefile sets it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+lib=build/lib/libswiftlet.so
+failures=0
+passes=0
+check() {  # check NAME COMMAND...: run a shell-level check and count it
+    local name="$1"; shift
+    if "$@"; then echo "ok   $name"; passes=$((passes + 1))
+    else echo "FAIL $name"; failures=$((failures + 1)); fi
+}
+
+header_c99() { gcc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude Tests/c/header_check.c -o /tmp/swiftlet_header_c99; }
+header_cxx() { g++ -x c++ -std=c++11 -Wall -Wextra -Werror -pedantic -Iinclude Tests/c/header_check.c -o /tmp/swiftlet_header_cxx; }
+exports_match_header() {
+    diff <(nm -D --defined-only "$lib" | awk '{print $3}' | sort -u) <(scripts/header-functions.sh include/swiftlet.h)
+}
+no_swift_runtime_dependency() {
+    ! ldd "$lib" | grep -E 'swift|Foundation|dispatch|BlocksRuntime|jemalloc'
+}
+generate_example_runs() {
+    local out
+    out=$(build/bin/generate "$SWIFTLET_MODEL_Q4_1" "What is the capital of France?" 24 2>/dev/null)
+    echo "$out" | sed 's/^/     | /'
+    [ -n "$out" ] && grep -qi "paris" <<<"$out"
+}
+chat_example_runs() {
+    local out
+    out=$(printf 'Say hello.\nNow say goodbye.\n' | build/bin/chat "$SWIFTLET_MODEL_Q4_1" 2>/dev/null)
+    echo "$out" | sed 's/^/     | /'
+    [ "$(grep -c . <<<"$out")" -ge 2 ]
+}
+dlopen_host_runs() {
+    build/bin/dlopen_host "$PWD/$lib" "$SWIFTLET_MODEL_Q4_1" "The sky is" | sed 's/^/     | /'
+    [ "${PIPESTATUS[0]}" -eq 0 ]
+}
+
+check "header compiles as C99 (-Wall -Wextra -Werror -pedantic)" header_c99
+check "header compiles as C++11 (-Wall -Wextra -Werror -pedantic)" header_cxx
+check "exported symbols are exactly the header's functions" exports_match_header
+check "ldd shows no Swift runtime, Foundation or jemalloc" no_swift_runtime_dependency
+check "bindings/c/examples/generate.c answers a question" generate_example_runs
+check "bindings/c/examples/chat.c holds a two-turn chat" chat_example_runs
+check "bindings/c/examples/dlopen_host.c loads the library at run time" dlopen_host_runs
+echo "shell checks: $passes passed, $failures failed"
+
+status=0
+python3 -m pytest -q Tests/python || status=$?
+[ "$failures" -eq 0 ] || status=1
+exit $status
