@@ -2,7 +2,8 @@
 # missing (apt, the private jemalloc, PyPI test packages, the model) first.
 #
 # Outputs land in build/: lib/libswiftlet.so, bin/swiftlet (the CLI),
-# bin/generate, bin/chat, bin/dlopen_host (the C examples).
+# bin/generate, bin/chat, bin/dlopen_host (the C examples), and test-bin/
+# (drivers the Python tests use to reach engine pieces the C API does not).
 
 SHELL := /bin/bash
 CACHE ?= $(HOME)/.cache/swiftlet
@@ -39,6 +40,9 @@ build: deps $(BUILD)/swiftlet.map
 	@mkdir -p $(BUILD)/lib $(BUILD)/bin
 	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/libswiftlet.so" $(BUILD)/lib/
 	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/swiftlet-cli" $(BUILD)/bin/swiftlet
+	@mkdir -p $(BUILD)/test-bin
+	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/GGUFInspect" $(BUILD)/test-bin/gguf-inspect
+	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/ChatTemplateCheck" $(BUILD)/test-bin/chat-template-check
 
 # The examples are built exactly as a user builds them against an installed library.
 examples: build

@@ -27,5 +27,9 @@ let package = Package(
         // The C ABI: one @c @implementation per function of include/swiftlet.h.
         .target(name: "Swiftlet", dependencies: ["SwiftletCore"], swiftSettings: headerSearch),
         .executableTarget(name: "SwiftletCLI", dependencies: ["SwiftletCore"], path: "Sources/swiftlet-cli"),
+        // Test drivers: they reach engine pieces the C API does not expose
+        // (any chat template; row-level quantization) for the Python tests.
+        .executableTarget(name: "ChatTemplateCheck", dependencies: ["SwiftletCore"], path: "Tests/ChatTemplateCheck"),
+        .executableTarget(name: "GGUFInspect", dependencies: ["SwiftletCore"], path: "Tests/GGUFInspect"),
     ]
 )

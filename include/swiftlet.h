@@ -195,6 +195,8 @@ swiftlet_status swiftlet_model_meta_value(const swiftlet_model *model, const cha
 #define SWIFTLET_TOKENIZE_ADD_BOS 1u  /* prepend the BOS token (if the model has one) */
 #define SWIFTLET_TOKENIZE_SPECIAL 2u  /* recognise special/control tokens written
                                       ** in the text, e.g. "<|im_start|>" */
+#define SWIFTLET_TOKENIZE_MODEL_BOS 4u /* prepend BOS only if the model's metadata asks
+                                      ** for it (tokenizer.ggml.add_bos_token) */
 
 /* Splits `text` (`text_len` bytes of UTF-8; invalid bytes are encoded as
 ** their byte tokens) into token ids. Writes at most `capacity` ids to
@@ -306,7 +308,7 @@ void swiftlet_sampler_params_init(swiftlet_sampler_params *params);
 
 typedef struct swiftlet_sampler swiftlet_sampler;
 
-/* Creates a sampler. Order of the chain: repetition penalty, temperature
+/* Creates a sampler; `params` may be NULL for defaults. Order of the chain: repetition penalty, temperature
 ** (0 → greedy, the rest skipped), top-k, top-p, min-p, then a draw from the
 ** seeded generator. Errors: INVALID_ARGUMENT (NaN or negative values,
 ** top_p outside (0, 1], min_p outside [0, 1]). */
@@ -340,8 +342,7 @@ typedef enum swiftlet_stop_reason {
 typedef struct swiftlet_generate_params {
     uint32_t struct_size;   /* sizeof(swiftlet_generate_params); set by swiftlet_generate_params_init */
     int32_t max_tokens;     /* most tokens to generate; default 256 */
-    uint32_t tokenize_flags;/* SWIFTLET_TOKENIZE_* for the prompt; default: ADD_BOS if the model
-                            ** asks for it (tokenizer.ggml.add_bos_token), else 0 */
+    uint32_t tokenize_flags;/* SWIFTLET_TOKENIZE_* for the prompt; default SWIFTLET_TOKENIZE_MODEL_BOS */
     swiftlet_sampler_params sampling;  /* sampling.struct_size must be set too */
 } swiftlet_generate_params;
 

@@ -8,12 +8,8 @@ public func swiftlet_generate_params_init(_ params: UnsafeMutablePointer<swiftle
     swiftlet_sampler_params_init(&sampling)
     params.pointee = swiftlet_generate_params(
         struct_size: UInt32(MemoryLayout<swiftlet_generate_params>.size), max_tokens: 256,
-        tokenize_flags: defaultTokenizeFlags, sampling: sampling)
+        tokenize_flags: SWIFTLET_TOKENIZE_MODEL_BOS, sampling: sampling)
 }
-
-/// A sentinel for "ADD_BOS if the model asks for it": params_init has no
-/// model to ask, so generate resolves it.
-private let defaultTokenizeFlags: UInt32 = 0x8000_0000
 
 @c @implementation
 public func swiftlet_generate(_ context: OpaquePointer?, _ prompt: UnsafePointer<CChar>?,
@@ -24,13 +20,7 @@ public func swiftlet_generate(_ context: OpaquePointer?, _ prompt: UnsafePointer
         let c = try contextOf(context)
         let prompt = try required(prompt, "prompt")
         let p = try generateParams(params)
-        var flags = p.tokenize_flags
-        if flags == defaultTokenizeFlags { flags = c.model.tokenizer.addBOS ? SWIFTLET_TOKENIZE_ADD_BOS : 0 }
-        guard flags & ~(SWIFTLET_TOKENIZE_ADD_BOS | SWIFTLET_TOKENIZE_SPECIAL) == 0 else {
-            throw SwiftletError.invalidArgument("unknown tokenize flags 0x\(String(flags, radix: 16))")
-        }
-        let tokens = c.model.tokenizer.encode(bytesOf(prompt), addBOS: flags & SWIFTLET_TOKENIZE_ADD_BOS != 0,
-                                              parseSpecial: flags & SWIFTLET_TOKENIZE_SPECIAL != 0)
+        let tokens = try tokenize(c.model, bytesOf(prompt), flags: p.tokenize_flags)
         try run(c, prompt: tokens, p, callback, user_data, result)
     }
 }

@@ -9,12 +9,8 @@ public func swiftlet_tokenize(_ model: OpaquePointer?, _ text: UnsafePointer<CCh
         let m = try modelOf(model)
         let count = try required(out_count, "out_count")
         guard text_len == 0 || text != nil else { throw SwiftletError.invalidArgument("text is NULL") }
-        guard flags & ~(SWIFTLET_TOKENIZE_ADD_BOS | SWIFTLET_TOKENIZE_SPECIAL) == 0 else {
-            throw SwiftletError.invalidArgument("unknown tokenize flags 0x\(String(flags, radix: 16))")
-        }
         let bytes = text.map { Array(UnsafeRawBufferPointer(start: $0, count: text_len)) } ?? []
-        let ids = m.tokenizer.encode(bytes, addBOS: flags & SWIFTLET_TOKENIZE_ADD_BOS != 0,
-                                     parseSpecial: flags & SWIFTLET_TOKENIZE_SPECIAL != 0)
+        let ids = try tokenize(m, bytes, flags: flags)
         count.pointee = ids.count
         guard ids.count <= capacity else {
             throw SwiftletError(.bufferTooSmall, "\(ids.count) tokens do not fit in a buffer of \(capacity)")
@@ -59,4 +55,15 @@ public func swiftlet_vocab_size(_ model: OpaquePointer?) -> Int32 {
 public func swiftlet_token_is_end_of_generation(_ model: OpaquePointer?, _ token: Int32) -> Bool {
     guard let m = try? modelOf(model) else { return false }
     return m.tokenizer.isEndOfGeneration(token)
+}
+
+/// Tokenizes with SWIFTLET_TOKENIZE_* flags, rejecting unknown bits.
+func tokenize(_ model: LanguageModel, _ bytes: [UInt8], flags: UInt32) throws -> [Int32] {
+    let known = SWIFTLET_TOKENIZE_ADD_BOS | SWIFTLET_TOKENIZE_SPECIAL | SWIFTLET_TOKENIZE_MODEL_BOS
+    guard flags & ~known == 0 else {
+        throw SwiftletError.invalidArgument("unknown tokenize flags 0x\(String(flags, radix: 16))")
+    }
+    let addBOS = flags & SWIFTLET_TOKENIZE_ADD_BOS != 0
+        || (flags & SWIFTLET_TOKENIZE_MODEL_BOS != 0 && model.tokenizer.addBOS)
+    return model.tokenizer.encode(bytes, addBOS: addBOS, parseSpecial: flags & SWIFTLET_TOKENIZE_SPECIAL != 0)
 }

@@ -44,6 +44,6 @@ private func dotRow(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xScales
         sum = _mm256_fmadd_ps(_mm256_set1_ps(weightScale * xScales[block]), sums, sum)
         block &+= 1
     }
-    return unsafeBitCast(sum, to: SIMD8<Float>.self).sum()
+    return sum.sum()  // __m256 imports as SIMD8<Float>
 }
 #endif

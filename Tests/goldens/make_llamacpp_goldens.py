@@ -58,22 +58,23 @@ TOP_K = 5
 SELF_PREFIX = 64        # prefix of the long text evaluated one token at a time too
 DECIMALS = 4
 
+# Prompts were picked (from a larger pool, by running this llama.cpp build) so that
+# llama.cpp's greedy path stays clear of near ties (top-2 margin < 0.5) for most of
+# the 48 steps on both files: a comparison stops at the first near tie, so prompts
+# whose first tokens are coin flips for a 135M model ("Once upon a time", "What is
+# the capital of France?" as a chat) would compare almost nothing.
 RAW_PROMPTS = [
     ("capital", "The capital of France is"),
-    ("fibonacci", "def fibonacci(n):"),
-    ("list", "Things to pack for a weekend hiking trip:\n1. Water\n2."),
+    ("code", "def add(a, b):\n    return a + b\n\n\ndef subtract(a, b):"),
+    ("list", "1, 2, 3, 4, 5, 6,"),
 ]
 
 CHAT_PROMPTS = [
-    ("chat_capital", [{"role": "user", "content": "What is the capital of France?"}]),
+    ("chat_count", [{"role": "user", "content": "Count from 1 to 20."}]),
+    ("chat_primes", [{"role": "user", "content": "What are the first ten prime numbers?"}]),
     ("chat_code", [
         {"role": "system", "content": "You are a concise assistant that answers with code."},
         {"role": "user", "content": "Write a Python function that returns the square of a number."},
-    ]),
-    ("chat_turns", [
-        {"role": "user", "content": "Hi! My name is Ana and I live in Lisbon."},
-        {"role": "assistant", "content": "Hello Ana! Lisbon is a lovely city. How can I help you today?"},
-        {"role": "user", "content": "Can you name three colors of the rainbow?"},
     ]),
 ]
 
@@ -256,7 +257,7 @@ def teacher_forced(llm, ids: list[int]) -> tuple[dict, np.ndarray]:
 def self_disagreement(llm, ids: list[int], batched: np.ndarray) -> dict:
     """llama.cpp one token per eval vs the batched pass, on the first SELF_PREFIX positions."""
     llm.reset()
-    deltas, agree = [], 0
+    deltas, agree, mismatch_margins = [], 0, []
     n = min(SELF_PREFIX, len(ids))
     for i in range(n):
         llm.eval([ids[i]])
@@ -264,11 +265,15 @@ def self_disagreement(llm, ids: list[int], batched: np.ndarray) -> dict:
         lb, lo = log_softmax(batched[i]), log_softmax(one)
         top = np.argsort(-batched[i].astype(np.float64), kind="stable")[:TOP_K]
         deltas.extend(abs(float(lb[t] - lo[t])) for t in top)
-        agree += int(np.argmax(one) == top[0])
+        if int(np.argmax(one)) == int(top[0]):
+            agree += 1
+        else:
+            mismatch_margins.append(round(float(batched[i][top[0]] - batched[i][top[1]]), DECIMALS))
     return {"prefix_tokens": n,
             "median_abs_dlogprob": round(statistics.median(deltas), DECIMALS),
             "max_abs_dlogprob": round(max(deltas), DECIMALS),
-            "top1_agreement": round(agree / n, DECIMALS)}
+            "top1_agreement": round(agree / n, DECIMALS),
+            "top1_mismatch_batched_margins": mismatch_margins}
 
 
 def evaluate_file(path: str, label: str) -> dict:
@@ -308,7 +313,8 @@ def evaluate_file(path: str, label: str) -> dict:
         "long_text": {"tokens": long_ids, **recs},
         "self_disagreement": selfd,
     }
-    llm.close() if hasattr(llm, "close") else None
+    if hasattr(llm, "close"):
+        llm.close()
     return out
 
 
@@ -345,11 +351,13 @@ def main() -> int:
     with open(OUT_TENSORS, "w") as f:
         json.dump(q8_doc, f, indent=1)
         f.write("\n")
+    kept = {}
     for t in q8["tensors"]:
         s = src_by_name[t["name"]]
-        if t["type"] != "Q8_0" or s["type"] == t["type"]:
-            same = "unchanged" if s["sha256"] == t["sha256"] else "CHANGED"
-            print(f"  {t['name']}: {s['type']} -> {t['type']} ({same})", file=sys.stderr)
+        key = f"{s['type']}->{t['type']}" + (" unchanged" if s["sha256"] == t["sha256"] else "")
+        kept.setdefault(key, []).append(t["name"])
+    for key, names in sorted(kept.items()):
+        print(f"  {key}: {len(names)} tensors, e.g. {names[:3]}", file=sys.stderr)
 
     doc = {
         "generator": "Tests/goldens/make_llamacpp_goldens.py",

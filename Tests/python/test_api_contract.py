@@ -62,7 +62,8 @@ def test_version_matches_header(lib):
 
 
 def test_every_header_function_is_exported_and_wrapped(lib):
-    declared = set(re.findall(r"\b(swiftlet_[a-z_0-9]+)\s*\(", open(HEADER).read()))
+    code = re.sub(r"/\*.*?\*/", "", open(HEADER).read(), flags=re.S)  # declarations, not prose
+    declared = set(re.findall(r"\b(swiftlet_[a-z_0-9]+)\s*\(", code))
     declared -= {"swiftlet_log_callback", "swiftlet_token_callback"}  # typedefs
     assert declared == set(sw.FUNCTION_NAMES)
     for name in declared:
@@ -174,7 +175,6 @@ def test_null_arguments_are_invalid_argument(lib, model, make_context, tiny_path
             "eval_all_logits(NULL tokens)": lambda: lib.swiftlet_context_eval_all_logits(ctx, None, 3, logits, 3 * N_VOCAB),
             "eval_all_logits(NULL logits, capacity>0)": lambda: lib.swiftlet_context_eval_all_logits(ctx, toks, 3, None, 3 * N_VOCAB),
             "context_rewind(NULL)": lambda: lib.swiftlet_context_rewind(None, 0),
-            "sampler_create(NULL params)": lambda: lib.swiftlet_sampler_create(None, byref(out_ptr)),
             "sampler_create(NULL out)": lambda: lib.swiftlet_sampler_create(byref(spar), None),
             "sampler_sample(NULL sampler)": lambda: lib.swiftlet_sampler_sample(None, ctx, byref(tok)),
             "sampler_sample(NULL ctx)": lambda: lib.swiftlet_sampler_sample(smp, None, byref(tok)),
@@ -295,7 +295,7 @@ def test_meta_size_reporting(lib, model):
     assert n.value == len(key)
     ok = ctypes.create_string_buffer(b"\xff" * (len(key) + 1))
     expect(lib.swiftlet_model_meta_key(model, 0, ok, len(key) + 1, byref(n)), sw.OK, "meta_key fits")
-    assert ok.raw == key + b"\0"
+    assert ok.raw[: len(key) + 1] == key + b"\0"
     expect(lib.swiftlet_model_meta_value(model, key, small, 4, byref(n)), sw.ERROR_BUFFER_TOO_SMALL, "meta_value small")
     assert n.value == len("llama")
     ok = ctypes.create_string_buffer(6)
@@ -547,7 +547,7 @@ def test_generate_params_defaults(lib, model):
     assert p.struct_size == ctypes.sizeof(sw.GenerateParams)
     assert p.sampling.struct_size == ctypes.sizeof(sw.SamplerParams)
     assert p.max_tokens == 256
-    assert p.tokenize_flags in (0, sw.TOKENIZE_ADD_BOS)
+    assert p.tokenize_flags == sw.TOKENIZE_MODEL_BOS
 
 
 def test_generate_callback_stop(lib, model, make_context):
@@ -576,9 +576,11 @@ def test_generate_max_tokens_and_matches_manual_greedy(lib, model, make_context)
         manual.append(t)
         sw.eval_tokens(ctx2, [t])
     assert col.tokens == manual
-    # NULL params / callback / result are allowed
-    expect(lib.swiftlet_generate(ctx, PROMPT.encode(), None, sw.TOKEN_CALLBACK(), None, None), sw.OK,
+    # NULL params / callback / result are allowed. The defaults ask for 256
+    # tokens, more than this 128-token context holds: it runs until full.
+    expect(lib.swiftlet_generate(ctx, PROMPT.encode(), None, sw.TOKEN_CALLBACK(), None, None), sw.ERROR_CONTEXT_FULL,
            "generate with NULLs")
+    assert lib.swiftlet_context_position(ctx) == 128
 
 
 def test_generate_same_seed_same_text(lib, model):
@@ -667,7 +669,15 @@ def test_chat_reuses_prefix(lib, model, make_context):
     res2 = sw.new_generate_result()
     st = lib.swiftlet_chat(ctx, sw.messages_array(msgs2), 3, byref(p), sw.TOKEN_CALLBACK(), None, byref(res2))
     expect(st, sw.OK, "chat turn 2")
-    assert res2.n_prompt_tokens <= len(full) - len(first)
+    # The context held first + the 4 generated tokens. Re-tokenizing the
+    # rendered reply can merge across the boundary ("\n" + "\n\n" → "\n\n" ...),
+    # so exactly the longest common prefix of the two token lists is reused.
+    held = first + col.tokens
+    shared = 0
+    while shared < min(len(held), len(full) - 1) and held[shared] == full[shared]:
+        shared += 1
+    assert shared >= len(first) - 1
+    assert res2.n_prompt_tokens == len(full) - shared
 
 
 # ---------------------------------------------------------------- real model

@@ -74,8 +74,9 @@ public struct LlamaConfig: Sendable, Equatable {
         guard ropeDimensions == headDimension, valueLength == headDimension else {
             throw SwiftletError.unsupported("partial RoPE or a value length other than the head dimension is not supported")
         }
+        // Lengths that are the input of a matrix product must be whole Q8 blocks.
         for (name, value) in [("embedding_length", embeddingLength), ("feed_forward_length", feedForwardLength),
-                              ("query length", queryLength), ("key/value length", kvLength)] {
+                              ("query length", queryLength)] {
             guard value % Q8Block.valueCount == 0 else {
                 throw SwiftletError.unsupported("\(name) \(value) is not a multiple of \(Q8Block.valueCount)")
             }

@@ -65,7 +65,7 @@ struct WeightLoader {
         }
         let buffer = try ArenaBuffer<Float>(count: count, in: arena)
         ownedBuffers.append(buffer)
-        try dequantizeRow(type: info.type, source: source.baseAddress!, into: buffer.pointer, count: count)
+        dequantizeRow(type: info.type, source: source.baseAddress!, into: buffer.pointer, count: count)
         return UnsafePointer(buffer.pointer)
     }
 }

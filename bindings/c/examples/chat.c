@@ -1,3 +1,5 @@
+#define _POSIX_C_SOURCE 200809L /* strdup */
+
 /* chat.c — a chat loop on stdin: each line is a user message, the model's
 ** reply streams to stdout. The context keeps the conversation, so earlier
 ** turns are not evaluated again.

@@ -1,0 +1,51 @@
+/// A model's chat template (GGUF `tokenizer.chat_template`, a Jinja2 string),
+/// parsed once and rendered for any conversation. Rendering matches Hugging
+/// Face `apply_chat_template`: jinja2 with trim_blocks and lstrip_blocks,
+/// `raise_exception`, and Python-`json.dumps` `tojson`.
+///
+/// Immutable after init, so one instance may render on many threads.
+/// Every failure — syntax errors, unknown filters/tests, `raise_exception`,
+/// runaway loops — is a `SwiftletError` of kind `.template`.
+public final class ChatTemplate: Sendable {
+    public let source: String
+    private let program: [JinjaNode]
+
+    /// Parses `source`; throws `.template` with line and column on syntax errors.
+    public init(source: String) throws {
+        self.source = source
+        self.program = try JinjaParser.parse(source)
+    }
+
+    /// Renders the conversation. `addGenerationPrompt` asks the template to end
+    /// with the header of a new assistant turn.
+    public func render(messages: [ChatMessage], addGenerationPrompt: Bool,
+                       bosToken: String, eosToken: String) throws -> String {
+        let messageValues: [JinjaValue] = messages.map { message in
+            var dict = JinjaDict()
+            dict.set(.string("role"), .string(message.role))
+            dict.set(.string("content"), .string(message.content))
+            return .dict(dict)
+        }
+        // The variables transformers passes: tools/documents are None when absent.
+        let renderer = JinjaRenderer(variables: [
+            "messages": .list(messageValues),
+            "add_generation_prompt": .bool(addGenerationPrompt),
+            "bos_token": .string(bosToken),
+            "eos_token": .string(eosToken),
+            "tools": .none,
+            "documents": .none,
+        ])
+        do {
+            return try renderer.render(program)
+        } catch let failure as JinjaFailure {
+            // Failures are positioned where they happen; this is only a backstop.
+            throw SwiftletError(.template, "chat template error: \(failure.message)")
+        }
+    }
+
+    /// ChatML (`<|im_start|>role\ncontent<|im_end|>\n`), the fallback for
+    /// models whose GGUF carries no template.
+    public static let chatML = """
+        {% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}
+        """
+}

@@ -1,0 +1,159 @@
+// Test driver for the GGUF layer: what the C API does not reach (row-level Q8_0
+// quantization, dequantization, loading a GGUF that is not a runnable model).
+//   gguf-inspect load FILE                 JSON lines: header, metadata, tensors; or an error line
+//   gguf-inspect time FILE [N]             milliseconds to open+parse FILE (best of N)
+//   gguf-inspect quantize IN OUT           quantizeModelToQ8_0
+//   gguf-inspect q8 IN.f32 OUT.bin         quantizeRowQ8_0 over raw little-endian floats
+//   gguf-inspect dequant TYPE IN OUT COUNT dequantizeRow (TYPE = ggml type id) to raw floats
+// Errors print {"error": "SWIFTLET_ERROR_...", "message": ...} and exit 1.
+import Glibc
+import SwiftletCore
+
+func statusName(_ kind: SwiftletError.Kind) -> String {
+    switch kind {
+    case .invalidArgument: return "SWIFTLET_ERROR_INVALID_ARGUMENT"
+    case .io: return "SWIFTLET_ERROR_IO"
+    case .invalidFile: return "SWIFTLET_ERROR_INVALID_FILE"
+    case .unsupported: return "SWIFTLET_ERROR_UNSUPPORTED"
+    case .notFound: return "SWIFTLET_ERROR_NOT_FOUND"
+    case .bufferTooSmall: return "SWIFTLET_ERROR_BUFFER_TOO_SMALL"
+    case .contextFull: return "SWIFTLET_ERROR_CONTEXT_FULL"
+    case .cancelled: return "SWIFTLET_ERROR_CANCELLED"
+    case .outOfMemory: return "SWIFTLET_ERROR_OUT_OF_MEMORY"
+    case .template: return "SWIFTLET_ERROR_TEMPLATE"
+    case .internal: return "SWIFTLET_ERROR_INTERNAL"
+    }
+}
+
+func quoted(_ text: String) -> String {
+    var out: [UInt8] = [0x22]
+    for byte in text.utf8 {
+        switch byte {
+        case 0x22, 0x5C: out += [0x5C, byte]
+        case 0x0A: out += Array("\\n".utf8)
+        case 0x0D: out += Array("\\r".utf8)
+        case 0x09: out += Array("\\t".utf8)
+        case 0..<0x20:
+            let hex = Array("0123456789abcdef".utf8)
+            out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+        default: out.append(byte)
+        }
+    }
+    out.append(0x22)
+    return String(decoding: out, as: UTF8.self)
+}
+
+func now() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+func readBytes(_ path: String) throws -> [UInt8] {
+    guard let file = fopen(path, "rb") else { throw SwiftletError.io("cannot open \(path)") }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, file)
+        if n == 0 { break }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+    return bytes
+}
+
+func writeBytes(_ path: String, _ bytes: UnsafeRawBufferPointer) throws {
+    guard let file = fopen(path, "wb") else { throw SwiftletError.io("cannot create \(path)") }
+    defer { fclose(file) }
+    guard fwrite(bytes.baseAddress, 1, bytes.count, file) == bytes.count else { throw SwiftletError.io("short write \(path)") }
+}
+
+func run(_ arguments: [String]) throws {
+    guard arguments.count >= 3 else { throw SwiftletError.invalidArgument("usage: gguf-inspect load|time|quantize|q8|dequant ...") }
+    switch arguments[1] {
+    case "load":
+        let file = try GGUFFile(path: arguments[2])
+        print("{\"version\": \(file.version), \"alignment\": \(file.alignment), \"data_offset\": \(file.dataOffset), "
+            + "\"metadata_count\": \(file.metadataKeys.count), \"tensor_count\": \(file.tensors.count)}")
+        for key in file.metadataKeys {
+            let value = file.metadata(key)!
+            var type = value.type.name
+            if case .array(let array) = value { type += ":" + array.elementType.name }
+            print("{\"key\": \(quoted(key)), \"type\": \"\(type)\", \"value\": \(quoted(value.rendered()))}")
+        }
+        for tensor in file.tensors {
+            print("{\"tensor\": \(quoted(tensor.name)), \"type\": \"\(tensor.type.name)\", \"dims\": \(tensor.dimensions), "
+                + "\"offset\": \(tensor.offset), \"bytes\": \(tensor.byteCount), \"elements\": \(tensor.elementCount)}")
+        }
+    case "time":
+        let repeats = arguments.count > 3 ? Int(arguments[3]) ?? 5 : 5
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = now()
+            let file = try GGUFFile(path: arguments[2])
+            let elapsed = now() - start
+            if file.metadataKeys.isEmpty && file.tensors.isEmpty { print("empty") }
+            best = min(best, elapsed)
+        }
+        let file = try GGUFFile(path: arguments[2])
+        let renderStart = now()
+        var renderedBytes = 0
+        for key in file.metadataKeys { renderedBytes += file.metadata(key)!.rendered().utf8.count }
+        print("{\"best_ms\": \(best * 1000), \"render_all_ms\": \(1000 * (now() - renderStart)), \"rendered_bytes\": \(renderedBytes)}")
+    case "bench-convert":
+        // Seconds to convert every non-Q8_0 matrix of FILE to Q8_0 blocks in memory.
+        let file = try GGUFFile(path: arguments[2])
+        var converted = 0
+        let start = now()
+        for tensor in file.tensors where tensor.type != .q8_0 && tensor.dimensions.count >= 2 {
+            let output = UnsafeMutableRawPointer.allocate(byteCount: tensor.elementCount / 32 * 34, alignment: 64)
+            try convertToQ8_0(type: tensor.type, source: file.data(of: tensor).baseAddress!, rows: tensor.rowCount,
+                              columns: tensor.rowLength, into: output)
+            output.deallocate()
+            converted += tensor.elementCount
+        }
+        let seconds = now() - start
+        print("{\"elements\": \(converted), \"seconds\": \(seconds), \"ns_per_element\": \(seconds * 1e9 / Double(converted))}")
+    case "quantize":
+        guard arguments.count == 4 else { throw SwiftletError.invalidArgument("quantize IN OUT") }
+        let start = now()
+        try quantizeModelToQ8_0(inputPath: arguments[2], outputPath: arguments[3])
+        print("{\"seconds\": \(now() - start)}")
+    case "q8":
+        guard arguments.count == 4 else { throw SwiftletError.invalidArgument("q8 IN OUT") }
+        let input = try readBytes(arguments[2])
+        let count = input.count / 4
+        var output = [UInt8](repeating: 0, count: count / 32 * 34)
+        input.withUnsafeBytes { source in
+            let floats = source.bindMemory(to: Float.self)
+            output.withUnsafeMutableBytes { quantizeRowQ8_0(source: floats.baseAddress!, into: $0.baseAddress!, count: count) }
+        }
+        try output.withUnsafeBytes { (raw) in try writeBytes(arguments[3], raw) }
+    case "dequant":
+        guard arguments.count == 6, let id = UInt32(arguments[2]), let type = GGMLType(rawValue: id),
+              let count = Int(arguments[5]) else { throw SwiftletError.invalidArgument("dequant TYPE IN OUT COUNT") }
+        let input = try readBytes(arguments[3])
+        guard let needed = type.byteCount(elements: count), needed <= input.count else {
+            throw SwiftletError.invalidArgument("input too small")
+        }
+        var output = [Float](repeating: 0, count: count)
+        input.withUnsafeBytes { source in
+            output.withUnsafeMutableBufferPointer {
+                dequantizeRow(type: type, source: source.baseAddress!, into: $0.baseAddress!, count: count)
+            }
+        }
+        try output.withUnsafeBytes { (raw) in try writeBytes(arguments[4], raw) }
+    default:
+        throw SwiftletError.invalidArgument("unknown command \(arguments[1])")
+    }
+}
+
+do {
+    try run(CommandLine.arguments)
+} catch let error as SwiftletError {
+    print("{\"error\": \"\(statusName(error.kind))\", \"message\": \(quoted(error.message))}")
+    exit(1)
+} catch {
+    print("{\"error\": \"other\", \"message\": \(quoted("\(error)"))}")
+    exit(1)
+}

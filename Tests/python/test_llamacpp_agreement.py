@@ -1,0 +1,320 @@
+"""Swiftlet against llama.cpp on the real model (SmolLM2-135M-Instruct).
+
+llama.cpp does not run here: its results are goldens made once by
+Tests/goldens/make_llamacpp_goldens.py and committed:
+  - llamacpp_q8_0_tensors.json: llama.cpp's Q8_0 requantization of the shipped
+    Q4_1 file, per tensor (type, shape, sha256 of the data).
+  - llamacpp_smollm2.json: greedy continuations (one eval per generated token)
+    and a teacher-forced pass over a long text, for the Q4_1 file and for
+    llama.cpp's Q8_0 file (top-5 ids + log-probs and the top-2 margin).
+
+Swiftlet's Q8_0 file is made by `$SWIFTLET_CLI quantize` (default
+<repo>/build/bin/swiftlet). If its tensors equal llama.cpp's bit for bit, the
+"q8_0" goldens apply to it exactly.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+import swiftlet_ctypes as sw
+
+GOLDENS_DIR = os.path.join(sw.REPO_ROOT, "Tests", "goldens")
+LLAMACPP_GOLDENS = os.path.join(GOLDENS_DIR, "llamacpp_smollm2.json")
+LLAMACPP_TENSORS = os.path.join(GOLDENS_DIR, "llamacpp_q8_0_tensors.json")
+
+N_CTX = 2048
+N_THREADS = 2
+
+# --- thresholds -----------------------------------------------------------
+# Numbers observed when the goldens were made (llama.cpp via llama-cpp-python
+# 0.3.36, AVX512 build), on the long text:
+#   - llama.cpp disagrees with itself: its batched and one-token paths differ by
+#     a median |d log-prob| of 0.03 (Q4_1) / 0.04 (Q8_0) over its top-5 tokens
+#     (max 0.33), and their top-1 differs at 3-6% of positions -- every time at
+#     a batched margin < 0.1 ("self_disagreement" in the goldens). Other reports
+#     of this gap on other builds were up to ~0.13.
+#   - llama.cpp's Q4_1 file vs its Q8_0 file (what Swiftlet's load-time
+#     conversion of Q4_1 to 8-bit blocks amounts to): top-1 agreement 93.9%,
+#     median |d log-prob| 0.067, no top-1 difference where the Q4_1 margin >= 0.5.
+#   - a third of the positions of natural text are near ties (margin < 0.5),
+#     10% have a margin < 0.1.
+# So: a token is only required to match where llama.cpp is not near a tie,
+# and the log-prob bound leaves room for a KV cache / accumulation order that
+# differs from llama.cpp's (f16 KV cache, its own activation quantization).
+
+# A step or position counts as decided when llama.cpp's logit[top1] - logit[top2]
+# is at least this; below it, rounding differences may legitimately flip the choice.
+MIN_DECIDED_MARGIN = 0.5
+# Greedy: comparison of a prompt stops at llama.cpp's first near tie (the paths may
+# then legitimately diverge). The prompts were chosen so that 65% (Q4_1) / 68% (Q8_0)
+# of the steps come before that point; require half, so the test cannot pass vacuously.
+MIN_GREEDY_COMPARED_FRACTION = 0.5
+# Teacher-forced: top-1 agreement over all positions, near ties included
+# (llama.cpp's Q4_1 vs Q8_0 files agree on 93.9%).
+MIN_TOP1_AGREEMENT = 0.90
+# Teacher-forced: median over positions and llama.cpp's top-5 tokens of
+# |d log-prob| (llama.cpp self-disagreement 0.03-0.04 here, ~0.13 elsewhere;
+# its Q4_1 vs Q8_0: 0.067).
+MAX_MEDIAN_ABS_DLOGPROB = 0.25
+
+FILES = ["q4_1", "q8_0"]
+
+
+# ----------------------------------------------------------- pure comparisons
+
+
+def log_softmax_rows(logits: np.ndarray) -> np.ndarray:
+    x = np.asarray(logits, dtype=np.float64)
+    m = x.max(axis=-1, keepdims=True)
+    return x - (m + np.log(np.exp(x - m).sum(axis=-1, keepdims=True)))
+
+
+def compare_greedy(prompt: dict, next_logits) -> tuple[int, str | None]:
+    """Walks llama.cpp's greedy steps for one prompt.
+
+    `next_logits(tokens)` evaluates `tokens` after what was evaluated before and
+    returns the logits of the last one. Returns (number of steps compared,
+    failure message or None). Comparison stops before the first step whose
+    llama.cpp margin is below MIN_DECIDED_MARGIN.
+    """
+    steps = prompt["steps"]
+    feed = list(prompt["prompt_tokens"])
+    compared = 0
+    for i, (want, margin) in enumerate(zip(steps["token"], steps["margin"])):
+        if margin < MIN_DECIDED_MARGIN:
+            break
+        logits = np.asarray(next_logits(feed), dtype=np.float32)
+        got = int(np.argmax(logits))
+        if got != want:
+            lp = log_softmax_rows(logits)
+            ours = np.argsort(-logits.astype(np.float64), kind="stable")[:5]
+            return compared, (
+                f"{prompt['name']}: step {i}: swiftlet chose {got}, llama.cpp {want} "
+                f"(llama.cpp margin {margin}, top-5 {steps['top_ids'][i]} "
+                f"log-probs {steps['top_logprobs'][i]}; swiftlet top-5 {ours.tolist()} "
+                f"log-probs {np.round(lp[ours], 4).tolist()}; tokens so far {steps['token'][:i]})")
+        compared += 1
+        feed = [want]
+    return compared, None
+
+
+def teacher_forced_stats(golden: dict, logits: np.ndarray) -> dict:
+    """Swiftlet's all-position logits against llama.cpp's records."""
+    top_ids = np.asarray(golden["top_ids"], dtype=np.int64)          # (n, 5)
+    top_lp = np.asarray(golden["top_logprobs"], dtype=np.float64)    # (n, 5)
+    margin = np.asarray(golden["margin"], dtype=np.float64)          # (n,)
+    n = len(margin)
+    assert logits.shape[0] == n, (logits.shape, n)
+    ours_top1 = np.empty(n, dtype=np.int64)
+    deltas = np.empty((n, top_ids.shape[1]), dtype=np.float64)
+    for start in range(0, n, 64):  # float64 log-softmax a slice at a time
+        rows = logits[start:start + 64]
+        lp = log_softmax_rows(rows)
+        ours_top1[start:start + 64] = np.argmax(rows, axis=1)
+        ids = top_ids[start:start + 64]
+        deltas[start:start + 64] = np.abs(np.take_along_axis(lp, ids, axis=1) - top_lp[start:start + 64])
+    agree = ours_top1 == top_ids[:, 0]
+    decided = margin >= MIN_DECIDED_MARGIN
+    bad = np.nonzero(decided & ~agree)[0]
+    return {
+        "positions": n,
+        "decided": int(decided.sum()),
+        "top1_agreement": float(agree.mean()),
+        "decided_disagreements": [
+            {"position": int(p), "swiftlet": int(ours_top1[p]), "llama_cpp": int(top_ids[p, 0]),
+             "llama_cpp_margin": float(margin[p])} for p in bad],
+        "median_abs_dlogprob": float(np.median(deltas)),
+        "p90_abs_dlogprob": float(np.percentile(deltas, 90)),
+        "max_abs_dlogprob": float(deltas.max()),
+    }
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+def _sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def llamacpp_goldens() -> dict:
+    with open(LLAMACPP_GOLDENS) as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="session")
+def llamacpp_tensors() -> dict:
+    with open(LLAMACPP_TENSORS) as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="session")
+def checked_q4_1_path(real_model_path, llamacpp_tensors) -> str:
+    """$SWIFTLET_MODEL_Q4_1, checked to be the file the goldens were made from."""
+    want = llamacpp_tensors["source"]["sha256"]
+    got = _sha256_file(real_model_path)
+    if got != want:
+        pytest.fail(f"{real_model_path} (sha256 {got}) is not the file the llama.cpp goldens were made "
+                    f"from ({llamacpp_tensors['source']['file']}, sha256 {want})", pytrace=False)
+    return real_model_path
+
+
+@pytest.fixture(scope="session")
+def swiftlet_cli() -> str:
+    path = os.environ.get("SWIFTLET_CLI") or os.path.join(sw.REPO_ROOT, "build", "bin", "swiftlet")
+    if not os.path.isfile(path):
+        pytest.fail(f"swiftlet CLI not found at {path}: build it or set SWIFTLET_CLI", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def swiftlet_q8_0_path(swiftlet_cli, checked_q4_1_path, tmp_path_factory) -> str:
+    out = str(tmp_path_factory.mktemp("swiftlet-q8_0") / "SmolLM2-135M-Instruct.swiftlet-Q8_0.gguf")
+    proc = subprocess.run([swiftlet_cli, "quantize", checked_q4_1_path, out],
+                          capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0 or not os.path.isfile(out):
+        pytest.fail(f"`swiftlet quantize` failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}",
+                    pytrace=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def agreement_models(lib, checked_q4_1_path, swiftlet_q8_0_path):
+    """{"q4_1": handle, "q8_0": handle} -- the shipped file and Swiftlet's Q8_0 file."""
+    handles = {"q4_1": sw.model_load(checked_q4_1_path, n_threads=N_THREADS),
+               "q8_0": sw.model_load(swiftlet_q8_0_path, n_threads=N_THREADS)}
+    yield handles
+    for h in handles.values():
+        lib.swiftlet_model_free(h)
+
+
+@pytest.fixture
+def agreement_context(lib):
+    made = []
+
+    def make(model):
+        c = sw.context_create(model, n_ctx=N_CTX, n_threads=N_THREADS)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        lib.swiftlet_context_free(c)
+
+
+# ---------------------------------------------------------------- the tests
+
+
+def _reader_fields(reader) -> dict:
+    return {k: f for k, f in reader.fields.items() if not k.startswith("GGUF.")}
+
+
+def test_quantize_matches_llamacpp_bit_for_bit(swiftlet_q8_0_path, llamacpp_tensors):
+    import gguf
+    reader = gguf.GGUFReader(swiftlet_q8_0_path)
+    ours = {}
+    for t in reader.tensors:
+        raw = np.ascontiguousarray(t.data).view(np.uint8).tobytes()
+        ours[t.name] = {"type": t.tensor_type.name, "shape": [int(x) for x in t.shape],
+                        "n_bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
+    want = {t["name"]: t for t in llamacpp_tensors["tensors"]}
+    missing = sorted(set(want) - set(ours))
+    extra = sorted(set(ours) - set(want))
+    assert not missing and not extra, f"tensor names differ: missing {missing[:10]}, extra {extra[:10]}"
+    problems = []
+    for name, w in want.items():
+        o = ours[name]
+        for key in ("type", "shape", "sha256"):
+            if o[key] != w[key]:
+                problems.append(f"{name}: {key} {o[key]} != llama.cpp's {w[key]}"
+                                + (f" (bytes {o['n_bytes']} vs {w['n_bytes']})" if key == "sha256" else ""))
+                break
+    assert not problems, (f"{len(problems)} of {len(want)} tensors differ from llama.cpp's Q8_0:\n  "
+                          + "\n  ".join(problems[:15]))
+
+
+def test_quantize_carries_metadata_over(swiftlet_q8_0_path, checked_q4_1_path, llamacpp_tensors):
+    import gguf
+    src = _reader_fields(gguf.GGUFReader(checked_q4_1_path))
+    out = _reader_fields(gguf.GGUFReader(swiftlet_q8_0_path))
+    missing = [k for k in src if k not in out]
+    assert not missing, f"metadata keys not carried over: {missing}"
+    changed = []
+    for k, f in src.items():
+        if k == "general.file_type":
+            continue
+        g = out[k]
+        if list(f.types) != list(g.types) or f.contents() != g.contents():
+            changed.append(k)
+    assert not changed, f"metadata values or types changed by quantize: {changed}"
+    # llama.cpp marks the result as LLAMA_FTYPE_MOSTLY_Q8_0
+    want_ftype = llamacpp_tensors["output"]["metadata"]["general.file_type"]
+    assert out["general.file_type"].contents() == want_ftype
+
+
+@pytest.mark.parametrize("which", FILES)
+def test_tokenization_matches_llamacpp(which, agreement_models, llamacpp_goldens):
+    """The golden ids below are fed as ids; this checks Swiftlet would make the same ones."""
+    model = agreement_models[which]
+    g = llamacpp_goldens["files"][which]
+    flags_bos = sw.TOKENIZE_ADD_BOS if g["add_bos"] else 0
+    for p in g["prompts"]:
+        flags = flags_bos | (sw.TOKENIZE_SPECIAL if p["special"] else 0)
+        assert sw.tokenize(model, p["text"], flags) == p["prompt_tokens"], p["name"]
+    assert sw.tokenize(model, llamacpp_goldens["long_text"], flags_bos) == g["long_text"]["tokens"]
+
+
+@pytest.mark.parametrize("which", FILES)
+def test_greedy_continuations_match_llamacpp(which, agreement_models, agreement_context, llamacpp_goldens):
+    model = agreement_models[which]
+    n_vocab = sw.load().swiftlet_vocab_size(model)
+    ctx = agreement_context(model)
+
+    def next_logits(tokens):
+        sw.eval_tokens(ctx, tokens)
+        return sw.logits(ctx, n_vocab)
+
+    total = compared_total = 0
+    failures, per_prompt = [], []
+    for p in llamacpp_goldens["files"][which]["prompts"]:
+        sw.load().swiftlet_context_reset(ctx)
+        compared, failure = compare_greedy(p, next_logits)
+        total += len(p["steps"]["token"])
+        compared_total += compared
+        per_prompt.append(f"{p['name']} {compared}/{len(p['steps']['token'])}")
+        if failure:
+            failures.append(failure)
+    summary = f"{which}: compared {compared_total}/{total} steps ({', '.join(per_prompt)})"
+    print(summary)
+    assert not failures, summary + "\n" + "\n".join(failures)
+    assert compared_total >= MIN_GREEDY_COMPARED_FRACTION * total, summary
+
+
+@pytest.mark.parametrize("which", FILES)
+def test_teacher_forced_logprobs_match_llamacpp(which, agreement_models, agreement_context, llamacpp_goldens):
+    model = agreement_models[which]
+    n_vocab = sw.load().swiftlet_vocab_size(model)
+    g = llamacpp_goldens["files"][which]["long_text"]
+    ctx = agreement_context(model)
+    logits = sw.eval_all_logits(ctx, g["tokens"], n_vocab)
+    s = teacher_forced_stats(g, logits)
+    del logits
+    summary = (f"{which}: {s['positions']} positions ({s['decided']} decided): top-1 agreement "
+               f"{s['top1_agreement']:.3f}, |d log-prob| median {s['median_abs_dlogprob']:.4f} "
+               f"p90 {s['p90_abs_dlogprob']:.4f} max {s['max_abs_dlogprob']:.4f}")
+    print(summary)
+    assert not s["decided_disagreements"], (
+        f"{summary}\ntop-1 differs where llama.cpp's margin >= {MIN_DECIDED_MARGIN}: "
+        f"{s['decided_disagreements'][:10]}")
+    assert s["top1_agreement"] >= MIN_TOP1_AGREEMENT, summary
+    assert s["median_abs_dlogprob"] <= MAX_MEDIAN_ABS_DLOGPROB, summary
