@@ -8,7 +8,10 @@
 SHELL := /bin/bash
 CACHE ?= $(HOME)/.cache/swiftlet
 export SWIFTLET_CACHE := $(CACHE)
-JEMALLOC := $(CACHE)/jemalloc/lib/libjemalloc_pic.a
+# Renamed whenever scripts/build-jemalloc.sh's configure options change, so a
+# stale cached build is never linked.
+export SWIFTLET_JEMALLOC_PREFIX := $(CACHE)/jemalloc-5.3.0-noretain
+JEMALLOC := $(SWIFTLET_JEMALLOC_PREFIX)/lib/libjemalloc_pic.a
 BUILD := build
 CC ?= cc
 

@@ -14,8 +14,8 @@ let package = Package(
     targets: [
         // C shims: arena allocation (a private jemalloc when built with
         // -DSWIFTLET_JEMALLOC, as the Makefile does; the system allocator otherwise)
-        // and CPU feature detection.
-        .target(name: "CSwiftletSupport"),
+        // CPU feature detection, and OpenBLAS's sgemm for batched prompts.
+        .target(name: "CSwiftletSupport", linkerSettings: [.linkedLibrary("openblas")]),
         // AVX2 + FMA kernels. Compiled for Haswell-class CPUs; the engine calls
         // them only after checking the CPU at run time (Q8MatrixProduct).
         .target(name: "SwiftletKernelsAVX2", swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),

@@ -4,10 +4,13 @@
 #  - symbol prefix `swiftlet_je_` so it never collides with a host's malloc/jemalloc,
 #  - --disable-initial-exec-tls so the .so can be dlopen'ed (e.g. into Python),
 #  - -fPIC, static only; the linker's version script keeps every symbol hidden.
-# The result is cached outside the clone: $SWIFTLET_CACHE (default ~/.cache/swiftlet).
+#  - retain:false, so memory of a destroyed arena (a freed model or context)
+#    goes back to the system instead of staying mapped.
+# The result is cached outside the clone in $SWIFTLET_JEMALLOC_PREFIX (the
+# Makefile sets it; its name changes whenever these options do).
 set -euo pipefail
 cache="${SWIFTLET_CACHE:-$HOME/.cache/swiftlet}"
-prefix="$cache/jemalloc"
+prefix="${SWIFTLET_JEMALLOC_PREFIX:-$cache/jemalloc}"
 if [ -f "$prefix/lib/libjemalloc_pic.a" ] || [ -f "$prefix/lib/libjemalloc.a" ]; then
     exit 0
 fi
@@ -30,7 +33,8 @@ src=$(ls -d "$cache"/src/jemalloc-*/ | head -n 1)
 cd "$src"
 [ -x configure ] || autoconf >/dev/null
 # Keep only the single archive we need; build objects out of the Debian tree.
-rm -rf "$cache/build" && mkdir -p "$cache/build" && cd "$cache/build"
+build="$prefix.build"
+rm -rf "$build" && mkdir -p "$build" && cd "$build"
 CFLAGS="-O2 -fPIC -fvisibility=hidden" "$src/configure" --quiet \
     --prefix="$prefix" \
     --with-jemalloc-prefix=swiftlet_je_ \
@@ -38,6 +42,8 @@ CFLAGS="-O2 -fPIC -fvisibility=hidden" "$src/configure" --quiet \
     --disable-initial-exec-tls \
     --disable-cxx --disable-shared --enable-static \
     --disable-stats --disable-prof --disable-libdl \
+    --with-malloc-conf=retain:false \
     --with-version=5.3.0-0-g0 >/dev/null
 make -j"$(nproc)" build_lib_static >/dev/null
 make install_lib_static install_include >/dev/null
+cd / && rm -rf "$build"

@@ -3,6 +3,8 @@ import Glibc
 // fp32 building blocks of the forward pass: norms, RoPE, activations, and the
 // dot/axpy pair attention runs on. Each is a few lines; SIMD8 keeps eight
 // independent accumulators so the reductions vectorize without fast-math.
+// (Multiply then add, not addProduct: this module targets baseline x86-64,
+// where a fused multiply-add is a call into libm per element.)
 
 /// Σ a[i]·b[i].
 @inline(__always)
@@ -12,7 +14,7 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> 
     while i + 8 <= count {
         let x = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
         let y = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-        accumulator.addProduct(x, y)
+        accumulator += x * y
         i += 8
     }
     var sum = accumulator.sum()

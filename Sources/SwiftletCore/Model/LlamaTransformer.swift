@@ -1,3 +1,4 @@
+import CSwiftletSupport
 import Glibc
 
 /// Which logits a forward pass produces.
@@ -43,10 +44,10 @@ struct LlamaTransformer: Sendable {
             if isCancelled() { throw SwiftletError(.cancelled, "evaluation was cancelled") }
             // Attention: h = x + Wo · attend(rope(Wq·n), rope(Wk·n), Wv·n), n = norm(x).
             normalize(s.hidden, weight: block.attentionNorm, into: s.normed, count: count)
-            let normedQ = quantize(s.normed, columns: c.embeddingLength, count: count, scratch: s)
-            multiply(block.query, normedQ, count, into: s.query, pool: pool)
-            multiply(block.key, normedQ, count, into: s.key, pool: pool)
-            multiply(block.value, normedQ, count, into: s.value, pool: pool)
+            let normed = prepare(s.normed, columns: c.embeddingLength, count: count, scratch: s)
+            multiply(block.query, normed, count, into: s.query, scratch: s, pool: pool)
+            multiply(block.key, normed, count, into: s.key, scratch: s, pool: pool)
+            multiply(block.value, normed, count, into: s.value, scratch: s, pool: pool)
             for t in 0..<count {
                 let rotation = UnsafePointer(s.rotation + t * c.headDimension)
                 applyRotary(s.query + t * c.queryLength, heads: c.headCount, headDimension: c.headDimension, rotation: rotation)
@@ -56,32 +57,33 @@ struct LlamaTransformer: Sendable {
             (keys + startPosition * c.kvLength).update(from: s.key, count: count * c.kvLength)
             (values + startPosition * c.kvLength).update(from: s.value, count: count * c.kvLength)
             attend(keys: keys, values: values, startPosition: startPosition, count: count, scratch: s, pool: pool)
-            let attentionQ = quantize(s.attention, columns: c.queryLength, count: count, scratch: s)
-            multiply(block.attentionOutput, attentionQ, count, into: s.projected, pool: pool)
+            let attention = prepare(s.attention, columns: c.queryLength, count: count, scratch: s)
+            multiply(block.attentionOutput, attention, count, into: s.projected, scratch: s, pool: pool)
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
 
             // Feed-forward: x = h + Wdown · (silu(Wgate·n) ⊙ Wup·n), n = norm(h).
             normalize(s.hidden, weight: block.feedForwardNorm, into: s.normed, count: count)
-            let ffnQ = quantize(s.normed, columns: c.embeddingLength, count: count, scratch: s)
-            multiply(block.gate, ffnQ, count, into: s.gate, pool: pool)
-            multiply(block.up, ffnQ, count, into: s.up, pool: pool)
+            let ffnInput = prepare(s.normed, columns: c.embeddingLength, count: count, scratch: s)
+            multiply(block.gate, ffnInput, count, into: s.gate, scratch: s, pool: pool)
+            multiply(block.up, ffnInput, count, into: s.up, scratch: s, pool: pool)
             swiGLU(s.gate, s.up, count: count * c.feedForwardLength)
-            let hiddenQ = quantize(s.gate, columns: c.feedForwardLength, count: count, scratch: s)
-            multiply(block.down, hiddenQ, count, into: s.projected, pool: pool)
+            let activated = prepare(s.gate, columns: c.feedForwardLength, count: count, scratch: s)
+            multiply(block.down, activated, count, into: s.projected, scratch: s, pool: pool)
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
         }
 
-        // Head: logits = Wout · norm(x), for the tokens asked for.
+        // Head: logits = Wout · norm(x), for the tokens asked for. Always int8:
+        // dequantizing the whole vocabulary matrix would not pay for itself.
         switch logits {
         case .lastToken(let out):
             let last = s.hidden + (count - 1) * c.embeddingLength
             rmsNorm(last, weight: weights.outputNorm, epsilon: c.rmsNormEpsilon, into: s.normed, count: c.embeddingLength)
-            let finalQ = quantize(s.normed, columns: c.embeddingLength, count: 1, scratch: s)
-            multiply(weights.output, finalQ, 1, into: out, pool: pool)
+            let final = ProjectionInput.quantized(quantize(s.normed, columns: c.embeddingLength, count: 1, scratch: s))
+            multiply(weights.output, final, 1, into: out, scratch: s, pool: pool)
         case .everyToken(let out):
             normalize(s.hidden, weight: weights.outputNorm, into: s.normed, count: count)
-            let finalQ = quantize(s.normed, columns: c.embeddingLength, count: count, scratch: s)
-            multiply(weights.output, finalQ, count, into: out, pool: pool)
+            let final = ProjectionInput.quantized(quantize(s.normed, columns: c.embeddingLength, count: count, scratch: s))
+            multiply(weights.output, final, count, into: out, scratch: s, pool: pool)
         }
     }
 
@@ -102,11 +104,33 @@ struct LlamaTransformer: Sendable {
         return q
     }
 
+    /// A projection's input as the chosen kernel wants it: fp32 for the
+    /// sgemm path (large batches), int8 blocks for the int8 kernel.
+    private enum ProjectionInput {
+        case dense(UnsafePointer<Float>)
+        case quantized(QuantizedActivations)
+    }
+
+    private func prepare(_ x: UnsafePointer<Float>, columns: Int, count: Int, scratch: ForwardScratch) -> ProjectionInput {
+        if count >= DequantizedMatrixProduct.minimumTokens, scratch.dequantized != nil { return .dense(x) }
+        return .quantized(quantize(x, columns: columns, count: count, scratch: scratch))
+    }
+
     /// out[t, r] = matrix row r · input token t, rows split across the workers.
-    private func multiply(_ matrix: QuantizedMatrix, _ input: QuantizedActivations, _ count: Int,
-                          into out: UnsafeMutablePointer<Float>, pool: WorkerPool) {
-        pool.parallelFor(matrix.rows) { rows in
-            Q8MatrixProduct.multiply(matrix, rows: rows, by: input, tokens: count, into: out, outputStride: matrix.rows)
+    private func multiply(_ matrix: QuantizedMatrix, _ input: ProjectionInput, _ count: Int,
+                          into out: UnsafeMutablePointer<Float>, scratch: ForwardScratch, pool: WorkerPool) {
+        switch input {
+        case .quantized(let q):
+            pool.parallelFor(matrix.rows) { rows in
+                Q8MatrixProduct.multiply(matrix, rows: rows, by: q, tokens: count, into: out, outputStride: matrix.rows)
+            }
+        case .dense(let x):
+            let dequantized = scratch.dequantized!
+            pool.parallelFor(matrix.rows) { rows, worker in
+                DequantizedMatrixProduct.multiply(matrix, rows: rows, input: x, tokens: count,
+                                                  scratch: dequantized + worker * scratch.dequantizedStride,
+                                                  output: out, outputStride: matrix.rows)
+            }
         }
     }
 
@@ -127,11 +151,52 @@ struct LlamaTransformer: Sendable {
         }
     }
 
+    /// Causal grouped-query attention. Large batches run each head as two
+    /// sgemm calls (scores = Q·Kᵀ, then out = softmax(scores)·V); small ones
+    /// (generation) take the per-token loop below.
+    private func attend(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, startPosition: Int, count: Int,
+                        scratch s: ForwardScratch, pool: WorkerPool) {
+        if count >= DequantizedMatrixProduct.minimumTokens, let batchScores = s.batchScores {
+            attendAsMatrices(keys: keys, values: values, startPosition: startPosition, count: count,
+                             scores: batchScores, scratch: s, pool: pool)
+        } else {
+            attendTokenByToken(keys: keys, values: values, startPosition: startPosition, count: count,
+                               scratch: s, pool: pool)
+        }
+    }
+
+    private func attendAsMatrices(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, startPosition: Int,
+                                  count: Int, scores: UnsafeMutablePointer<Float>, scratch s: ForwardScratch,
+                                  pool: WorkerPool) {
+        let c = config
+        let d = c.headDimension
+        let scale = 1 / Float(d).squareRoot()
+        let visibleMax = startPosition + count
+        pool.parallelFor(c.headCount) { heads, worker in
+            let weights = scores + worker * s.batchCapacity * s.scoresStride
+            for head in heads {
+                let kvOffset = (head / c.headsPerKVHead) * d
+                slb_sgemm_a_bt(Int32(count), Int32(visibleMax), Int32(d), s.query + head * d, Int32(c.queryLength),
+                               keys + kvOffset, Int32(c.kvLength), weights, Int32(visibleMax))
+                for t in 0..<count {
+                    // Token t sees positions 0...startPosition + t; later ones get weight 0.
+                    let row = weights + t * visibleMax
+                    let visible = startPosition + t + 1
+                    for j in 0..<visible { row[j] *= scale }
+                    softmax(row, count: visible)
+                    (row + visible).initialize(repeating: 0, count: visibleMax - visible)
+                }
+                slb_sgemm_a_b(Int32(count), Int32(d), Int32(visibleMax), weights, Int32(visibleMax),
+                              values + kvOffset, Int32(c.kvLength), s.attention + head * d, Int32(c.queryLength))
+            }
+        }
+    }
+
     /// Causal grouped-query attention for every (token, head) pair of the batch.
     /// Token t sees positions 0...startPosition + t. Pairs are dealt round-robin
     /// so every worker gets a share of the long rows at the end of the batch.
-    private func attend(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, startPosition: Int, count: Int,
-                        scratch s: ForwardScratch, pool: WorkerPool) {
+    private func attendTokenByToken(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, startPosition: Int,
+                                    count: Int, scratch s: ForwardScratch, pool: WorkerPool) {
         let c = config
         let d = c.headDimension
         let scale = 1 / Float(d).squareRoot()

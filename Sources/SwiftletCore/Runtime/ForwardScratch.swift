@@ -16,6 +16,13 @@ final class ForwardScratch {
     let scores: UnsafeMutablePointer<Float>      // [workers, scoresStride] attention weights
     let scoresStride: Int                        // the context capacity: one score per visible position
     let quantized: QuantizedActivations          // [batch, widest input] int8 + scales
+    /// Per-worker fp32 copies of weight-row slices for the sgemm path; nil
+    /// when batches are too small ever to take it.
+    let dequantized: UnsafeMutablePointer<Float>?
+    let dequantizedStride: Int                   // floats per worker
+    /// Per-worker [batch, contextCapacity] attention weights of one head for
+    /// the sgemm attention path; nil with the dequantized buffers.
+    let batchScores: UnsafeMutablePointer<Float>?
     private let buffers: [AnyObject]
 
     init(config c: LlamaConfig, batchCapacity b: Int, contextCapacity: Int, workers: Int, arena: Arena) throws {
@@ -43,6 +50,14 @@ final class ForwardScratch {
         buffers.append(values)
         quantized = QuantizedActivations(values: values.pointer,
                                          scales: try floats(b * widest / Q8Block.valueCount), columns: widest)
+        // The largest slice one worker dequantizes: its share of any block matrix's rows.
+        func slice(_ rows: Int, _ columns: Int) -> Int { (rows + workers - 1) / workers * columns }
+        dequantizedStride = max(slice(c.queryLength, c.embeddingLength), slice(c.kvLength, c.embeddingLength),
+                                slice(c.embeddingLength, c.queryLength), slice(c.feedForwardLength, c.embeddingLength),
+                                slice(c.embeddingLength, c.feedForwardLength))
+        let usesGEMM = b >= DequantizedMatrixProduct.minimumTokens
+        dequantized = usesGEMM ? try floats(workers * dequantizedStride) : nil
+        batchScores = usesGEMM ? try floats(workers * b * contextCapacity) : nil
         self.buffers = buffers
     }
 
