@@ -26,17 +26,25 @@ struct Options {
     var flags: [String: String] = [:]
     var switches: Set<String> = []
 
-    init(_ arguments: ArraySlice<String>, valued: Set<String>) throws {
+    /// Parses `arguments` against what the command accepts; anything else
+    /// (a mistyped option, a stray argument) is an error, not ignored.
+    init(_ arguments: ArraySlice<String>, positional count: ClosedRange<Int>, valued: Set<String> = [],
+         switches allowed: Set<String> = []) throws {
         var iterator = arguments.makeIterator()
         while let argument = iterator.next() {
             if valued.contains(argument) {
                 guard let value = iterator.next() else { throw SwiftletError.invalidArgument("\(argument) needs a value") }
                 flags[argument] = value
-            } else if argument.hasPrefix("--") {
+            } else if allowed.contains(argument) {
                 switches.insert(argument)
+            } else if argument.hasPrefix("-") && argument.count > 1 {
+                throw SwiftletError.invalidArgument("unknown option \(argument)")
             } else {
                 positional.append(argument)
             }
+        }
+        guard count.contains(positional.count) else {
+            throw SwiftletError.invalidArgument("expected \(count.lowerBound == count.upperBound ? "\(count.lowerBound)" : "\(count.lowerBound) to \(count.upperBound)") arguments, got \(positional.count)")
         }
     }
 
@@ -69,7 +77,7 @@ func write(_ text: String, to descriptor: Int32 = STDOUT_FILENO) {
 func writeError(_ text: String) { write(text + "\n", to: STDERR_FILENO) }
 
 func makeContext(_ options: Options) throws -> InferenceContext {
-    guard let path = options.positional.first else { throw SwiftletError.invalidArgument("missing MODEL") }
+    let path = options.positional[0]  // Options checked the count
     let threads = try options.integer("--threads", default: 0)
     let model = try LanguageModel(path: path, loadThreads: threads == 0 ? processorCount() : threads)
     return try InferenceContext(model: model, capacity: 0, threads: threads, batchCapacity: 0)
@@ -109,7 +117,6 @@ func chatPrompt(_ context: InferenceContext, _ messages: [ChatMessage]) throws -
 }
 
 func runGenerate(_ options: Options) throws {
-    guard options.positional.count >= 2 else { throw SwiftletError.invalidArgument("usage: generate MODEL PROMPT") }
     let context = try makeContext(options)
     let prompt = options.positional[1]
     let maxTokens = try options.integer("-n", default: 256)
@@ -138,7 +145,6 @@ func runChat(_ options: Options) throws {
 }
 
 func runTokenize(_ options: Options) throws {
-    guard options.positional.count >= 2 else { throw SwiftletError.invalidArgument("usage: tokenize MODEL TEXT") }
     let model = try LanguageModel(path: options.positional[0], loadThreads: processorCount())
     let ids = model.tokenizer.encode(Array(options.positional[1].utf8), addBOS: options.switches.contains("--bos"),
                                      parseSpecial: options.switches.contains("--special"))
@@ -163,7 +169,7 @@ func escaped(_ bytes: [UInt8]) -> String {
 }
 
 func runInspect(_ options: Options) throws {
-    guard let path = options.positional.first else { throw SwiftletError.invalidArgument("usage: inspect MODEL") }
+    let path = options.positional[0]
     let file = try GGUFFile(path: path)
     write("GGUF version \(file.version), \(file.metadataKeys.count) metadata keys, \(file.tensors.count) tensors\n\n")
     for key in file.metadataKeys {
@@ -178,7 +184,6 @@ func runInspect(_ options: Options) throws {
 }
 
 func runQuantize(_ options: Options) throws {
-    guard options.positional.count == 2 else { throw SwiftletError.invalidArgument("usage: quantize INPUT OUTPUT") }
     try quantizeModelToQ8_0(inputPath: options.positional[0], outputPath: options.positional[1])
 }
 
@@ -189,13 +194,13 @@ guard arguments.count >= 2 else {
 }
 do {
     let rest = arguments.dropFirst(2)
-    let valued: Set<String> = ["-n", "--temp", "--seed", "--threads"]
+    let sampling: Set<String> = ["-n", "--temp", "--seed", "--threads"]
     switch arguments[1] {
-    case "generate": try runGenerate(try Options(rest, valued: valued))
-    case "chat": try runChat(try Options(rest, valued: valued))
-    case "tokenize": try runTokenize(try Options(rest, valued: valued))
-    case "inspect": try runInspect(try Options(rest, valued: valued))
-    case "quantize": try runQuantize(try Options(rest, valued: valued))
+    case "generate": try runGenerate(try Options(rest, positional: 2...2, valued: sampling, switches: ["--raw"]))
+    case "chat": try runChat(try Options(rest, positional: 1...1, valued: sampling))
+    case "tokenize": try runTokenize(try Options(rest, positional: 2...2, switches: ["--special", "--bos"]))
+    case "inspect": try runInspect(try Options(rest, positional: 1...1))
+    case "quantize": try runQuantize(try Options(rest, positional: 2...2))
     case "help", "-h", "--help": write(usage)
     default:
         writeError("unknown command '\(arguments[1])'\n\n" + usage)

@@ -218,8 +218,12 @@ class ReferenceLlama:
         """Logits (len(tokens), n_vocab) of every position of `tokens`
         evaluated from position 0. `rope_mode="neox"` and
         `gqa_map="interleaved"` are deliberately wrong variants used to show
-        that the tests' tolerances catch such mistakes."""
-        assert mode in ("exact", "int8")
+        that the tests' tolerances catch such mistakes.
+
+        mode "gemm" models Swiftlet's large-batch path: the block projections
+        multiply Q8-rounded weights with unquantized activations in float32
+        (dequantize + sgemm); the output head stays int8 as in mode "int8"."""
+        assert mode in ("exact", "int8", "gemm")
         hp = self.hp
         tokens = np.asarray(tokens, dtype=np.int64)
         assert tokens.ndim == 1 and len(tokens) > 0
@@ -230,6 +234,8 @@ class ReferenceLlama:
         def mm(x, name):
             if mode == "exact":
                 return np.asarray(x, np.float64) @ self.tensors[name].astype(np.float64).T
+            if mode == "gemm" and name != self.out_weight_name():
+                return (np.asarray(x, fdt) @ self.q8(name).dequantize().astype(fdt).T).astype(fdt)
             if perturb is not None:
                 # float noise of another implementation, before quantization
                 x = x * (1 + perturb_rel * perturb.standard_normal(x.shape))

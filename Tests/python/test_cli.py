@@ -227,10 +227,12 @@ def test_bad_usage_fails_cleanly(cli, tiny_paths, junk):
     assert not [f for f in os.listdir(junk["dir"]) if f.startswith("out")], "a failed quantize left a file"
 
 
-@pytest.mark.xfail(strict=True, reason="the CLI ignores unknown --options (e.g. a mistyped --temp); reported")
 def test_unknown_option_is_rejected(cli, tiny_paths):
-    p = run(cli, "tokenize", tiny_paths[TINY_F16], "hi", "--specail")
-    assert p.returncode != 0 and p.stderr.strip() and not p.stdout
+    for args in (["tokenize", tiny_paths[TINY_F16], "hi", "--specail"],
+                 ["tokenize", tiny_paths[TINY_F16], "hi", "extra"],
+                 ["inspect", tiny_paths[TINY_F16], "-x"]):
+        p = run(cli, *args)
+        assert p.returncode != 0 and p.stderr.strip() and not p.stdout, args
 
 
 # ----------------------------------------------------------------- quantize
