@@ -142,6 +142,10 @@ class TinySpec:
     # knobs for negative tests (not used by the standard set)
     architecture: str = "llama"
     drop_tensor: Optional[str] = None
+    tokenizer_model: str = "gpt2"
+    tokenizer_pre: str = "gpt-2"
+    omit_key: Optional[str] = None       # leave this metadata key out
+    transpose_tensor: Optional[str] = None  # store this matrix with its dims swapped
 
     @property
     def head_dim(self) -> int:
@@ -216,8 +220,8 @@ def write_model(spec: TinySpec, path: str) -> str:
     writer.add_float32(f"{arch}.attention.layer_norm_rms_epsilon", spec.rms_eps)
     writer.add_uint32(f"{arch}.rope.dimension_count", spec.head_dim)
     writer.add_uint32(f"{arch}.vocab_size", VOCAB.n_vocab)
-    writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("gpt-2")
+    writer.add_tokenizer_model(spec.tokenizer_model)
+    writer.add_tokenizer_pre(spec.tokenizer_pre)
     writer.add_token_list(VOCAB.tokens)
     writer.add_token_types(VOCAB.token_types)
     writer.add_token_merges(VOCAB.merges)
@@ -225,9 +229,14 @@ def write_model(spec: TinySpec, path: str) -> str:
     writer.add_eos_token_id(VOCAB.eos_id)
     writer.add_add_bos_token(False)
 
+    if spec.omit_key is not None:
+        assert spec.omit_key in writer.kv_data[0], spec.omit_key
+        del writer.kv_data[0][spec.omit_key]
     for name, arr in weights.items():
         if name == spec.drop_tensor:
             continue
+        if name == spec.transpose_tensor:
+            arr = np.ascontiguousarray(arr.T)
         if arr.ndim == 1 or spec.wtype == QT.F32:
             writer.add_tensor(name, arr.astype(np.float32))
         elif spec.wtype == QT.F16:

@@ -246,6 +246,16 @@ def test_model_load_errors(lib, tmp_path, tiny_paths):
     p = mk.write_model(dataclasses.replace(SPEC, name="drop", drop_tensor="blk.1.ffn_up.weight"),
                        str(tmp_path / "drop.gguf"))
     expect(load_status(p), sw.ERROR_NOT_FOUND, "missing tensor")
+    bad_specs = [
+        ("pre", dict(tokenizer_pre="no-such-pre"), sw.ERROR_UNSUPPORTED, "unknown pre-tokenizer"),
+        ("spm", dict(tokenizer_model="llama"), sw.ERROR_UNSUPPORTED, "unsupported tokenizer model"),
+        ("nokey", dict(omit_key="llama.embedding_length"), sw.ERROR_NOT_FOUND, "missing hyperparameter key"),
+        ("notok", dict(omit_key="tokenizer.ggml.tokens"), sw.ERROR_NOT_FOUND, "missing vocabulary"),
+        ("shape", dict(transpose_tensor="blk.0.ffn_up.weight"), sw.ERROR_INVALID_FILE, "tensor shape disagrees"),
+    ]
+    for name, change, status, what in bad_specs:
+        p = mk.write_model(dataclasses.replace(SPEC, name=name, **change), str(tmp_path / f"{name}.gguf"))
+        expect(load_status(p), status, what)
     expect(load_status(tiny_paths[TINY]), sw.OK, "good file")
 
 

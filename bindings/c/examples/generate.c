@@ -60,6 +60,7 @@ int main(int argc, char **argv) {
         status = swiftlet_chat(context, &message, 1, &params, print_piece, NULL, &result);
     }
     putchar('\n');
+    fflush(stdout); /* the text first, then the summary on stderr */
     int exit_code = 0;
     if (status != SWIFTLET_OK) exit_code = fail("generating", status);
     else fprintf(stderr, "[%d prompt tokens, %d generated]\n", result.n_prompt_tokens, result.n_generated_tokens);
