@@ -204,11 +204,16 @@ def random_weights(spec: TinySpec) -> dict[str, np.ndarray]:
     return w
 
 
-def write_model(spec: TinySpec, path: str) -> str:
-    """Writes `spec` as a GGUF file at `path` and returns the path."""
-    weights = random_weights(spec)
+def write_model(spec: TinySpec, path: str, weights: Optional[dict] = None,
+                leading_string_arrays: Optional[dict] = None) -> str:
+    """Writes `spec` as a GGUF file at `path` and returns the path. `weights`
+    replaces the spec's random weights; `leading_string_arrays` are metadata
+    keys written before all others (bulk for the parser in leak tests)."""
+    weights = random_weights(spec) if weights is None else weights
     writer = gguf.GGUFWriter(path, spec.architecture)
     arch = spec.architecture
+    for key, values in (leading_string_arrays or {}).items():
+        writer.add_array(key, values)
     writer.add_name(spec.name)
     writer.add_uint32(f"{arch}.block_count", spec.n_layer)
     writer.add_uint32(f"{arch}.context_length", spec.n_ctx_train)

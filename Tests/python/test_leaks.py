@@ -25,6 +25,7 @@ What is measured, and why each signal:
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import gc
 import os
 import struct
@@ -99,35 +100,10 @@ def write_llama(path: str, *, architecture: str = "llama", drop_tensor: str | No
                 big_array: bool = True) -> str:
     """A tiny llama GGUF (the standard F16 spec's weights) with an optional
     0.6 MiB string-array metadata key placed before the hyperparameters."""
-    spec = mk.SPECS_BY_NAME["tiny-f16-gqa2-untied"]
-    weights = mk.random_weights(spec)
-    w = gguf.GGUFWriter(path, architecture)
-    a = architecture
-    if big_array:
-        w.add_array("test.padding", ["%031d" % i for i in range(BIG_ARRAY_STRINGS)])
-    w.add_uint32(f"{a}.block_count", spec.n_layer)
-    w.add_uint32(f"{a}.context_length", spec.n_ctx_train)
-    w.add_uint32(f"{a}.embedding_length", spec.n_embd)
-    w.add_uint32(f"{a}.feed_forward_length", spec.n_ff)
-    w.add_uint32(f"{a}.attention.head_count", spec.n_head)
-    w.add_uint32(f"{a}.attention.head_count_kv", spec.n_head_kv)
-    w.add_float32(f"{a}.attention.layer_norm_rms_epsilon", spec.rms_eps)
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("gpt-2")
-    w.add_token_list(mk.VOCAB.tokens)
-    w.add_token_types(mk.VOCAB.token_types)
-    w.add_token_merges(mk.VOCAB.merges)
-    w.add_bos_token_id(mk.VOCAB.bos_id)
-    w.add_eos_token_id(mk.VOCAB.eos_id)
-    for name, arr in weights.items():
-        if name == drop_tensor:
-            continue
-        w.add_tensor(name, arr.astype(np.float32 if arr.ndim == 1 else np.float16))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    return path
+    spec = dataclasses.replace(mk.SPECS_BY_NAME["tiny-f16-gqa2-untied"], architecture=architecture,
+                               drop_tensor=drop_tensor)
+    padding = {"test.padding": ["%031d" % i for i in range(BIG_ARRAY_STRINGS)]} if big_array else None
+    return mk.write_model(spec, path, leading_string_arrays=padding)
 
 
 def gguf_header(n_tensors: int, n_kv: int) -> bytes:

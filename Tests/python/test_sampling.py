@@ -29,7 +29,6 @@ from ctypes import byref
 import numpy as np
 import pytest
 
-import gguf
 
 import make_tiny_models as mk
 import swiftlet_ctypes as sw
@@ -226,27 +225,7 @@ def write_tie_model(path: str) -> tuple[tuple[int, int], tuple[int, int]]:
     out[40] = out[50] = v
     out[60] = out[70] = -v
     weights["output.weight"] = out
-    w = gguf.GGUFWriter(path, "llama")
-    w.add_uint32("llama.block_count", spec.n_layer)
-    w.add_uint32("llama.context_length", spec.n_ctx_train)
-    w.add_uint32("llama.embedding_length", spec.n_embd)
-    w.add_uint32("llama.feed_forward_length", spec.n_ff)
-    w.add_uint32("llama.attention.head_count", spec.n_head)
-    w.add_uint32("llama.attention.head_count_kv", spec.n_head_kv)
-    w.add_float32("llama.attention.layer_norm_rms_epsilon", spec.rms_eps)
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("gpt-2")
-    w.add_token_list(mk.VOCAB.tokens)
-    w.add_token_types(mk.VOCAB.token_types)
-    w.add_token_merges(mk.VOCAB.merges)
-    w.add_bos_token_id(mk.VOCAB.bos_id)
-    w.add_eos_token_id(mk.VOCAB.eos_id)
-    for name, arr in weights.items():
-        w.add_tensor(name, arr.astype(np.float32))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    mk.write_model(spec, path, weights=weights)
     return (40, 50), (60, 70)
 
 

@@ -19,15 +19,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
 
     @inline(__always) public func row(_ index: Int) -> UnsafeRawPointer { base + index * rowByteCount }
 
-    /// Writes row `index` as floats (the embedding lookup).
+    /// Writes row `index` as floats (the embedding lookup, the sgemm path).
     public func dequantizeRow(_ index: Int, into output: UnsafeMutablePointer<Float>) {
-        let row = self.row(index)
-        for block in 0..<blocksPerRow {
-            let blockBase = row + block * Q8Block.byteCount
-            let scale = Float(blockBase.loadUnaligned(as: Float16.self))
-            let values = (blockBase + Q8Block.valuesOffset).assumingMemoryBound(to: Int8.self)
-            let out = output + block * Q8Block.valueCount
-            for i in 0..<Q8Block.valueCount { out[i] = scale * Float(values[i]) }
-        }
+        SwiftletCore.dequantizeRow(type: .q8_0, source: row(index), into: output, count: columns)
     }
 }
