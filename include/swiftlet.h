@@ -328,7 +328,9 @@ swiftlet_status swiftlet_sampler_sample(swiftlet_sampler *sampler, const swiftle
 /* Called once per generated token with its text. `piece` holds only complete
 ** UTF-8 characters: bytes of a character split across tokens are held back
 ** and delivered with the token that completes it (`piece_len` may be 0).
-** `piece` is valid only during the call. Return false to stop generating. */
+** If generation stops while bytes are held back, they arrive as U+FFFD in
+** one last call with `token` -1. `piece` is valid only during the call.
+** Return false to stop generating. */
 typedef bool (*swiftlet_token_callback)(const char *piece, size_t piece_len, int32_t token, void *user_data);
 
 typedef enum swiftlet_stop_reason {
@@ -357,12 +359,14 @@ typedef struct swiftlet_generate_result {
 } swiftlet_generate_result;
 
 /* Tokenizes `prompt`, evaluates it after whatever the context already holds,
-** then samples up to max_tokens tokens, evaluating each and passing its text
-** to `callback` (may be NULL). The end-of-generation token itself is neither
-** delivered nor evaluated. `params` may be NULL for defaults; `result` may
-** be NULL. Returns OK for the first three stop reasons; CANCELLED or
-** CONTEXT_FULL otherwise (result is still filled). Other errors as
-** swiftlet_context_eval. */
+** then samples up to max_tokens tokens, passing each one's text to `callback`
+** (may be NULL) and evaluating it, so afterwards the context holds the prompt
+** and every delivered token, with fresh logits to continue from. The
+** end-of-generation token itself is neither delivered nor evaluated. An
+** empty prompt continues from the context's current logits (INVALID_ARGUMENT
+** if it has none). `params` may be NULL for defaults; `result` may be NULL.
+** Returns OK for the first three stop reasons; CANCELLED or CONTEXT_FULL
+** otherwise (result is still filled). Other errors as swiftlet_context_eval. */
 swiftlet_status swiftlet_generate(swiftlet_context *context, const char *prompt,
                                   const swiftlet_generate_params *params,
                                   swiftlet_token_callback callback, void *user_data,

@@ -20,6 +20,9 @@ public func swiftlet_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafeP
         }
         let threads = settings.n_threads == 0 ? processorCount() : Int(settings.n_threads)
         let model = try LanguageModel(path: stringOf(path), loadThreads: threads)
+        let c = model.config
+        log(SWIFTLET_LOG_INFO, "loaded '\(stringOf(path))': \(model.architecture) '\(model.name)', \(c.layerCount) layers, "
+            + "\(model.parameterCount) parameters, vocabulary \(c.vocabularySize)")
         out.pointee = retainedHandle(ModelHandle(model))
     }
 }
