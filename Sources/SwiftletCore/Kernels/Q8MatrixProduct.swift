@@ -1,4 +1,3 @@
-import CSwiftletSupport
 #if arch(x86_64)
 import SwiftletKernelsAVX2
 #endif
@@ -12,17 +11,9 @@ enum Q8MatrixProduct {
         _ output: UnsafeMutablePointer<Float>, _ outputStride: Int
     ) -> Void
 
-    static let usesAVX2: Bool = {
-        #if arch(x86_64)
-        return slc_cpu_has_avx2_fma()
-        #else
-        return false
-        #endif
-    }()
-
     static let kernel: Kernel = {
         #if arch(x86_64)
-        if usesAVX2 {
+        if CPUFeatures.hasAVX2 {
             return { w, stride, blocks, rows, x, xs, tokens, out, outStride in
                 avx2Q8MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, rows: rows,
                                     activations: x, activationScales: xs, tokens: tokens,

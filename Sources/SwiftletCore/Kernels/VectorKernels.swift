@@ -1,7 +1,7 @@
 import Glibc
 
-// fp32 building blocks of the forward pass: norms, RoPE, activations, and the
-// dot/axpy pair attention runs on. Each is a few lines; SIMD8 keeps eight
+// fp32 building blocks of the forward pass: norms, RoPE, activations. Each is
+// a few lines. (Attention's loops are in AttentionKernels.) SIMD8 keeps eight
 // independent accumulators so the reductions vectorize without fast-math.
 // (Multiply then add, not addProduct: this module targets baseline x86-64,
 // where a fused multiply-add is a call into libm per element.)
@@ -20,12 +20,6 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> 
     var sum = accumulator.sum()
     while i < count { sum += a[i] * b[i]; i += 1 }
     return sum
-}
-
-/// y[i] += a·x[i].
-@inline(__always)
-func addScaled(_ y: UnsafeMutablePointer<Float>, _ a: Float, _ x: UnsafePointer<Float>, _ count: Int) {
-    for i in 0..<count { y[i] += a * x[i] }
 }
 
 /// out = x / sqrt(mean(x²) + ε) ⊙ weight (RMSNorm).

@@ -54,8 +54,8 @@ struct LlamaTransformer: Sendable {
                 applyRotary(s.key + t * c.kvLength, heads: c.kvHeadCount, headDimension: c.headDimension, rotation: rotation)
             }
             let keys = cache.keys(layer: layer), values = cache.values(layer: layer)
-            (keys + startPosition * c.kvLength).update(from: s.key, count: count * c.kvLength)
-            (values + startPosition * c.kvLength).update(from: s.value, count: count * c.kvLength)
+            AttentionKernels.halvesFromFloats(s.key, keys + startPosition * c.kvLength, count * c.kvLength)
+            AttentionKernels.halvesFromFloats(s.value, values + startPosition * c.kvLength, count * c.kvLength)
             attend(keys: keys, values: values, startPosition: startPosition, count: count, scratch: s, pool: pool)
             let attention = prepare(s.attention, columns: c.queryLength, count: count, scratch: s)
             multiply(block.attentionOutput, attention, count, into: s.projected, scratch: s, pool: pool)
@@ -154,30 +154,40 @@ struct LlamaTransformer: Sendable {
     /// Causal grouped-query attention. Large batches run each head as two
     /// sgemm calls (scores = Q·Kᵀ, then out = softmax(scores)·V); small ones
     /// (generation) take the per-token loop below.
-    private func attend(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, startPosition: Int, count: Int,
+    private func attend(keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, startPosition: Int, count: Int,
                         scratch s: ForwardScratch, pool: WorkerPool) {
-        if count >= DequantizedMatrixProduct.minimumTokens, let batchScores = s.batchScores {
+        if count >= DequantizedMatrixProduct.minimumTokens, let batchScores = s.batchScores,
+           let expanded = s.expandedKV {
             attendAsMatrices(keys: keys, values: values, startPosition: startPosition, count: count,
-                             scores: batchScores, scratch: s, pool: pool)
+                             scores: batchScores, expanded: expanded, scratch: s, pool: pool)
         } else {
             attendTokenByToken(keys: keys, values: values, startPosition: startPosition, count: count,
                                scratch: s, pool: pool)
         }
     }
 
-    private func attendAsMatrices(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, startPosition: Int,
-                                  count: Int, scores: UnsafeMutablePointer<Float>, scratch s: ForwardScratch,
-                                  pool: WorkerPool) {
+    private func attendAsMatrices(keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, startPosition: Int,
+                                  count: Int, scores: UnsafeMutablePointer<Float>,
+                                  expanded: UnsafeMutablePointer<Float>, scratch s: ForwardScratch, pool: WorkerPool) {
         let c = config
         let d = c.headDimension
         let scale = 1 / Float(d).squareRoot()
         let visibleMax = startPosition + count
         pool.parallelFor(c.headCount) { heads, worker in
             let weights = scores + worker * s.batchCapacity * s.scoresStride
+            let headKeys = expanded + worker * s.expandedKVStride
+            let headValues = headKeys + s.expandedKVStride / 2
+            var expandedKVHead = -1
             for head in heads {
-                let kvOffset = (head / c.headsPerKVHead) * d
+                // This head's key/value rows as dense fp32, once per key/value head.
+                let kvHead = head / c.headsPerKVHead
+                if kvHead != expandedKVHead {
+                    AttentionKernels.floatsFromHalves(keys + kvHead * d, c.kvLength, visibleMax, d, headKeys)
+                    AttentionKernels.floatsFromHalves(values + kvHead * d, c.kvLength, visibleMax, d, headValues)
+                    expandedKVHead = kvHead
+                }
                 slb_sgemm_a_bt(Int32(count), Int32(visibleMax), Int32(d), s.query + head * d, Int32(c.queryLength),
-                               keys + kvOffset, Int32(c.kvLength), weights, Int32(visibleMax))
+                               headKeys, Int32(d), weights, Int32(visibleMax))
                 for t in 0..<count {
                     // Token t sees positions 0...startPosition + t; later ones get weight 0.
                     let row = weights + t * visibleMax
@@ -187,7 +197,7 @@ struct LlamaTransformer: Sendable {
                     (row + visible).initialize(repeating: 0, count: visibleMax - visible)
                 }
                 slb_sgemm_a_b(Int32(count), Int32(d), Int32(visibleMax), weights, Int32(visibleMax),
-                              values + kvOffset, Int32(c.kvLength), s.attention + head * d, Int32(c.queryLength))
+                              headValues, Int32(d), s.attention + head * d, Int32(c.queryLength))
             }
         }
     }
@@ -198,7 +208,7 @@ struct LlamaTransformer: Sendable {
     /// land on one worker and read those keys and values from its cache, not
     /// from memory again (measured: interleaving the pairs instead cost 2×
     /// the cache traffic during generation).
-    private func attendTokenByToken(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, startPosition: Int,
+    private func attendTokenByToken(keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, startPosition: Int,
                                     count: Int, scratch s: ForwardScratch, pool: WorkerPool) {
         let c = config
         let d = c.headDimension
@@ -210,11 +220,10 @@ struct LlamaTransformer: Sendable {
                 let kvOffset = (head / c.headsPerKVHead) * d
                 let visible = startPosition + t + 1
                 let query = s.query + t * c.queryLength + head * d
-                for j in 0..<visible { scores[j] = dot(query, keys + j * c.kvLength + kvOffset, d) * scale }
+                AttentionKernels.scores(query, keys + kvOffset, c.kvLength, visible, d, scale, scores)
                 softmax(scores, count: visible)
-                let out = s.attention + t * c.queryLength + head * d
-                out.initialize(repeating: 0, count: d)
-                for j in 0..<visible { addScaled(out, scores[j], values + j * c.kvLength + kvOffset, d) }
+                AttentionKernels.mix(scores, values + kvOffset, c.kvLength, visible, d,
+                                     s.attention + t * c.queryLength + head * d)
             }
         }
     }

@@ -23,6 +23,10 @@ final class ForwardScratch {
     /// Per-worker [batch, contextCapacity] attention weights of one head for
     /// the sgemm attention path; nil with the dequantized buffers.
     let batchScores: UnsafeMutablePointer<Float>?
+    /// Per-worker fp32 copies of one key/value head's rows of the fp16 cache
+    /// (keys, then values: 2 × contextCapacity × headDimension) for sgemm.
+    let expandedKV: UnsafeMutablePointer<Float>?
+    let expandedKVStride: Int
     private let buffers: [AnyObject]
 
     init(config c: LlamaConfig, batchCapacity b: Int, contextCapacity: Int, workers: Int, arena: Arena) throws {
@@ -58,6 +62,8 @@ final class ForwardScratch {
         let usesGEMM = b >= DequantizedMatrixProduct.minimumTokens
         dequantized = usesGEMM ? try floats(workers * dequantizedStride) : nil
         batchScores = usesGEMM ? try floats(workers * b * contextCapacity) : nil
+        expandedKVStride = 2 * contextCapacity * c.headDimension
+        expandedKV = usesGEMM ? try floats(workers * expandedKVStride) : nil
         self.buffers = buffers
     }
 

@@ -1,0 +1,39 @@
+"""Swiftlet: an embeddable transformer inference library, from Python.
+
+A thin ctypes binding over the C API in ``include/swiftlet.h``::
+
+    import swiftlet
+    model = swiftlet.Model("SmolLM2-135M-Instruct.Q4_1.gguf")
+    for piece in model.generate("The capital of France is", stream=True):
+        print(piece, end="", flush=True)
+
+Main names: :class:`Model` (load, tokens, ``generate``, ``chat``),
+:class:`Context` (KV cache: ``eval``, ``logits``, ``sample``, ``rewind``,
+``cancel``), :class:`Sampler`, :class:`TextStream`, the
+:class:`SwiftletError` family, and :mod:`swiftlet.compat` (a
+``llama_cpp.Llama`` look-alike).
+
+The library file is the one bundled in this package unless
+``$SWIFTLET_LIBRARY`` names another; see :func:`library_path`.
+"""
+from __future__ import annotations
+
+from ._context import Context, Sampler, TextStream
+from ._generation import GenerationResult, StopMatcher
+from ._lib import HEADER_VERSION_NUMBER, LibraryError, LogLevel, Status, StopReason
+from ._model import Model, ModelInfo
+from ._runtime import MemoryInfo, library_path, memory_info, set_log_handler, version
+from .errors import (BufferTooSmallError, CancelledError, ContextBusyError, ContextFullError, FileIOError,
+                     InternalError, InvalidArgumentError, InvalidFileError, ModelLoadError, NotFoundError,
+                     OutOfMemoryError, SwiftletError, TemplateError, UnsupportedError)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Model", "ModelInfo", "Context", "Sampler", "TextStream", "GenerationResult", "StopMatcher",
+    "MemoryInfo", "memory_info", "version", "library_path", "set_log_handler",
+    "Status", "StopReason", "LogLevel", "HEADER_VERSION_NUMBER", "LibraryError",
+    "SwiftletError", "InvalidArgumentError", "FileIOError", "InvalidFileError", "UnsupportedError",
+    "NotFoundError", "BufferTooSmallError", "ContextFullError", "CancelledError", "OutOfMemoryError",
+    "TemplateError", "InternalError", "ModelLoadError", "ContextBusyError",
+]

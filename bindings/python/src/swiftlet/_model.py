@@ -1,0 +1,417 @@
+"""Models: loading, metadata, tokens, and generation on a model-owned context."""
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import os
+import threading
+import weakref
+from typing import Literal, Optional, Sequence, Union, overload
+
+from . import _lib
+from ._context import (ChatMessages, Context, TextStream, _chat_job, _deliver, _generate_job, chat_message_array,
+                       token_array, tokenize_flags)
+from ._generation import (DEFAULT_MAX_TOKENS, DEFAULT_MIN_P, DEFAULT_REPEAT_LAST_N, DEFAULT_REPEAT_PENALTY,
+                          DEFAULT_TEMPERATURE, DEFAULT_TOP_K, DEFAULT_TOP_P, StopArgument)
+from ._lib import Status
+from ._runtime import SharedHandle, check, read_sized
+from .errors import InvalidArgumentError
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """What a model is (``swiftlet_model_get_info``).
+
+    Attributes:
+        architecture: e.g. ``"llama"``.
+        name: ``general.name`` from the file, or ``""``.
+        n_vocab: vocabulary size.
+        n_ctx_train: context length the model was trained with.
+        n_embd: embedding width.
+        n_layer: number of transformer blocks.
+        n_head: attention heads.
+        n_head_kv: key/value heads (fewer than ``n_head`` with grouped-query attention).
+        n_ff: feed-forward width.
+        n_params: number of weights in the file's tensors.
+        bos_token: the beginning-of-sequence id, or None.
+        eos_token: the end-of-sequence id, or None.
+    """
+
+    architecture: str
+    name: str
+    n_vocab: int
+    n_ctx_train: int
+    n_embd: int
+    n_layer: int
+    n_head: int
+    n_head_kv: int
+    n_ff: int
+    n_params: int
+    bos_token: Optional[int]
+    eos_token: Optional[int]
+
+
+class Model:
+    """A loaded GGUF model (``swiftlet_model``): immutable, shareable by any
+    number of threads and contexts.
+
+    Use it as a context manager or call :meth:`close`; the C model is freed
+    once the model *and* every :class:`Context` made from it are closed (or
+    garbage collected), in whatever order.
+
+    :meth:`generate` and :meth:`chat` run on a context the model keeps for
+    them (created on first use with ``n_ctx``/``n_batch`` given here). If
+    another thread is using it, or a stream on it is still open, a temporary
+    context is made for the call, so calls from several threads are safe (for
+    repeated use from many threads, give each thread its own :meth:`context`).
+    """
+
+    def __init__(self, path: PathLike, *, n_threads: Optional[int] = None, n_ctx: Optional[int] = None,
+                 n_batch: Optional[int] = None) -> None:
+        """Loads the model at `path` (GGUF v2/v3, architecture ``llama``).
+
+        Args:
+            path: the ``.gguf`` file.
+            n_threads: threads for load-time conversion and for evaluation in
+                the model's contexts (default: one per core).
+            n_ctx: context size of the model's own context for
+                :meth:`generate`/:meth:`chat` (default: the training length,
+                at most 4096).
+            n_batch: most tokens evaluated in one pass in that context (default 256).
+
+        Raises:
+            ModelLoadError: for any failure; the object raised is also the
+                status class (FileIOError for a missing file, InvalidFileError
+                for a corrupt one, UnsupportedError, NotFoundError, ...).
+        """
+        library = _lib.load()
+        self._lib = library
+        self.path: str = os.fspath(path)
+        self._n_threads = n_threads
+        self._n_ctx = n_ctx
+        self._n_batch = n_batch
+        params = _lib.ModelParams()
+        library.model_params_init(params)
+        if n_threads is not None:
+            params.n_threads = int(n_threads)
+        out = ctypes.c_void_p()
+        check(library, library.model_load(os.fsencode(self.path), params, out), loading=True)
+        address = int(out.value or 0)
+        self._handle = SharedHandle(address, library.model_free, "model")
+        self._finalizer = weakref.finalize(self, self._handle.release)
+        self._closed = False
+        self._own_context: Optional[Context] = None
+        self._own_context_lock = threading.Lock()
+        info = _lib.ModelInfo()
+        info.struct_size = ctypes.sizeof(_lib.ModelInfo)
+        check(library, library.model_get_info(address, info))
+        self.info: ModelInfo = ModelInfo(
+            architecture=_decode(info.architecture), name=_decode(info.name), n_vocab=int(info.n_vocab),
+            n_ctx_train=int(info.n_ctx_train), n_embd=int(info.n_embd), n_layer=int(info.n_layer),
+            n_head=int(info.n_head), n_head_kv=int(info.n_head_kv), n_ff=int(info.n_ff),
+            n_params=int(info.n_params), bos_token=None if info.bos_token < 0 else int(info.bos_token),
+            eos_token=None if info.eos_token < 0 else int(info.eos_token))
+
+    # -- the C pointer, held for the duration of a call
+
+    def _use(self) -> _Use:
+        if self._closed:
+            raise ValueError("the model is closed")
+        return _Use(self._handle)
+
+    # -- description
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed
+
+    @property
+    def name(self) -> str:
+        """``general.name`` from the file, or ``""``."""
+        return self.info.name
+
+    @property
+    def n_vocab(self) -> int:
+        """Vocabulary size."""
+        return self.info.n_vocab
+
+    @property
+    def n_ctx_train(self) -> int:
+        """Context length the model was trained with."""
+        return self.info.n_ctx_train
+
+    @property
+    def bos(self) -> Optional[int]:
+        """The beginning-of-sequence token id, or None if the model has none."""
+        return self.info.bos_token
+
+    @property
+    def eos(self) -> Optional[int]:
+        """The end-of-sequence token id, or None if the model has none."""
+        return self.info.eos_token
+
+    def metadata(self, key: str) -> str:
+        """The value of metadata `key` as text: strings as they are, numbers in
+        decimal, booleans as ``true``/``false``, arrays as JSON-like lists.
+        Raises NotFoundError (a KeyError) if the key does not exist."""
+        data = key.encode("utf-8")
+        with self._use() as address:
+            status, value = read_sized(
+                lambda buf, size, out: self._lib.model_meta_value(address, data, buf, size, out), 256)
+            check(self._lib, status)
+        return value.decode("utf-8", "replace")
+
+    def metadata_keys(self) -> list[str]:
+        """Every metadata key, in file order."""
+        keys = []
+        with self._use() as address:
+            for index in range(self._lib.model_meta_count(address)):
+                status, key = read_sized(
+                    lambda buf, size, out: self._lib.model_meta_key(address, index, buf, size, out), 64)
+                check(self._lib, status)
+                keys.append(key.decode("utf-8", "replace"))
+        return keys
+
+    # -- tokens
+
+    def tokenize(self, text: Union[str, bytes], *, add_bos: Optional[bool] = None, special: bool = False) -> list[int]:
+        """Splits `text` into token ids.
+
+        Args:
+            text: ``str``, or ``bytes`` (invalid UTF-8 becomes byte tokens).
+            add_bos: prepend the BOS token (True), never (False), or as the
+                model's metadata asks (None, the default).
+            special: recognise special tokens written in the text, e.g. ``"<|im_start|>"``.
+        """
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        flags = tokenize_flags(add_bos, special)
+        with self._use() as address:
+            capacity = len(data) + 2
+            for _ in range(3):
+                buffer = (ctypes.c_int32 * capacity)()
+                count = ctypes.c_size_t(0)
+                status = self._lib.tokenize(address, data, flags, buffer, capacity, count)
+                if status == Status.BUFFER_TOO_SMALL and count.value > capacity:
+                    capacity = count.value
+                    continue
+                check(self._lib, status)
+                return list(buffer[:count.value])
+        raise AssertionError("unreachable: the library reported an inconsistent token count")
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        """The text of `tokens`. Control tokens (BOS, EOS, ...) produce no text;
+        bytes that are not valid UTF-8 become U+FFFD.
+        InvalidArgumentError for an id outside the vocabulary."""
+        array = token_array(tokens)
+        with self._use() as address:
+            status, text = read_sized(
+                lambda buf, size, out: self._lib.detokenize(address, array, len(array), buf, size, out),
+                8 * len(array) + 16)
+            check(self._lib, status)
+        return text.decode("utf-8", "replace")
+
+    def token_to_bytes(self, token: int) -> bytes:
+        """The raw bytes of one token (possibly part of a UTF-8 character).
+        InvalidArgumentError for an id outside the vocabulary."""
+        value = _token_id(token)
+        with self._use() as address:
+            status, data = read_sized(
+                lambda buf, size, out: self._lib.token_to_bytes(address, value, buf, size, out), 32)
+            check(self._lib, status)
+        return data
+
+    def is_end_of_generation(self, token: int) -> bool:
+        """True if generation stops at `token` (EOS, end-of-turn and similar)."""
+        value = _token_id(token)
+        with self._use() as address:
+            return self._lib.token_is_end_of_generation(address, value)
+
+    def chat_format(self, messages: ChatMessages, *, add_generation_prompt: bool = True) -> str:
+        """`messages` rendered with the model's chat template (ChatML if it has
+        none), as :meth:`chat` feeds them to the model. With
+        `add_generation_prompt`, the opening of the assistant's turn is appended.
+        Raises TemplateError if the template fails."""
+        array = chat_message_array(messages)
+        with self._use() as address:
+            status, text = read_sized(
+                lambda buf, size, out: self._lib.chat_format(address, array, len(array), add_generation_prompt,
+                                                             buf, size, out), 1024)
+            check(self._lib, status)
+        return text.decode("utf-8", "replace")
+
+    # -- contexts and generation
+
+    def context(self, *, n_ctx: Optional[int] = None, n_threads: Optional[int] = None,
+                n_batch: Optional[int] = None) -> Context:
+        """A new :class:`Context` (KV cache) for this model; see :class:`Context`."""
+        if self._closed:
+            raise ValueError("the model is closed")
+        return Context(self, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch)
+
+    def _reserve_context(self) -> tuple[Context, Optional[Context]]:
+        """A context reserved (use lock held) for one model-level call: the
+        model's own if free, else a temporary one (returned second, to be
+        closed when the call ends)."""
+        if self._closed:
+            raise ValueError("the model is closed")
+        with self._own_context_lock:
+            if self._own_context is None:
+                self._own_context = Context(self, n_ctx=self._n_ctx, n_batch=self._n_batch)
+                self._own_context._weak_model()
+            own = self._own_context
+        if own._core.use_lock.acquire(blocking=False):
+            return own, None
+        temporary = Context(self, n_ctx=self._n_ctx, n_batch=self._n_batch)
+        temporary._core.use_lock.acquire()
+        return temporary, temporary
+
+    @overload
+    def generate(self, prompt: str, *, max_tokens: Optional[int] = ..., temperature: float = ...,
+                 top_k: int = ..., top_p: float = ..., min_p: float = ..., repeat_penalty: float = ...,
+                 repeat_last_n: int = ..., seed: Optional[int] = ..., stop: StopArgument = ...,
+                 stream: Literal[False] = ..., add_bos: Optional[bool] = ..., special: bool = ...) -> str: ...
+
+    @overload
+    def generate(self, prompt: str, *, max_tokens: Optional[int] = ..., temperature: float = ...,
+                 top_k: int = ..., top_p: float = ..., min_p: float = ..., repeat_penalty: float = ...,
+                 repeat_last_n: int = ..., seed: Optional[int] = ..., stop: StopArgument = ...,
+                 stream: Literal[True], add_bos: Optional[bool] = ..., special: bool = ...) -> TextStream: ...
+
+    def generate(self, prompt: str, *, max_tokens: Optional[int] = DEFAULT_MAX_TOKENS,
+                 temperature: float = DEFAULT_TEMPERATURE, top_k: int = DEFAULT_TOP_K,
+                 top_p: float = DEFAULT_TOP_P, min_p: float = DEFAULT_MIN_P,
+                 repeat_penalty: float = DEFAULT_REPEAT_PENALTY, repeat_last_n: int = DEFAULT_REPEAT_LAST_N,
+                 seed: Optional[int] = None, stop: StopArgument = None, stream: bool = False,
+                 add_bos: Optional[bool] = None, special: bool = False) -> Union[str, TextStream]:
+        """Continues `prompt` (raw text, no chat template) from an empty context.
+
+        Args:
+            prompt: the text to continue.
+            max_tokens: most tokens to generate (None: until the context is full).
+            temperature: 0 is greedy (always the most likely token).
+            top_k, top_p, min_p: the usual filters (0, 1.0 and 0 turn them off).
+            repeat_penalty: > 1 discourages the last `repeat_last_n` tokens.
+            seed: makes sampling reproducible; None draws a random seed.
+            stop: a string or strings that end the text; they are not included,
+                and are found even when they span several tokens.
+            stream: return a :class:`TextStream` of pieces instead of the text.
+            add_bos: prepend BOS (None: as the model's metadata says).
+            special: recognise special tokens written in the prompt.
+
+        Returns:
+            The generated text (without the prompt), or a :class:`TextStream`.
+
+        Raises:
+            ContextFullError: the prompt does not fit in the context (running
+                out of room *while* generating just ends the text, finish
+                reason "length").
+            InvalidArgumentError: bad sampling values, or an empty prompt.
+            KeyboardInterrupt: Ctrl-C; the generation is cancelled first and the model stays usable.
+        """
+        context, temporary = self._reserve_context()
+        try:
+            job = _generate_job(context._core, prompt, reset=True, max_tokens=max_tokens, temperature=temperature,
+                                top_k=top_k, top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty,
+                                repeat_last_n=repeat_last_n, seed=seed, stop=stop, add_bos=add_bos,
+                                special=special, owned=temporary)
+        except BaseException:
+            _unreserve(context, temporary)
+            raise
+        result: Union[str, TextStream] = _deliver(job, stream)
+        return result
+
+    @overload
+    def chat(self, messages: ChatMessages, *, max_tokens: Optional[int] = ..., temperature: float = ...,
+             top_k: int = ..., top_p: float = ..., min_p: float = ..., repeat_penalty: float = ...,
+             repeat_last_n: int = ..., seed: Optional[int] = ..., stop: StopArgument = ...,
+             stream: Literal[False] = ...) -> str: ...
+
+    @overload
+    def chat(self, messages: ChatMessages, *, max_tokens: Optional[int] = ..., temperature: float = ...,
+             top_k: int = ..., top_p: float = ..., min_p: float = ..., repeat_penalty: float = ...,
+             repeat_last_n: int = ..., seed: Optional[int] = ..., stop: StopArgument = ...,
+             stream: Literal[True]) -> TextStream: ...
+
+    def chat(self, messages: ChatMessages, *, max_tokens: Optional[int] = DEFAULT_MAX_TOKENS,
+             temperature: float = DEFAULT_TEMPERATURE, top_k: int = DEFAULT_TOP_K, top_p: float = DEFAULT_TOP_P,
+             min_p: float = DEFAULT_MIN_P, repeat_penalty: float = DEFAULT_REPEAT_PENALTY,
+             repeat_last_n: int = DEFAULT_REPEAT_LAST_N, seed: Optional[int] = None, stop: StopArgument = None,
+             stream: bool = False) -> Union[str, TextStream]:
+        """The assistant's reply to `messages`, a list of
+        ``{"role": "system" | "user" | "assistant", "content": str}``, rendered
+        with the model's chat template. Options as :meth:`generate`.
+
+        Successive calls that extend the same conversation reuse its earlier
+        turns from the model's context (only new tokens are evaluated).
+        Returns ``str``, or a :class:`TextStream` with ``stream=True``.
+        Raises TemplateError if the template cannot be rendered."""
+        context, temporary = self._reserve_context()
+        try:
+            job = _chat_job(context._core, messages, max_tokens=max_tokens, temperature=temperature, top_k=top_k,
+                            top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n,
+                            seed=seed, stop=stop, owned=temporary)
+        except BaseException:
+            _unreserve(context, temporary)
+            raise
+        result: Union[str, TextStream] = _deliver(job, stream)
+        return result
+
+    # -- lifetime
+
+    def close(self) -> None:
+        """Closes the model: its own context is freed, and the C model too once
+        every other context made from it is closed. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._own_context_lock:
+            own, self._own_context = self._own_context, None
+        if own is not None:
+            own.close()
+        self._finalizer()
+
+    def __enter__(self) -> Model:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{self.info.architecture}, {self.info.n_params} params"
+        return f"<swiftlet.Model {self.path!r} ({state})>"
+
+
+class _Use:
+    """``with``: holds a user on the model's handle for one call."""
+
+    def __init__(self, handle: SharedHandle) -> None:
+        self._handle = handle
+
+    def __enter__(self) -> int:
+        return self._handle.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._handle.release()
+
+
+def _unreserve(context: Context, temporary: Optional[Context]) -> None:
+    context._core.use_lock.release()
+    if temporary is not None:
+        temporary.close()
+
+
+def _token_id(token: int) -> int:
+    value = int(token)
+    if not -2**31 <= value < 2**31:
+        raise InvalidArgumentError(Status.INVALID_ARGUMENT, f"token id {value} is outside the vocabulary")
+    return value
+
+
+def _decode(value: Optional[bytes]) -> str:
+    return value.decode("utf-8", "replace") if value else ""
+
+
+__all__ = ["Model", "ModelInfo"]
