@@ -27,7 +27,7 @@ SWIFT_BUILD_FLAGS := -c release \
 EXAMPLES := generate chat dlopen_host
 PROMPT ?= Write a haiku about a small fast bird.
 
-.PHONY: all deps build examples model demo test test-c test-python clean
+.PHONY: all deps build examples model demo test bench clean
 
 all: build examples
 
@@ -61,6 +61,11 @@ demo: examples model
 
 test: examples model
 	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" scripts/run-tests.sh
+
+# Swiftlet and llama.cpp side by side (not part of `make test`): installs
+# llama-cpp-python into a cached venv outside the repo on first use.
+bench: build model
+	scripts/bench.sh
 
 clean:
 	rm -rf $(BUILD) .build

@@ -45,9 +45,8 @@ struct LlamaTransformer: Sendable {
             // Attention: h = x + Wo · attend(rope(Wq·n), rope(Wk·n), Wv·n), n = norm(x).
             normalize(s.hidden, weight: block.attentionNorm, into: s.normed, count: count)
             let normed = prepare(s.normed, columns: c.embeddingLength, count: count, scratch: s)
-            multiply(block.query, normed, count, into: s.query, scratch: s, pool: pool)
-            multiply(block.key, normed, count, into: s.key, scratch: s, pool: pool)
-            multiply(block.value, normed, count, into: s.value, scratch: s, pool: pool)
+            multiply(block.query, into: s.query, block.key, into: s.key, block.value, into: s.value,
+                     normed, count, scratch: s, pool: pool)
             for t in 0..<count {
                 let rotation = UnsafePointer(s.rotation + t * c.headDimension)
                 applyRotary(s.query + t * c.queryLength, heads: c.headCount, headDimension: c.headDimension, rotation: rotation)
@@ -64,9 +63,7 @@ struct LlamaTransformer: Sendable {
             // Feed-forward: x = h + Wdown · (silu(Wgate·n) ⊙ Wup·n), n = norm(h).
             normalize(s.hidden, weight: block.feedForwardNorm, into: s.normed, count: count)
             let ffnInput = prepare(s.normed, columns: c.embeddingLength, count: count, scratch: s)
-            multiply(block.gate, ffnInput, count, into: s.gate, scratch: s, pool: pool)
-            multiply(block.up, ffnInput, count, into: s.up, scratch: s, pool: pool)
-            swiGLU(s.gate, s.up, count: count * c.feedForwardLength)
+            gatedFeedForward(block, ffnInput, count, scratch: s, pool: pool)
             let activated = prepare(s.gate, columns: c.feedForwardLength, count: count, scratch: s)
             multiply(block.down, activated, count, into: s.projected, scratch: s, pool: pool)
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
@@ -136,6 +133,56 @@ struct LlamaTransformer: Sendable {
 
     private func addResidual(_ delta: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { x[i] += delta[i] }
+    }
+
+    /// The query, key and value projections, which read the same input. On
+    /// the int8 path they run as one parallel job over all their rows: one
+    /// wake-up of the workers instead of three (generation is latency-bound).
+    private func multiply(_ first: QuantizedMatrix, into firstOut: UnsafeMutablePointer<Float>,
+                          _ second: QuantizedMatrix, into secondOut: UnsafeMutablePointer<Float>,
+                          _ third: QuantizedMatrix, into thirdOut: UnsafeMutablePointer<Float>,
+                          _ input: ProjectionInput, _ count: Int, scratch: ForwardScratch, pool: WorkerPool) {
+        guard case .quantized(let q) = input else {
+            multiply(first, input, count, into: firstOut, scratch: scratch, pool: pool)
+            multiply(second, input, count, into: secondOut, scratch: scratch, pool: pool)
+            multiply(third, input, count, into: thirdOut, scratch: scratch, pool: pool)
+            return
+        }
+        let firstEnd = first.rows, secondEnd = firstEnd + second.rows
+        pool.parallelFor(secondEnd + third.rows) { rows in
+            // The part of `rows` that falls in each matrix, in that matrix's own row numbers.
+            func run(_ matrix: QuantizedMatrix, _ out: UnsafeMutablePointer<Float>, _ offset: Int) {
+                let lower = max(rows.lowerBound - offset, 0), upper = min(rows.upperBound - offset, matrix.rows)
+                if lower < upper {
+                    Q8MatrixProduct.multiply(matrix, rows: lower..<upper, by: q, tokens: count, into: out,
+                                             outputStride: matrix.rows)
+                }
+            }
+            run(first, firstOut, 0)
+            run(second, secondOut, firstEnd)
+            run(third, thirdOut, secondEnd)
+        }
+    }
+
+    /// gate = silu(Wgate·x) ⊙ Wup·x into scratch.gate. On the int8 path each
+    /// worker computes the same rows of both products and applies SwiGLU to
+    /// them: one parallel job instead of two plus a serial pass.
+    private func gatedFeedForward(_ block: LlamaBlockWeights, _ input: ProjectionInput, _ count: Int,
+                                  scratch s: ForwardScratch, pool: WorkerPool) {
+        let n = config.feedForwardLength
+        guard case .quantized(let q) = input else {
+            multiply(block.gate, input, count, into: s.gate, scratch: s, pool: pool)
+            multiply(block.up, input, count, into: s.up, scratch: s, pool: pool)
+            swiGLU(s.gate, s.up, count: count * n)
+            return
+        }
+        pool.parallelFor(n) { rows in
+            Q8MatrixProduct.multiply(block.gate, rows: rows, by: q, tokens: count, into: s.gate, outputStride: n)
+            Q8MatrixProduct.multiply(block.up, rows: rows, by: q, tokens: count, into: s.up, outputStride: n)
+            for t in 0..<count {
+                swiGLU(s.gate + t * n + rows.lowerBound, s.up + t * n + rows.lowerBound, count: rows.count)
+            }
+        }
     }
 
     /// cos/sin of position × frequency for each token's position and each pair.

@@ -29,7 +29,7 @@ import ctypes
 import queue
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Mapping, Optional, Sequence, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -160,7 +160,8 @@ class _ContextCore:
         result = outcome[0]
         if isinstance(result, BaseException):
             raise result
-        return tuple(result)  # type: ignore[return-value]
+        status, message = result
+        return int(status), str(message)
 
     def interrupt(self, abort: _Abort) -> None:
         """Stops the call `abort` belongs to: before it starts, or (through
@@ -413,6 +414,11 @@ class TextStream(Iterator[str]):
                                        result.stop_reason, result.finish_reason, result.stop_string)
         raise StopIteration
 
+    @property
+    def text_so_far(self) -> str:
+        """The text of the pieces returned so far."""
+        return "".join(self._parts)
+
     def text(self) -> str:
         """Consumes the rest of the stream; returns the whole text (including
         pieces already taken)."""
@@ -658,12 +664,24 @@ class Context:
 
     # -- generation
 
+    @overload
+    def generate(self, prompt: str, *, max_tokens: Optional[int] = ..., temperature: float = ...,
+                 top_k: int = ..., top_p: float = ..., min_p: float = ..., repeat_penalty: float = ...,
+                 repeat_last_n: int = ..., seed: Optional[int] = ..., stop: StopArgument = ...,
+                 stream: Literal[False] = ..., add_bos: Optional[bool] = ..., special: bool = ...) -> str: ...
+
+    @overload
+    def generate(self, prompt: str, *, max_tokens: Optional[int] = ..., temperature: float = ...,
+                 top_k: int = ..., top_p: float = ..., min_p: float = ..., repeat_penalty: float = ...,
+                 repeat_last_n: int = ..., seed: Optional[int] = ..., stop: StopArgument = ...,
+                 stream: Literal[True], add_bos: Optional[bool] = ..., special: bool = ...) -> TextStream: ...
+
     def generate(self, prompt: str, *, max_tokens: Optional[int] = DEFAULT_MAX_TOKENS,
                  temperature: float = DEFAULT_TEMPERATURE, top_k: int = DEFAULT_TOP_K,
                  top_p: float = DEFAULT_TOP_P, min_p: float = DEFAULT_MIN_P,
                  repeat_penalty: float = DEFAULT_REPEAT_PENALTY, repeat_last_n: int = DEFAULT_REPEAT_LAST_N,
                  seed: Optional[int] = None, stop: StopArgument = None, stream: bool = False,
-                 add_bos: Optional[bool] = None, special: bool = False) -> Any:
+                 add_bos: Optional[bool] = None, special: bool = False) -> Union[str, TextStream]:
         """Continues what the context holds with `prompt` and generated text.
 
         Returns the text (``str``), or with ``stream=True`` a
@@ -677,11 +695,23 @@ class Context:
                                 special=special, owned=None)
         return _deliver(job, stream)
 
+    @overload
+    def chat(self, messages: ChatMessages, *, max_tokens: Optional[int] = ..., temperature: float = ...,
+             top_k: int = ..., top_p: float = ..., min_p: float = ..., repeat_penalty: float = ...,
+             repeat_last_n: int = ..., seed: Optional[int] = ..., stop: StopArgument = ...,
+             stream: Literal[False] = ...) -> str: ...
+
+    @overload
+    def chat(self, messages: ChatMessages, *, max_tokens: Optional[int] = ..., temperature: float = ...,
+             top_k: int = ..., top_p: float = ..., min_p: float = ..., repeat_penalty: float = ...,
+             repeat_last_n: int = ..., seed: Optional[int] = ..., stop: StopArgument = ...,
+             stream: Literal[True]) -> TextStream: ...
+
     def chat(self, messages: ChatMessages, *, max_tokens: Optional[int] = DEFAULT_MAX_TOKENS,
              temperature: float = DEFAULT_TEMPERATURE, top_k: int = DEFAULT_TOP_K, top_p: float = DEFAULT_TOP_P,
              min_p: float = DEFAULT_MIN_P, repeat_penalty: float = DEFAULT_REPEAT_PENALTY,
              repeat_last_n: int = DEFAULT_REPEAT_LAST_N, seed: Optional[int] = None, stop: StopArgument = None,
-             stream: bool = False) -> Any:
+             stream: bool = False) -> Union[str, TextStream]:
         """The assistant's reply to `messages` (``[{"role": ..., "content": ...}]``),
         rendered with the model's chat template. If the context already holds
         the earlier turns of the same conversation, only the new tokens are
@@ -746,8 +776,8 @@ class _Reserved(_Using):
     """``with``: takes the use lock for a job; releases it only if the block fails
     (on success the job owns it until it ends)."""
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is not None:
+    def __exit__(self, *exc_info: object) -> None:
+        if exc_info[0] is not None:
             self._core.use_lock.release()
 
 
@@ -837,6 +867,6 @@ def _chat_job(core: _ContextCore, messages: ChatMessages, *, max_tokens: Optiona
     return _Job(core, call, stops, owned)
 
 
-def _deliver(job: _Job, stream: bool) -> Any:
+def _deliver(job: _Job, stream: bool) -> Union[str, TextStream]:
     text_stream = TextStream(job)
     return text_stream if stream else text_stream.text()

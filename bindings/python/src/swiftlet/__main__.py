@@ -1,0 +1,178 @@
+"""``python -m swiftlet``: generate, chat, inspect and tokenize from the shell.
+
+    python -m swiftlet generate -m MODEL "The capital of France is" [-n 64] [--temp 0]
+    python -m swiftlet chat -m MODEL [--system "You are terse."]
+    python -m swiftlet info -m MODEL
+    python -m swiftlet tokenize -m MODEL "some text" [--special]
+
+Text goes to stdout as it is generated; errors go to stderr with exit status 1.
+In ``chat``, Ctrl-C stops the reply being written (the conversation goes on);
+Ctrl-C or Ctrl-D at the prompt ends the chat.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional, Sequence, Union
+
+from . import __version__
+from ._context import Context, TextStream
+from ._model import Model
+from ._runtime import library_path, version
+from .errors import SwiftletError
+
+
+def _add_model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-m", "--model", required=True, help="path of the GGUF model file")
+    parser.add_argument("-t", "--threads", type=int, default=None, help="threads (default: one per core)")
+    parser.add_argument("-c", "--ctx", type=int, default=None, help="context size in tokens (default: model's, <= 4096)")
+
+
+def _add_sampling(parser: argparse.ArgumentParser, max_tokens: int) -> None:
+    parser.add_argument("-n", "--max-tokens", type=int, default=max_tokens, help=f"most tokens to generate ({max_tokens})")
+    parser.add_argument("--temp", type=float, default=0.8, help="temperature; 0 = greedy (0.8)")
+    parser.add_argument("--top-k", type=int, default=40, help="top-k filter; 0 = off (40)")
+    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus filter; 1 = off (0.95)")
+    parser.add_argument("--min-p", type=float, default=0.05, help="min-p filter; 0 = off (0.05)")
+    parser.add_argument("--repeat-penalty", type=float, default=1.0, help="repetition penalty; 1 = off (1.0)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
+    parser.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m swiftlet", description="Swiftlet from the command line.")
+    parser.add_argument("--version", action="store_true", help="print package, library and path, then exit")
+    commands = parser.add_subparsers(dest="command")
+
+    generate = commands.add_parser("generate", help="continue a prompt (raw text, no chat template)")
+    _add_model(generate)
+    _add_sampling(generate, 128)
+    generate.add_argument("--chat", action="store_true", help="send the prompt as one user message instead")
+    generate.add_argument("prompt", help="the text to continue")
+
+    chat = commands.add_parser("chat", help="chat on stdin/stdout with the model's chat template")
+    _add_model(chat)
+    _add_sampling(chat, 512)
+    chat.add_argument("--system", default=None, help="a system message to start the conversation with")
+
+    info = commands.add_parser("info", help="describe a model and list its metadata keys")
+    _add_model(info)
+
+    tokenize = commands.add_parser("tokenize", help="print the token ids of a text")
+    _add_model(tokenize)
+    tokenize.add_argument("--special", action="store_true", help="recognise special tokens in the text")
+    tokenize.add_argument("--bos", action="store_true", help="prepend BOS")
+    tokenize.add_argument("text")
+    return parser
+
+
+def _generate_stream(model: Model, prompt: str, args: argparse.Namespace) -> TextStream:
+    return model.generate(prompt, max_tokens=args.max_tokens, temperature=args.temp, top_k=args.top_k,
+                          top_p=args.top_p, min_p=args.min_p, repeat_penalty=args.repeat_penalty, seed=args.seed,
+                          stop=args.stop, stream=True)
+
+
+def _chat_stream(target: Union[Model, Context], messages: list[dict[str, Optional[str]]],
+                 args: argparse.Namespace) -> TextStream:
+    stream: TextStream = target.chat(messages, max_tokens=args.max_tokens, temperature=args.temp, top_k=args.top_k,
+                                     top_p=args.top_p, min_p=args.min_p, repeat_penalty=args.repeat_penalty,
+                                     seed=args.seed, stop=args.stop, stream=True)
+    return stream
+
+
+def _write(stream: TextStream) -> str:
+    parts = []
+    for piece in stream:
+        parts.append(piece)
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    return "".join(parts)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    with Model(args.model, n_threads=args.threads, n_ctx=args.ctx) as model:
+        if args.chat:
+            stream = _chat_stream(model, [{"role": "user", "content": args.prompt}], args)
+        else:
+            sys.stdout.write(args.prompt)
+            stream = _generate_stream(model, args.prompt, args)
+        _write(stream)
+        sys.stdout.write("\n")
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    interactive = sys.stdin.isatty()
+    with Model(args.model, n_threads=args.threads) as model, \
+            model.context(n_ctx=args.ctx, n_threads=args.threads) as context:
+        messages: list[dict[str, Optional[str]]] = []
+        if args.system:
+            messages.append({"role": "system", "content": args.system})
+        while True:
+            try:
+                if interactive:
+                    line = input("> ")
+                else:
+                    line = sys.stdin.readline()
+                    if not line:
+                        break
+                    line = line.rstrip("\n")
+            except (EOFError, KeyboardInterrupt):
+                break
+            if not line.strip():
+                continue
+            messages.append({"role": "user", "content": line})
+            stream = _chat_stream(context, messages, args)
+            try:
+                reply = _write(stream)
+            except KeyboardInterrupt:  # the reply is cancelled; keep what was shown
+                reply = stream.text_so_far
+                sys.stdout.write(" [interrupted]")
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            messages.append({"role": "assistant", "content": reply})
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    with Model(args.model, n_threads=args.threads) as model:
+        for field, value in vars(model.info).items():
+            print(f"{field:12} {value}")
+        keys = model.metadata_keys()
+        print(f"metadata     {len(keys)} keys")
+        for key in keys:
+            value = model.metadata(key)
+            print(f"  {key} = {value if len(value) <= 80 else value[:77] + '...'}")
+    return 0
+
+
+def _tokenize(args: argparse.Namespace) -> int:
+    with Model(args.model, n_threads=args.threads) as model:
+        tokens = model.tokenize(args.text, add_bos=True if args.bos else False, special=args.special)
+        print(" ".join(str(t) for t in tokens))
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Runs the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        print(f"swiftlet {__version__} (library {version()} at {library_path()})")
+        return 0
+    handlers = {"generate": _generate, "chat": _chat, "info": _info, "tokenize": _tokenize}
+    if args.command not in handlers:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return handlers[args.command](args)
+    except SwiftletError as error:
+        print(f"swiftlet: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
