@@ -196,8 +196,13 @@ class ReferenceLlama:
     def out_weight_name(self) -> str:
         return "token_embd.weight" if self.tied else "output.weight"
 
+    def is_four_bit(self, name: str) -> bool:
+        """Swiftlet computes on Q4_0/Q4_1 blocks as stored: their weights
+        enter its products exactly (no conversion to Q8_0)."""
+        return self.types[name] in (QT.Q4_0, QT.Q4_1)
+
     def q8(self, name: str) -> Q8Matrix:
-        """The Q8_0 form Swiftlet holds for a 2-D weight."""
+        """The Q8_0 form Swiftlet holds for a 2-D weight (not 4-bit ones)."""
         m = self._q8.get(name)
         if m is None:
             if self.types[name] == QT.Q8_0:
@@ -218,12 +223,8 @@ class ReferenceLlama:
         """Logits (len(tokens), n_vocab) of every position of `tokens`
         evaluated from position 0. `rope_mode="neox"` and
         `gqa_map="interleaved"` are deliberately wrong variants used to show
-        that the tests' tolerances catch such mistakes.
-
-        mode "gemm" models Swiftlet's large-batch path: the block projections
-        multiply Q8-rounded weights with unquantized activations in float32
-        (dequantize + sgemm); the output head stays int8 as in mode "int8"."""
-        assert mode in ("exact", "int8", "gemm")
+        that the tests' tolerances catch such mistakes."""
+        assert mode in ("exact", "int8")
         hp = self.hp
         tokens = np.asarray(tokens, dtype=np.int64)
         assert tokens.ndim == 1 and len(tokens) > 0
@@ -234,11 +235,14 @@ class ReferenceLlama:
         def mm(x, name):
             if mode == "exact":
                 return np.asarray(x, np.float64) @ self.tensors[name].astype(np.float64).T
-            if mode == "gemm" and name != self.out_weight_name():
-                return (np.asarray(x, fdt) @ self.q8(name).dequantize().astype(fdt).T).astype(fdt)
             if perturb is not None:
                 # float noise of another implementation, before quantization
                 x = x * (1 + perturb_rel * perturb.standard_normal(x.shape))
+            if self.is_four_bit(name):
+                # exact 4-bit weights times the per-block quantized activations
+                qx, dx = quantize_activations(np.asarray(x, np.float32))
+                x_hat = (qx * dx.astype(np.float64)[:, :, None]).reshape(x.shape[0], -1)
+                return (x_hat @ self.tensors[name].astype(np.float64).T).astype(fdt)
             return int8_matmul(x, self.q8(name), dtype=fdt).astype(fdt)
 
         def rmsnorm(x, name):
@@ -269,8 +273,8 @@ class ReferenceLlama:
                 raise ValueError(rope_mode)
             return out
 
-        if mode == "exact":
-            x = self.tensors["token_embd.weight"][tokens].astype(np.float64)
+        if mode == "exact" or self.is_four_bit("token_embd.weight"):
+            x = self.tensors["token_embd.weight"][tokens].astype(np.float64 if mode == "exact" else fdt)
         else:
             x = self.q8("token_embd.weight").dequantize()[tokens].astype(fdt)
 
@@ -282,6 +286,9 @@ class ReferenceLlama:
             q = rope(mm(h, p + "attn_q.weight").reshape(T, hp.n_head, hd))
             k = rope(mm(h, p + "attn_k.weight").reshape(T, hp.n_head_kv, hd))
             v = mm(h, p + "attn_v.weight").reshape(T, hp.n_head_kv, hd)
+            if mode != "exact":
+                # Swiftlet's KV cache holds keys and values as fp16.
+                k, v = k.astype(np.float16).astype(fdt), v.astype(np.float16).astype(fdt)
             o = np.empty((T, hp.n_head, hd), dtype=fdt)
             for hh in range(hp.n_head):
                 g = hh // group if gqa_map is None else hh % hp.n_head_kv

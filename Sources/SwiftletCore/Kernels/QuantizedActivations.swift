@@ -3,16 +3,22 @@
 /// stays fp32 (unlike the weights' fp16) because it is never stored in a file
 /// and fp32 keeps the activation error at the int8 rounding alone.
 ///
+/// Per block also `d · Σq`, which 4-bit weights with an offset need: for
+/// value = a·q_w + b, Σ value·x = a·d·Σ q_w·q + b·(d·Σq) (ggml's Q8_1 idea).
+///
 /// Layout: `tokens` rows of `columns` int8 values, and `tokens` rows of
-/// `columns / 32` scales. Memory is borrowed from the context's scratch.
+/// `columns / 32` scales and as many sums. Memory is borrowed from the context's scratch.
 public struct QuantizedActivations {
     public let values: UnsafeMutablePointer<Int8>
     public let scales: UnsafeMutablePointer<Float>
+    public let sums: UnsafeMutablePointer<Float>
     public let columns: Int
 
-    public init(values: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>, columns: Int) {
+    public init(values: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
+                sums: UnsafeMutablePointer<Float>, columns: Int) {
         self.values = values
         self.scales = scales
+        self.sums = sums
         self.columns = columns
     }
 
@@ -20,11 +26,23 @@ public struct QuantizedActivations {
     @inline(__always) public func rowScales(_ token: Int) -> UnsafeMutablePointer<Float> {
         scales + token * (columns / Q8Block.valueCount)
     }
+    @inline(__always) public func rowSums(_ token: Int) -> UnsafeMutablePointer<Float> {
+        sums + token * (columns / Q8Block.valueCount)
+    }
+
+    /// Writes the rounded values d·q back as floats, `columns` per token.
+    public func dequantize(into output: UnsafeMutablePointer<Float>, tokens: Int) {
+        for token in 0..<tokens {
+            let q = rowValues(token), d = rowScales(token), out = output + token * columns
+            for i in 0..<columns { out[i] = d[i / Q8Block.valueCount] * Float(q[i]) }
+        }
+    }
 
     /// Quantizes `tokens` rows of `columns` floats, `inputStride` floats apart.
     public func quantize(_ input: UnsafePointer<Float>, inputStride: Int, tokens: Int) {
         for token in 0..<tokens {
-            quantizeRow(input + token * inputStride, values: rowValues(token), scales: rowScales(token), count: columns)
+            quantizeRow(input + token * inputStride, values: rowValues(token), scales: rowScales(token),
+                        sums: rowSums(token), count: columns)
         }
     }
 }
@@ -32,7 +50,7 @@ public struct QuantizedActivations {
 /// One row: the rounding is half away from zero, as C's `roundf`.
 @inline(__always)
 func quantizeRow(_ input: UnsafePointer<Float>, values: UnsafeMutablePointer<Int8>,
-                 scales: UnsafeMutablePointer<Float>, count: Int) {
+                 scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, count: Int) {
     for block in 0..<(count / Q8Block.valueCount) {
         let x = input + block * Q8Block.valueCount
         var maxMagnitude: Float = 0
@@ -40,7 +58,12 @@ func quantizeRow(_ input: UnsafePointer<Float>, values: UnsafeMutablePointer<Int
         let scale = maxMagnitude / 127
         let inverse: Float = scale != 0 ? 1 / scale : 0
         let q = values + block * Q8Block.valueCount
-        for i in 0..<Q8Block.valueCount { q[i] = Int8((x[i] * inverse).rounded(.toNearestOrAwayFromZero)) }
+        var sum: Int32 = 0
+        for i in 0..<Q8Block.valueCount {
+            q[i] = Int8((x[i] * inverse).rounded(.toNearestOrAwayFromZero))
+            sum &+= Int32(q[i])  // |sum| ≤ 32 · 127
+        }
         scales[block] = scale
+        sums[block] = scale * Float(sum)
     }
 }

@@ -1,8 +1,8 @@
 import Synchronization
 
 /// Finds the tensors of a model in its GGUF file, checks their shapes, and
-/// makes them computable: Q8_0 matrices are used in place from the mapping,
-/// other types are converted to Q8 blocks in the model's arena; vectors
+/// makes them computable: Q8_0, Q4_1 and Q4_0 matrices are used in place from
+/// the mapping, other types are converted to Q8 blocks in the model's arena; vectors
 /// (norm weights) become fp32, in place when the file already stores F32.
 struct WeightLoader {
     let file: GGUFFile
@@ -28,11 +28,12 @@ struct WeightLoader {
     }
 
     /// A matrix with `rows` outputs of `columns` inputs (ggml dims [columns, rows]).
+    /// Q8_0, Q4_1 and Q4_0 tensors are used in place; others become Q8_0.
     mutating func matrix(_ name: String, rows: Int, columns: Int) throws -> QuantizedMatrix {
         let info = try tensor(name, dimensions: [columns, rows])
         let source = file.data(of: info)
-        if info.type == .q8_0 {
-            return QuantizedMatrix(base: source.baseAddress!, rows: rows, columns: columns)
+        if let format = WeightFormat(info.type) {
+            return QuantizedMatrix(base: source.baseAddress!, rows: rows, columns: columns, format: format)
         }
         let rowBytes = Q8Block.rowByteCount(columns: columns)
         let buffer = try ArenaBuffer<UInt8>(count: rows * rowBytes, in: arena)
@@ -52,7 +53,7 @@ struct WeightLoader {
         if failed.load(ordering: .relaxed) {
             throw SwiftletError.invalidFile("tensor \(name) (\(type)) cannot be converted to 8-bit blocks")
         }
-        return QuantizedMatrix(base: UnsafeRawPointer(destination), rows: rows, columns: columns)
+        return QuantizedMatrix(base: UnsafeRawPointer(destination), rows: rows, columns: columns, format: .q8_0)
     }
 
     /// A vector of `count` floats.

@@ -16,6 +16,9 @@ final class ForwardScratch {
     let scores: UnsafeMutablePointer<Float>      // [workers, scoresStride] attention weights
     let scoresStride: Int                        // the context capacity: one score per visible position
     let quantized: QuantizedActivations          // [batch, widest input] int8 + scales
+    /// [batch, widest input] the int8-rounded activations as floats, for the
+    /// sgemm path; nil when batches are too small ever to take it.
+    let roundedActivations: UnsafeMutablePointer<Float>?
     /// Per-worker fp32 copies of weight-row slices for the sgemm path; nil
     /// when batches are too small ever to take it.
     let dequantized: UnsafeMutablePointer<Float>?
@@ -52,8 +55,8 @@ final class ForwardScratch {
         let widest = max(c.embeddingLength, c.feedForwardLength, c.queryLength)
         let values = try ArenaBuffer<Int8>(count: b * widest, in: arena)
         buffers.append(values)
-        quantized = QuantizedActivations(values: values.pointer,
-                                         scales: try floats(b * widest / Q8Block.valueCount), columns: widest)
+        quantized = QuantizedActivations(values: values.pointer, scales: try floats(b * widest / Q8Block.valueCount),
+                                         sums: try floats(b * widest / Q8Block.valueCount), columns: widest)
         // The largest slice one worker dequantizes: its share of any block matrix's rows.
         func slice(_ rows: Int, _ columns: Int) -> Int { (rows + workers - 1) / workers * columns }
         dequantizedStride = max(slice(c.queryLength, c.embeddingLength), slice(c.kvLength, c.embeddingLength),
@@ -61,6 +64,7 @@ final class ForwardScratch {
                                 slice(c.embeddingLength, c.feedForwardLength))
         let usesGEMM = b >= DequantizedMatrixProduct.minimumTokens
         dequantized = usesGEMM ? try floats(workers * dequantizedStride) : nil
+        roundedActivations = usesGEMM ? try floats(b * widest) : nil
         batchScores = usesGEMM ? try floats(workers * b * contextCapacity) : nil
         expandedKVStride = 2 * contextCapacity * c.headDimension
         expandedKV = usesGEMM ? try floats(workers * expandedKVStride) : nil
@@ -69,6 +73,6 @@ final class ForwardScratch {
 
     /// The int8 buffer viewed with `columns` values per token.
     func quantizedActivations(columns: Int) -> QuantizedActivations {
-        QuantizedActivations(values: quantized.values, scales: quantized.scales, columns: columns)
+        QuantizedActivations(values: quantized.values, scales: quantized.scales, sums: quantized.sums, columns: columns)
     }
 }

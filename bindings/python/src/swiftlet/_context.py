@@ -427,8 +427,10 @@ class TextStream(Iterator[str]):
         return "".join(self._parts)
 
     def close(self) -> None:
-        """Stops the generation if it runs and releases the context. The
-        context keeps the prompt and the tokens generated so far."""
+        """Stops the generation if it runs (through the cancel path) and
+        releases the context. The context keeps the prompt and the generated
+        tokens evaluated before the stop: up to a few beyond the last piece
+        taken, and possibly not the very last one delivered."""
         job, self._job = self._job, None
         if job is None:
             return

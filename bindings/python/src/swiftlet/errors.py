@@ -28,7 +28,8 @@ status                 class                       also a
 whatever the status. The object raised is *also* an instance of the status
 class above: a missing file is a ``ModelLoadError`` and a :class:`FileIOError`
 (hence an ``OSError``); a truncated file is a ``ModelLoadError`` and an
-:class:`InvalidFileError`. Catch ``ModelLoadError`` for "the model did not
+:class:`InvalidFileError`; a chat template that does not parse (templates are
+parsed at load time) is a ``ModelLoadError`` and a :class:`TemplateError`. Catch ``ModelLoadError`` for "the model did not
 load", or the status class when the reason matters.
 
 Two errors come from the binding itself, not from a status:
@@ -148,6 +149,10 @@ class ModelInvalidArgumentError(ModelLoadError, InvalidArgumentError):
     """The load parameters were invalid (e.g. a negative thread count)."""
 
 
+class ModelTemplateError(ModelLoadError, TemplateError):
+    """The model's chat template does not parse (templates are parsed at load time)."""
+
+
 class ContextBusyError(RuntimeError):
     """A context is already in use by another thread, or a stream on it is still
     open. A context is used by one thread at a time; give each thread its own
@@ -175,6 +180,7 @@ _LOAD_BY_STATUS: dict[Status, type[SwiftletError]] = {
     Status.NOT_FOUND: ModelNotFoundError,
     Status.OUT_OF_MEMORY: ModelOutOfMemoryError,
     Status.INVALID_ARGUMENT: ModelInvalidArgumentError,
+    Status.TEMPLATE: ModelTemplateError,
 }
 
 
@@ -198,5 +204,6 @@ __all__ = [
     "NotFoundError", "BufferTooSmallError", "ContextFullError", "CancelledError", "OutOfMemoryError",
     "TemplateError", "InternalError", "ModelLoadError", "ModelFileIOError", "ModelInvalidFileError",
     "ModelUnsupportedError", "ModelNotFoundError", "ModelOutOfMemoryError", "ModelInvalidArgumentError",
+    "ModelTemplateError",
     "ContextBusyError", "error_for",
 ]

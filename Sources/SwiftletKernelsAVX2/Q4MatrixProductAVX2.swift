@@ -1,0 +1,82 @@
+// 4-bit weight blocks times int8 activations, for x86-64 with AVX2 + FMA +
+// F16C (compiled with -target-cpu haswell; called only after the CPU check).
+// The nibbles are unpacked to bytes in registers, so the dot products stay
+// int8 (maddubs: unsigned nibble × signed activation) while only half the
+// bytes of 8-bit blocks are read from memory.
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+/// As avx2Q8MatrixProduct, for Q4_1 blocks (d, m, nibbles; value = d·q + m)
+/// or, with `hasMinimum` false, Q4_0 blocks (d, nibbles; value = d·(q − 8)).
+/// `activationSums[b]` = activation scale × Σ q over block b.
+public func avx2Q4MatrixProduct(
+    weights: UnsafeRawPointer, rowByteCount: Int, blocksPerRow: Int, hasMinimum: Bool, rows: Range<Int>,
+    activations: UnsafePointer<Int8>, activationScales: UnsafePointer<Float>, activationSums: UnsafePointer<Float>,
+    tokens: Int, output: UnsafeMutablePointer<Float>, outputStride: Int
+) {
+    let columns = blocksPerRow &* 32
+    let blockBytes = hasMinimum ? 20 : 18
+    for row in rows {
+        let rowBase = weights + row &* rowByteCount
+        var token = 0
+        while token < tokens {
+            let x = activations + token &* columns
+            let scales = activationScales + token &* blocksPerRow
+            let sums = activationSums + token &* blocksPerRow
+            output[token &* outputStride &+ row] = hasMinimum
+                ? dotQ4_1(rowBase, x, scales, sums, blocksPerRow)
+                : dotQ4_0(rowBase, x, scales, sums, blocksPerRow, blockBytes)
+            token &+= 1
+        }
+    }
+}
+
+/// The 32 nibbles of a block as 32 bytes in value order (lows, then highs).
+@inline(__always)
+private func unpackNibbles(_ pointer: UnsafeRawPointer) -> __m256i {
+    let bytes = _mm_loadu_si128(pointer.assumingMemoryBound(to: __m128i.self))
+    let mask = _mm_set1_epi8(0x0F)
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), _mm_and_si128(bytes, mask))
+}
+
+/// Σ_i q_i · a_i for unsigned nibbles q (≤ 15) and signed a (|a| ≤ 127), as 8 int32 lanes
+/// converted to float. Pair sums ≤ 2 · 15 · 127 fit int16.
+@inline(__always)
+private func blockDot(_ q: __m256i, _ x: UnsafePointer<Int8>) -> __m256 {
+    let a = _mm256_loadu_si256(UnsafeRawPointer(x).assumingMemoryBound(to: __m256i.self))
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(q, a), _mm256_set1_epi16(1)))
+}
+
+@inline(__always)
+private func dotQ4_1(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ scales: UnsafePointer<Float>,
+                     _ sums: UnsafePointer<Float>, _ blocks: Int) -> Float {
+    var vector = _mm256_setzero_ps()
+    var offsets: Float = 0
+    var block = 0
+    while block < blocks {
+        let base = row + block &* 20
+        let d = Float(base.loadUnaligned(as: Float16.self))
+        let m = Float(base.loadUnaligned(fromByteOffset: 2, as: Float16.self))
+        vector = _mm256_fmadd_ps(_mm256_set1_ps(d * scales[block]), blockDot(unpackNibbles(base + 4), x + block &* 32), vector)
+        offsets += m * sums[block]
+        block &+= 1
+    }
+    return vector.sum() + offsets
+}
+
+@inline(__always)
+private func dotQ4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ scales: UnsafePointer<Float>,
+                     _ sums: UnsafePointer<Float>, _ blocks: Int, _ blockBytes: Int) -> Float {
+    var vector = _mm256_setzero_ps()
+    var offsets: Float = 0
+    var block = 0
+    while block < blocks {
+        let base = row + block &* blockBytes
+        let d = Float(base.loadUnaligned(as: Float16.self))
+        vector = _mm256_fmadd_ps(_mm256_set1_ps(d * scales[block]), blockDot(unpackNibbles(base + 2), x + block &* 32), vector)
+        offsets += 8 * d * sums[block]  // d·(q − 8) = d·q − 8d
+        block &+= 1
+    }
+    return vector.sum() - offsets
+}
+#endif

@@ -1,0 +1,581 @@
+#!/usr/bin/env python3
+"""Swiftlet vs llama.cpp on the same GGUF files, threads and token ids.
+
+    python bench/bench.py MODEL.gguf [MODEL.gguf ...] [--threads 1 2] [--prompt 512]
+                          [--gen 128] [--runs 3] [--lib build/lib/libswiftlet.so]
+
+`scripts/bench.sh` (what `make bench` runs) prepares the environment and calls
+this with the Q4_1 and Q8_0 files; see bench/README.md for what is measured.
+
+Every measurement runs in its own child process (this script again, in
+`worker` mode) that loads one engine only, so the peak RSS the operating
+system reports for that child (wait4's ru_maxrss) is that engine's
+whole-process peak. Both engines are driven the same way: from Python through
+their C APIs (Swiftlet with ctypes via Tests/python/swiftlet_ctypes.py,
+llama.cpp via llama-cpp-python's low-level ctypes bindings), with the same
+prompt token ids, threads, n_ctx and batch size (= prompt length), greedy
+argmax in numpy on each engine's logits pointer.
+
+This parent process imports neither engine nor numpy and stays small, because
+Linux counts the parent's RSS at exec time in the child's ru_maxrss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import mmap
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+ENGINES = ("swiftlet", "llama.cpp")
+WARMUP_GEN = 8  # tokens generated in each worker's untimed warm-up pass
+
+
+# --------------------------------------------------------------- the prompt
+
+
+def prompt_tokens(count: int, vocab: int) -> list[int]:
+    """A fixed, plausible-looking id sequence: the same for both engines."""
+    rng = random.Random(1234)
+    return [rng.randrange(100, min(vocab, 20000)) for _ in range(count)]
+
+
+def tokens_digest(tokens: list[int]) -> str:
+    return hashlib.sha256(",".join(map(str, tokens)).encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ workers
+
+
+class SwiftletEngine:
+    def __init__(self) -> None:
+        sys.path.insert(0, os.path.join(REPO, "Tests", "python"))
+        import swiftlet_ctypes as sw
+        self.sw = sw
+        self.lib = sw.load()
+
+    def versions(self) -> dict:
+        info = self.sw.memory_info()
+        return {"swiftlet": self.lib.swiftlet_version().decode(),
+                "swiftlet_library": os.path.realpath(self.sw.library_path()),
+                "swiftlet_allocator": info.allocator.decode() if info.allocator else None}
+
+    def load(self, path: str, threads: int) -> None:
+        self.model = self.sw.model_load(path, n_threads=threads)
+        self.vocab = self.sw.model_info(self.model).n_vocab
+
+    def create_context(self, n_ctx: int, threads: int, batch: int) -> None:
+        self.ctx = self.sw.context_create(self.model, n_ctx=n_ctx, n_threads=threads, n_batch=batch)
+
+    def eval(self, array, count: int) -> None:
+        self.sw.check(self.lib.swiftlet_context_eval(self.ctx, array, count))
+
+    def logits_pointer(self):
+        return self.lib.swiftlet_context_logits(self.ctx)
+
+    def reset(self) -> None:
+        self.lib.swiftlet_context_reset(self.ctx)
+
+    def token_array(self, count: int):
+        import ctypes
+        return (ctypes.c_int32 * count)()
+
+    def free(self) -> None:
+        self.lib.swiftlet_context_free(self.ctx)
+        self.lib.swiftlet_model_free(self.model)
+
+
+class LlamaCppEngine:
+    def __init__(self) -> None:
+        import llama_cpp
+        self.lc = llama_cpp
+        self._quiet = llama_cpp.llama_log_callback(lambda level, text, user_data: None)
+        llama_cpp.llama_log_set(self._quiet, None)
+        llama_cpp.llama_backend_init()
+
+    def versions(self) -> dict:
+        return {"llama_cpp_python": self.lc.__version__,
+                "llama_cpp_system_info": self.lc.llama_print_system_info().decode().strip(" |")}
+
+    def load(self, path: str, threads: int) -> None:
+        params = self.lc.llama_model_default_params()  # mmap on, as Swiftlet
+        self.model = self.lc.llama_model_load_from_file(path.encode(), params)
+        if not self.model:
+            raise RuntimeError(f"llama.cpp could not load {path}")
+        self.vocab = self.lc.llama_vocab_n_tokens(self.lc.llama_model_get_vocab(self.model))
+
+    def create_context(self, n_ctx: int, threads: int, batch: int) -> None:
+        params = self.lc.llama_context_default_params()
+        params.n_ctx, params.n_batch, params.n_ubatch = n_ctx, batch, batch
+        params.n_threads = params.n_threads_batch = threads
+        self.ctx = self.lc.llama_init_from_model(self.model, params)
+        if not self.ctx:
+            raise RuntimeError("llama.cpp could not create a context")
+
+    def eval(self, array, count: int) -> None:
+        status = self.lc.llama_decode(self.ctx, self.lc.llama_batch_get_one(array, count))
+        if status != 0:
+            raise RuntimeError(f"llama_decode returned {status}")
+        self.lc.llama_synchronize(self.ctx)
+
+    def logits_pointer(self):
+        return self.lc.llama_get_logits_ith(self.ctx, -1)
+
+    def reset(self) -> None:
+        self.lc.llama_memory_clear(self.lc.llama_get_memory(self.ctx), True)
+
+    def token_array(self, count: int):
+        return (self.lc.llama_token * count)()
+
+    def free(self) -> None:
+        self.lc.llama_free(self.ctx)
+        self.lc.llama_model_free(self.model)
+
+
+def worker(args: argparse.Namespace) -> None:
+    """One engine, one file, one thread count: prints one JSON line."""
+    import numpy as np  # both engines' workers (and the baseline) import it
+    if args.engine == "none":  # the floor: Python + numpy, no engine
+        print(json.dumps({"engine": "none"}))
+        return
+    engine = SwiftletEngine() if args.engine == "swiftlet" else LlamaCppEngine()
+
+    start = time.perf_counter()
+    engine.load(args.model, args.threads)
+    load_ms = (time.perf_counter() - start) * 1e3
+    engine.create_context(args.n_ctx, args.threads, args.prompt)
+    prompt = prompt_tokens(args.prompt, engine.vocab)
+    prompt_array = engine.token_array(len(prompt))
+    prompt_array[:] = prompt
+    one = engine.token_array(1)
+
+    def next_token() -> int:
+        return int(np.argmax(np.ctypeslib.as_array(engine.logits_pointer(), shape=(engine.vocab,))))
+
+    # Untimed warm-up over the same path: first-touch page faults of weights,
+    # KV cache and scratch, lazily built buffers, thread start-up.
+    engine.eval(prompt_array, len(prompt))
+    for _ in range(WARMUP_GEN):
+        one[0] = next_token()
+        engine.eval(one, 1)
+    engine.reset()
+
+    start = time.perf_counter()
+    engine.eval(prompt_array, len(prompt))
+    prompt_done = time.perf_counter()
+    generated = [next_token()]
+    first_token = time.perf_counter()
+    for _ in range(args.gen):  # one token per call, greedy
+        one[0] = generated[-1]
+        engine.eval(one, 1)
+        generated.append(next_token())
+    gen_done = time.perf_counter()
+    engine.free()
+
+    print(json.dumps({
+        "engine": args.engine,
+        "prompt_digest": tokens_digest(prompt),
+        "load_ms": load_ms,
+        "prompt_tps": len(prompt) / (prompt_done - start),
+        "ttft_ms": (first_token - start) * 1e3,
+        "gen_tps": args.gen / (gen_done - first_token),
+        "generated": generated,
+        "versions": engine.versions(),
+    }))
+
+
+# ------------------------------------------------------- child processes
+
+
+def run_child(argv: list[str], env: dict) -> dict:
+    """Runs argv, returns its JSON line plus what wait4 says about it."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[-12:])} exited {proc.returncode}:\n{stderr[-2000:]}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["peak_rss_mib"] = usage.ru_maxrss / 1024  # KiB on Linux
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime
+    result["wall_s"] = wall
+    return result
+
+
+def worker_argv(engine: str, model: str, threads: int, args: argparse.Namespace) -> list[str]:
+    return [sys.executable, os.path.abspath(__file__), "worker", "--engine", engine, "--model", model,
+            "--threads", str(threads), "--prompt", str(args.prompt), "--gen", str(args.gen),
+            "--n-ctx", str(args.n_ctx)]
+
+
+# ---------------------------------------------------------------- GGUF
+
+
+# ggml type id -> (name, elements per block, bytes per block)
+GGML_TYPES = {
+    0: ("F32", 1, 4), 1: ("F16", 1, 2), 2: ("Q4_0", 32, 18), 3: ("Q4_1", 32, 20),
+    6: ("Q5_0", 32, 22), 7: ("Q5_1", 32, 24), 8: ("Q8_0", 32, 34), 9: ("Q8_1", 32, 36),
+    10: ("Q2_K", 256, 84), 11: ("Q3_K", 256, 110), 12: ("Q4_K", 256, 144), 13: ("Q5_K", 256, 176),
+    14: ("Q6_K", 256, 210), 15: ("Q8_K", 256, 292), 24: ("I8", 1, 1), 25: ("I16", 1, 2),
+    26: ("I32", 1, 4), 27: ("I64", 1, 8), 28: ("F64", 1, 8), 30: ("BF16", 1, 2),
+}
+_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+
+
+def gguf_tensors(path: str) -> tuple[dict, list[dict]]:
+    """Scalar/string metadata and (name, type, elements, bytes) of every tensor."""
+    with open(path, "rb") as f:  # mapped, so only the header's pages are read (~3 MB here)
+        head = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        return _parse_gguf(path, head)
+    finally:
+        head.close()
+
+
+def _parse_gguf(path: str, head) -> tuple[dict, list[dict]]:
+    pos = 0
+
+    def take(fmt: str):
+        nonlocal pos
+        value = struct.unpack_from(fmt, head, pos)
+        pos += struct.calcsize(fmt)
+        return value[0]
+
+    def string() -> str:
+        nonlocal pos
+        n = take("<Q")
+        pos += n
+        return head[pos - n:pos].decode("utf-8", "replace")
+
+    def value(kind: int):
+        if kind in _SCALARS:
+            return take(_SCALARS[kind])
+        if kind == 8:
+            return string()
+        if kind == 9:
+            item, n = take("<I"), take("<Q")
+            for _ in range(n):
+                value(item)
+            return f"[{n} items]"
+        raise ValueError(f"{path}: unknown GGUF value type {kind}")
+
+    if head[:4] != b"GGUF":
+        raise ValueError(f"{path} is not a GGUF file")
+    pos = 4
+    version, n_tensors, n_kv = take("<I"), take("<Q"), take("<Q")
+    meta = {"gguf_version": version}
+    for _ in range(n_kv):
+        key = string()
+        meta[key] = value(take("<I"))
+    tensors = []
+    for _ in range(n_tensors):
+        name = string()
+        dims = [take("<Q") for _ in range(take("<I"))]
+        kind, _offset = take("<I"), take("<Q")
+        elements = 1
+        for d in dims:
+            elements *= d
+        type_name, block, block_bytes = GGML_TYPES.get(kind, (f"type{kind}", None, None))
+        if block is None:
+            raise ValueError(f"{path}: tensor {name} has a ggml type this script does not size ({kind})")
+        tensors.append({"name": name, "type": type_name, "elements": elements,
+                        "bytes": elements // block * block_bytes})
+    return meta, tensors
+
+
+def weight_accounting(path: str) -> dict:
+    """Bytes of tensor data one generated token reads.
+
+    Every tensor is read once per token (each layer's projections and norms,
+    the final norm, the output head). The token embedding is only indexed (one
+    row per token) unless it is also the output head (tied embeddings, no
+    `output.weight`): then it is counted once, as the head. KV-cache reads and
+    activations are not weights and not counted."""
+    meta, tensors = gguf_tensors(path)
+    names = {t["name"] for t in tensors}
+    tied = "output.weight" not in names
+    counted, by_type = 0, {}
+    for t in tensors:
+        if t["name"] == "token_embd.weight" and not tied:
+            continue
+        counted += t["bytes"]
+        by_type[t["type"]] = by_type.get(t["type"], 0) + t["bytes"]
+    return {"path": path, "file_bytes": os.path.getsize(path), "n_tensors": len(tensors),
+            "tensor_bytes": sum(t["bytes"] for t in tensors), "tied_embeddings": tied,
+            "weight_bytes_per_token": counted, "weight_bytes_by_type": by_type,
+            "architecture": meta.get("general.architecture"), "name": meta.get("general.name")}
+
+
+# ----------------------------------------------------------- bandwidth
+
+
+def bandwidth_probe(threads: list[int]) -> dict:
+    cc = os.environ.get("CC", "cc")
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = os.path.join(tmp, "bandwidth")
+        subprocess.run([cc, "-O3", "-march=native", "-pthread", os.path.join(HERE, "bandwidth.c"), "-o", exe],
+                       check=True)
+        out = subprocess.run([exe, "256", "15", *map(str, threads)], check=True, capture_output=True, text=True)
+    result = json.loads(out.stdout)
+    result["compiler"] = command_line_version([cc, "--version"])
+    return result
+
+
+# ------------------------------------------------------------- machine
+
+
+def command_line_version(argv: list[str]) -> str | None:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.splitlines()[0].strip()
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        return None
+
+
+def machine_facts() -> dict:
+    cpuinfo = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    model = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
+    flags = re.search(r"^flags\s*:\s*(.*)$", cpuinfo, re.M)
+    flags = set(flags.group(1).split()) if flags else set()
+    interesting = ["sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512bw", "avx512vl",
+                   "avx512_vnni", "avx512_bf16", "amx_int8"]
+    mem = re.search(r"^MemTotal:\s*(\d+)", open("/proc/meminfo").read(), re.M) if os.path.exists("/proc/meminfo") else None
+    os_name = None
+    if os.path.exists("/etc/os-release"):
+        m = re.search(r'^PRETTY_NAME="?(.*?)"?$', open("/etc/os-release").read(), re.M)
+        os_name = m.group(1) if m else None
+    return {
+        "cpu_model": model.group(1).strip() if model else platform.processor(),
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "hypervisor": "hypervisor" in flags,
+        "flags": {f: f in flags for f in interesting},
+        "mem_total_mib": int(mem.group(1)) // 1024 if mem else None,
+        "kernel": platform.release(),
+        "os": os_name,
+        "machine": platform.machine(),
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
+def git_revision() -> str | None:
+    rev = command_line_version(["git", "-C", REPO, "rev-parse", "--short", "HEAD"])
+    if rev and subprocess.run(["git", "-C", REPO, "diff", "--quiet", "HEAD"], capture_output=True).returncode:
+        rev += "-dirty"
+    return rev
+
+
+# --------------------------------------------------------------- report
+
+
+def label(path: str) -> str:
+    m = re.search(r"(Q\d_[01K]|Q\d_K_[SML]|F16|BF16|F32)", os.path.basename(path), re.I)
+    return m.group(1).upper() if m else os.path.basename(path)
+
+
+def model_name(path: str) -> str:
+    """SmolLM2-135M-Instruct.Q4_1.gguf -> SmolLM2-135M-Instruct"""
+    name = re.sub(r"\.gguf$", "", os.path.basename(path), flags=re.I)
+    return re.sub(r"[.-]" + re.escape(label(path)) + "$", "", name, flags=re.I)
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def render_table(rows: list[dict], settings: dict, bandwidth: dict) -> str:
+    metrics = [("prompt_tps", "prompt tok/s", "{:.0f}"), ("gen_tps", "gen tok/s", "{:.1f}"),
+               ("ttft_ms", "TTFT ms", "{:.0f}"), ("peak_rss_mib", "peak RSS MiB", "{:.0f}"),
+               ("load_ms", "load ms", "{:.0f}")]
+
+    def cell(value, fmt, width):
+        return (fmt.format(value) if value is not None else "-").rjust(width)
+
+    line1 = f"{'':8} |" + "".join(f" {title:^22} |" for _, title, _ in metrics) + f" {'gen roofline':^22}"
+    line2 = f"{'file':4} {'thr':>3} |" + "".join(f" {'Swiftlet':>8}{'llama':>8}{'ratio':>6} |" for _ in metrics) \
+        + f"{'tok/s':>7}{'Swiftlet':>9}{'llama':>7}"
+    lines = [line1, line2, "-" * len(line2)]
+    for row in rows:
+        text = f"{row['file']:4} {row['threads']:>3} |"
+        for key, _, fmt in metrics:
+            m = row["metrics"][key]
+            text += " " + cell(m["swiftlet"], fmt, 8) + cell(m["llama.cpp"], fmt, 8) + cell(m["ratio"], "{:.2f}", 6) + " |"
+        roof = row["roofline"]
+        text += cell(roof["tokens_s"], "{:.0f}", 7)
+        for engine, width in (("swiftlet", 9), ("llama.cpp", 7)):
+            text += cell(roof["fraction"][engine] and roof["fraction"][engine] * 100, "{:.0f}%", width)
+        lines.append(text)
+    bw = ", ".join(f"{t} thread{'s' if t != '1' else ''} {v['best_gb_s']:.1f} GB/s"
+                   for t, v in bandwidth["threads"].items())
+    lines += [
+        "",
+        f"Medians of {settings['runs']} alternating runs per engine, each in its own process; prompt "
+        f"{settings['prompt']} tokens in one call, then {settings['gen']} greedy tokens one per call; n_ctx "
+        f"{settings['n_ctx']}, batch {settings['prompt']}.",
+        "ratio = Swiftlet / llama.cpp (tok/s: higher is better; ms and MiB: lower is better). "
+        "TTFT = prompt eval + first greedy token.",
+        f"Roofline = read bandwidth ({bw}; best of 15 passes over 256 MiB) / weight bytes read per token; "
+        "Swiftlet and llama columns: gen tok/s as % of it.",
+    ]
+    return "\n".join(lines)
+
+
+def summarize(runs: dict[str, list[dict]], weights: dict, bandwidth_gb_s: float) -> dict:
+    keys = ["prompt_tps", "gen_tps", "ttft_ms", "peak_rss_mib", "load_ms"]
+    metrics = {}
+    for key in keys:
+        med = {e: statistics.median(r[key] for r in runs[e]) if runs[e] else None for e in ENGINES}
+        metrics[key] = {**med, "ratio": ratio(med["swiftlet"], med["llama.cpp"])}
+    roof = bandwidth_gb_s * 1e9 / weights["weight_bytes_per_token"]
+    a, b = (runs[e][0]["generated"] if runs[e] else [] for e in ENGINES)
+    agree = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return {
+        "metrics": metrics,
+        "roofline": {"bandwidth_gb_s": bandwidth_gb_s, "weight_bytes_per_token": weights["weight_bytes_per_token"],
+                     "tokens_s": roof,
+                     "fraction": {e: metrics["gen_tps"][e] / roof if metrics["gen_tps"][e] else None
+                                  for e in ENGINES}},
+        "greedy_tokens_agreeing": agree, "greedy_tokens": len(a),
+    }
+
+
+def benchmark(args: argparse.Namespace) -> int:
+    args.n_ctx = args.n_ctx or -(-(args.prompt + args.gen) // 256) * 256
+    env = dict(os.environ)
+    if args.lib:
+        env["SWIFTLET_LIB"] = os.path.abspath(args.lib)
+    settings = {"prompt": args.prompt, "gen": args.gen, "runs": args.runs, "threads": args.threads,
+                "n_ctx": args.n_ctx, "batch": args.prompt, "warmup_gen": WARMUP_GEN}
+    report = {"schema": 1, "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "settings": settings, "machine": machine_facts(), "versions": {}}
+    start = time.perf_counter()
+
+    chunk = bytearray(1 << 20)
+    for path in args.models:  # into the page cache, so the first load is not a disk read
+        with open(path, "rb") as f:
+            while f.readinto(chunk):
+                pass
+
+    print(f"bandwidth probe ({args.threads} threads) ...", file=sys.stderr)
+    report["bandwidth"] = bandwidth_probe(args.threads)
+    baseline = run_child(worker_argv("none", "-", 1, args), env)
+    report["baseline_rss_mib"] = {"python_numpy_worker": baseline["peak_rss_mib"]}
+
+    rows, failures = [], 0
+    for path in args.models:
+        for threads in args.threads:
+            runs = {e: [] for e in ENGINES}
+            errors = []
+            for r in range(args.runs):
+                for engine in (ENGINES if r % 2 == 0 else ENGINES[::-1]):  # alternate who goes first
+                    print(f"{label(path)} {threads} thread(s), run {r + 1}/{args.runs}: {engine} ...",
+                          file=sys.stderr)
+                    try:
+                        result = run_child(worker_argv(engine, path, threads, args), env)
+                    except RuntimeError as error:
+                        errors.append(str(error))
+                        print(error, file=sys.stderr)
+                        continue
+                    runs[engine].append(result)
+                    report["versions"].update(result.pop("versions"))
+            digests = {r["prompt_digest"] for e in ENGINES for r in runs[e]}
+            if len(digests) > 1:
+                errors.append(f"engines saw different prompts: {digests}")
+            failures += len(errors)
+            rows.append({"file": label(path), "path": path, "threads": threads, "runs": runs, "errors": errors})
+
+    weights = {path: weight_accounting(path) for path in args.models}
+    for row in rows:
+        bandwidth = report["bandwidth"]["threads"][str(row["threads"])]["best_gb_s"]
+        row.update(summarize(row["runs"], weights[row["path"]], bandwidth))
+    report["models"] = {label(p): w for p, w in weights.items()}
+    report["versions"].update({"swiftlet_git": git_revision(), "python": platform.python_version(),
+                               "numpy": _numpy_version()})
+    report["rows"] = rows
+    report["parent_peak_rss_mib"] = __import__("resource").getrusage(0).ru_maxrss / 1024
+    report["duration_s"] = time.perf_counter() - start
+    report["machine"]["load_average_at_end"] = os.getloadavg()
+
+    table = render_table(rows, settings, report["bandwidth"])
+    machine = report["machine"]
+    versions = report["versions"]
+    header = (f"Swiftlet {versions.get('swiftlet', '?')} ({versions.get('swiftlet_git')}) vs llama.cpp "
+              f"(llama-cpp-python {versions.get('llama_cpp_python', '?')}) on "
+              f"{', '.join(sorted({model_name(p) for p in weights}))}\n"
+              f"{machine['cpu_model']}, {machine['usable_cpus']} CPUs, Linux {machine['kernel']}, "
+              + " ".join(f for f, on in machine["flags"].items() if on))
+    agreement = "; ".join(f"{row['file']}/{row['threads']}t {row['greedy_tokens_agreeing']}/{row['greedy_tokens']}"
+                          for row in rows)
+    report["table"] = table
+    print()
+    print(header)
+    print(table)
+    print(f"Greedy tokens identical in both engines (first run): {agreement}. "
+          f"Python + numpy alone peak at {report['baseline_rss_mib']['python_numpy_worker']:.0f} MiB.")
+    busy = report["machine"]["load_average_at_start"][0]
+    if busy > 0.5:
+        print(f"WARNING: load average was {busy:.2f} when the benchmark started: other processes share "
+              f"these {machine['usable_cpus']} CPUs, so the numbers (2 threads most) are not reliable.")
+    for row in rows:
+        for error in row["errors"]:
+            print(f"ERROR {row['file']} {row['threads']} threads: {error.splitlines()[0]}")
+
+    os.makedirs(args.results, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = os.path.join(args.results, f"bench-{stamp}.json")
+    with open(out, "w") as f:
+        json.dump(report, f, indent=1)
+        f.write("\n")
+    print(f"\nwritten: {os.path.relpath(out)} ({report['duration_s']:.0f} s)")
+    return 1 if failures else 0
+
+
+def _numpy_version() -> str | None:
+    out = subprocess.run([sys.executable, "-c", "import numpy; print(numpy.__version__)"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or None
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "worker":
+        parser = argparse.ArgumentParser(prog="bench.py worker")
+        parser.add_argument("--engine", choices=[*ENGINES, "none"], required=True)
+        parser.add_argument("--model", required=True)
+        parser.add_argument("--threads", type=int, required=True)
+        parser.add_argument("--prompt", type=int, required=True)
+        parser.add_argument("--gen", type=int, required=True)
+        parser.add_argument("--n-ctx", type=int, required=True)
+        worker(parser.parse_args(sys.argv[2:]))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="+", help="GGUF files, each benchmarked with both engines")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--prompt", type=int, default=512, help="prompt tokens, evaluated in one call")
+    parser.add_argument("--gen", type=int, default=128, help="tokens generated greedily, one per call")
+    parser.add_argument("--runs", type=int, default=3, help="alternating runs per engine (median reported)")
+    parser.add_argument("--n-ctx", type=int, default=0, help="default: prompt + gen rounded up to 256")
+    parser.add_argument("--lib", help="libswiftlet.so (default $SWIFTLET_LIB or build/lib/libswiftlet.so)")
+    parser.add_argument("--results", default=os.path.join(HERE, "results"), help="directory for the JSON")
+    return benchmark(parser.parse_args())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Fixtures for the swiftlet package's tests.
+
+- `model_path`: the real model, $SWIFTLET_MODEL_Q4_1 (SmolLM2-135M-Instruct
+  Q4_1; `make test` sets it). Required: the suite fails without it.
+- `model`: that model loaded once per session (evaluation on one thread:
+  deterministic and fast on a shared 2-core machine).
+- `tiny_paths`: the tiny random models of Tests/python/make_tiny_models.py,
+  written once per session.
+
+The package under test is whatever `import swiftlet` finds: the installed
+package when scripts/test-python-package.sh runs this suite.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Iterator
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+TINY_MODEL_TOOLS = os.path.join(REPO, "Tests", "python")
+if TINY_MODEL_TOOLS not in sys.path:
+    sys.path.append(TINY_MODEL_TOOLS)
+
+import swiftlet  # noqa: E402
+
+THREADS = 1
+PARIS_PROMPT = "The capital of France is"
+
+
+@pytest.fixture(scope="session")
+def model_path() -> str:
+    path = os.environ.get("SWIFTLET_MODEL_Q4_1")
+    if not path:
+        pytest.fail("SWIFTLET_MODEL_Q4_1 is not set: point it at SmolLM2-135M-Instruct.Q4_1.gguf "
+                    "(scripts/fetch-model.sh prints the path)", pytrace=False)
+    if not os.path.isfile(path):
+        pytest.fail(f"SWIFTLET_MODEL_Q4_1={path} does not exist", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def model(model_path: str) -> Iterator[swiftlet.Model]:
+    with swiftlet.Model(model_path, n_threads=THREADS, n_ctx=1024) as loaded:
+        yield loaded
+
+
+@pytest.fixture(scope="session")
+def tiny_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    import make_tiny_models as mk
+    directory = tmp_path_factory.mktemp("tiny-models")
+    return mk.write_standard_set(str(directory))
+
+
+@pytest.fixture(scope="session")
+def tiny_path(tiny_paths: dict[str, str]) -> str:
+    """One tiny model (F32 weights: no quantization noise)."""
+    return tiny_paths["tiny-f32-mha-tied"]
+
+
+@pytest.fixture
+def tiny(tiny_path: str) -> Iterator[swiftlet.Model]:
+    with swiftlet.Model(tiny_path, n_threads=THREADS) as loaded:
+        yield loaded

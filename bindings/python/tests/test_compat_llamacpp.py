@@ -1,0 +1,106 @@
+"""swiftlet.compat.Llama against llama_cpp.Llama (llama-cpp-python) on the same
+model file: the same calls must give dictionaries of the same shape (keys and
+value types), the same prompt token counts, tokenization and finish reasons,
+and -- greedy -- the same first tokens. Skipped where llama_cpp is not installed."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+
+llama_cpp = pytest.importorskip("llama_cpp")
+
+from swiftlet.compat import Llama  # noqa: E402
+
+from conftest import PARIS_PROMPT  # noqa: E402
+
+# Greedy continuations are compared on their first tokens only: after a near
+# tie the two engines may legitimately go different ways (Tests/python/
+# test_llamacpp_agreement.py measures how often and where).
+FIRST_TOKENS = 3
+
+
+@pytest.fixture(scope="module")
+def both(model_path: str) -> Iterator[tuple[Any, Llama]]:
+    theirs = llama_cpp.Llama(model_path=model_path, n_ctx=512, n_threads=1, seed=1, verbose=False)
+    with Llama(model_path=model_path, n_ctx=512, n_threads=1, seed=1, verbose=False) as ours:
+        yield theirs, ours
+    theirs.close()
+
+
+def shape(value: Any) -> Any:
+    """The structure of a response: keys kept, values replaced by type names."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shape(item) for item in value]
+    return type(value).__name__
+
+
+def test_completion_shape_and_greedy_start(both: tuple[Any, Llama]) -> None:
+    theirs, ours = both
+    a = theirs(PARIS_PROMPT, max_tokens=12, temperature=0)
+    b = ours(PARIS_PROMPT, max_tokens=12, temperature=0)
+    assert shape(a) == shape(b)
+    assert (a["object"], a["usage"], a["choices"][0]["finish_reason"]) == \
+        (b["object"], b["usage"], b["choices"][0]["finish_reason"])
+    first = ours.tokenize(a["choices"][0]["text"].encode())[:FIRST_TOKENS]
+    assert ours.tokenize(b["choices"][0]["text"].encode())[:FIRST_TOKENS] == first
+
+
+def test_stop_strings_agree(both: tuple[Any, Llama]) -> None:
+    theirs, ours = both
+    a = theirs(PARIS_PROMPT, max_tokens=16, temperature=0, stop=["."])
+    b = ours(PARIS_PROMPT, max_tokens=16, temperature=0, stop=["."])
+    assert shape(a) == shape(b)
+    assert a["choices"][0]["text"] == b["choices"][0]["text"] == " Paris"
+    assert a["choices"][0]["finish_reason"] == b["choices"][0]["finish_reason"] == "stop"
+
+
+def test_stream_chunk_shapes(both: tuple[Any, Llama]) -> None:
+    theirs, ours = both
+    a = list(theirs(PARIS_PROMPT, max_tokens=4, temperature=0, stream=True))
+    b = list(ours(PARIS_PROMPT, max_tokens=4, temperature=0, stream=True))
+    assert shape(a[0]) == shape(b[0]) and shape(a[-1]) == shape(b[-1])
+    assert a[-1]["choices"][0]["finish_reason"] == b[-1]["choices"][0]["finish_reason"] == "length"
+    text = lambda chunks: "".join(c["choices"][0]["text"] for c in chunks)  # noqa: E731
+    assert ours.tokenize(text(a).encode())[:FIRST_TOKENS] == ours.tokenize(text(b).encode())[:FIRST_TOKENS]
+
+
+def test_chat_completion_shapes_and_prompt(both: tuple[Any, Llama]) -> None:
+    theirs, ours = both
+    messages = [{"role": "system", "content": "You are terse."},
+                {"role": "user", "content": "What is the capital of France?"}]
+    a = theirs.create_chat_completion(messages, max_tokens=16, temperature=0)
+    b = ours.create_chat_completion(messages, max_tokens=16, temperature=0)
+    assert shape(a) == shape(b)
+    assert a["object"] == b["object"] == "chat.completion"
+    assert a["usage"]["prompt_tokens"] == b["usage"]["prompt_tokens"]  # the same rendered template
+    assert a["choices"][0]["message"]["content"] and b["choices"][0]["message"]["content"]
+    a_chunks = list(theirs.create_chat_completion(messages, max_tokens=3, temperature=0, stream=True))
+    b_chunks = list(ours.create_chat_completion(messages, max_tokens=3, temperature=0, stream=True))
+    for index in (0, 1, -1):
+        assert shape(a_chunks[index]) == shape(b_chunks[index])
+    assert a_chunks[0]["choices"][0]["delta"] == b_chunks[0]["choices"][0]["delta"] == {"role": "assistant"}
+    assert a_chunks[-1]["choices"][0]["delta"] == b_chunks[-1]["choices"][0]["delta"] == {}
+
+
+@pytest.mark.parametrize("text", ["Hello world", "  leading spaces and\ttabs\n\nnewlines", "naïve café 東京 🙂👍🏽",
+                                  "def f(x):\n    return x ** 2  # comment", "1234567890 3.14159 -42e10",
+                                  "<|im_start|>user\nhi<|im_end|>"])
+def test_tokenize_and_detokenize_agree(both: tuple[Any, Llama], text: str) -> None:
+    theirs, ours = both
+    data = text.encode()
+    for add_bos in (True, False):
+        for special in (False, True):
+            tokens = theirs.tokenize(data, add_bos=add_bos, special=special)
+            assert ours.tokenize(data, add_bos=add_bos, special=special) == tokens
+            for detok_special in (False, True):
+                assert ours.detokenize(tokens, special=detok_special) == \
+                    theirs.detokenize(tokens, special=detok_special)
+
+
+def test_accessors_agree(both: tuple[Any, Llama]) -> None:
+    theirs, ours = both
+    assert (ours.n_ctx(), ours.n_vocab(), ours.token_bos(), ours.token_eos()) == \
+        (theirs.n_ctx(), theirs.n_vocab(), theirs.token_bos(), theirs.token_eos())
