@@ -141,11 +141,13 @@ typedef struct swiftlet_model_params {
 void swiftlet_model_params_init(swiftlet_model_params *params);
 
 /* Loads a GGUF model file (GGUF version 2 or 3; architecture "llama"; tensor
-** types F32, F16, BF16, Q8_0, Q4_0, Q4_1). Q8_0 tensors are used in place
-** from a read-only memory mapping; other types are converted to 8-bit blocks.
+** types F32, F16, BF16, Q8_0, Q4_0, Q4_1). Q8_0, Q4_0 and Q4_1 tensors are
+** used in place from a read-only memory mapping; the others are converted to
+** 8-bit blocks.
 ** `params` may be NULL for defaults. On success `*out_model` owns the model;
 ** free it with swiftlet_model_free() after freeing its contexts.
-** Errors: INVALID_ARGUMENT, IO, INVALID_FILE, UNSUPPORTED, NOT_FOUND, OUT_OF_MEMORY. */
+** Errors: INVALID_ARGUMENT, IO, INVALID_FILE, UNSUPPORTED, NOT_FOUND,
+** TEMPLATE (the file's chat template does not parse), OUT_OF_MEMORY. */
 swiftlet_status swiftlet_model_load(const char *path, const swiftlet_model_params *params,
                                     swiftlet_model **out_model);
 
@@ -199,7 +201,8 @@ swiftlet_status swiftlet_model_meta_value(const swiftlet_model *model, const cha
                                       ** for it (tokenizer.ggml.add_bos_token) */
 
 /* Splits `text` (`text_len` bytes of UTF-8; invalid bytes are encoded as
-** their byte tokens) into token ids. Writes at most `capacity` ids to
+** their byte tokens, and bytes the vocabulary has no token for are skipped,
+** as Hugging Face tokenizers do) into token ids. Writes at most `capacity` ids to
 ** `tokens` and the count to `*out_count`. If `capacity` is too small,
 ** returns BUFFER_TOO_SMALL with the needed count in `*out_count`. `tokens`
 ** may be NULL when `capacity` is 0 (a size query). Thread-safe. */

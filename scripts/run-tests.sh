@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test suite `make test` runs (after building): header, exports and
-# dependency checks, the C examples, then the Python tests against the real
-# library. Needs SWIFTLET_MODEL_Q4_1 (the Makefile sets it).
+# dependency checks, the C examples, the Python tests of the C API against the
+# real library, then the Python package's own suite from a fresh install.
+# Needs SWIFTLET_MODEL_Q4_1 (the Makefile sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lib=build/lib/libswiftlet.so
@@ -51,5 +52,7 @@ echo "shell checks: $passes passed, $failures failed"
 
 status=0
 python3 -m pytest -q Tests/python || status=$?
+echo "== the Python package (bindings/python), installed into a fresh venv"
+scripts/test-python-package.sh || status=1
 [ "$failures" -eq 0 ] || status=1
 exit $status

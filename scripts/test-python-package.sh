@@ -47,5 +47,5 @@ echo "== pytest bindings/python/tests"
 status=0
 (cd bindings/python && env -u SWIFTLET_LIBRARY SWIFTLET_MODEL_Q4_1="$model" \
     "$python" -m pytest -q -p no:cacheprovider tests) || status=$?
-rm -rf bindings/python/build
+rm -rf bindings/python/build bindings/python/src/swiftlet.egg-info
 exit $status

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
 
 try:
@@ -93,17 +93,21 @@ class BuildPyWithLibrary(build_py):
         return outputs
 
 
+class BinaryDistribution(Distribution):
+    """A distribution with a native part: built into the platform-specific
+    library directory and packaged as a non-pure wheel."""
+
+    def has_ext_modules(self) -> bool:
+        return True
+
+
 class PlatformWheel(bdist_wheel):
     """Tags the wheel py3-none-<platform>: it holds a native library but no
     Python extension, so any Python 3 on that platform can use it."""
-
-    def finalize_options(self) -> None:
-        super().finalize_options()
-        self.root_is_pure = False
 
     def get_tag(self) -> tuple[str, str, str]:
         _, _, platform = super().get_tag()
         return "py3", "none", platform
 
 
-setup(cmdclass={"build_py": BuildPyWithLibrary, "bdist_wheel": PlatformWheel})
+setup(distclass=BinaryDistribution, cmdclass={"build_py": BuildPyWithLibrary, "bdist_wheel": PlatformWheel})

@@ -107,8 +107,19 @@ private final class SharedState: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
+    /// Spins briefly, then yields the core: if a worker was preempted (another
+    /// process wants this core), spinning would only delay it by a whole
+    /// time slice per job; yielding lets it run.
     func waitForWorkers() {
-        while unfinished.load(ordering: .acquiring) != 0 { slc_spin_pause() }
+        var spins = 0
+        while unfinished.load(ordering: .acquiring) != 0 {
+            if spins < Self.spinLimit {
+                slc_spin_pause()
+                spins += 1
+            } else {
+                sched_yield()
+            }
+        }
         job = nil
     }
 

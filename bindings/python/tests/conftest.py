@@ -28,6 +28,10 @@ import swiftlet  # noqa: E402
 
 THREADS = 1
 PARIS_PROMPT = "The capital of France is"
+# A chat question whose greedy reply is not decided by a near tie (first-token
+# margin ~0.7 logits; "What is the capital of France?" is a 0.1 tie between
+# "The" and "L'", which llama.cpp itself resolves the other way).
+PARIS_QUESTION = "Complete: The capital of France is"
 
 
 @pytest.fixture(scope="session")

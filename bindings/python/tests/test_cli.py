@@ -7,7 +7,7 @@ import sys
 
 import swiftlet
 
-from conftest import PARIS_PROMPT
+from conftest import PARIS_PROMPT, PARIS_QUESTION
 
 
 def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -30,7 +30,7 @@ def test_generate_with_stop(model_path: str) -> None:
 
 def test_chat_reads_turns_from_stdin(model_path: str) -> None:
     out = run("chat", "-m", model_path, "-t", "1", "-n", "24", "--temp", "0",
-              stdin="What is the capital of France?\nAnd of Italy?\n")
+              stdin=PARIS_QUESTION + "\nAnd of Italy?\n")
     assert out.returncode == 0, out.stderr
     replies = out.stdout.strip().split("\n")
     assert len(replies) >= 2 and "Paris" in replies[0], out.stdout

@@ -9,7 +9,7 @@ import pytest
 
 from swiftlet.compat import Llama
 
-from conftest import PARIS_PROMPT, THREADS
+from conftest import PARIS_PROMPT, PARIS_QUESTION, THREADS
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_completion_stream(llm: Llama, model_path: str) -> None:
 
 
 def test_chat_completion(llm: Llama, model_path: str) -> None:
-    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    messages = [{"role": "user", "content": PARIS_QUESTION}]
     out = llm.create_chat_completion(messages, max_tokens=24, temperature=0)
     assert set(out) == {"id", "object", "created", "model", "choices", "usage"}
     assert out["id"].startswith("chatcmpl-") and out["object"] == "chat.completion"

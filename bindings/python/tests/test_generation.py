@@ -12,7 +12,7 @@ import pytest
 import swiftlet
 from swiftlet import StopMatcher, StopReason
 
-from conftest import PARIS_PROMPT, THREADS
+from conftest import PARIS_PROMPT, PARIS_QUESTION, THREADS
 from raw_c import RawC
 
 
@@ -224,7 +224,7 @@ def test_chat_text_and_stream_agree(model: swiftlet.Model) -> None:
     """Each on a fresh context: a second chat call on the same context would
     re-evaluate only the last prompt token (prefix reuse), whose logits differ
     slightly from the batched evaluation's -- enough to flip a near tie."""
-    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    messages = [{"role": "user", "content": PARIS_QUESTION}]
     with model.context(n_ctx=256) as context:
         text = context.chat(messages, max_tokens=24, temperature=0)
     assert "Paris" in text

@@ -61,6 +61,8 @@ def test_swiftlet_library_overrides_the_bundled_one(tmp_path: object, tiny_path:
               "print(swiftlet.library_path())\n"
               "print(swiftlet.Model(sys.argv[1]).info.architecture)\n")
     env = {"PATH": "/usr/bin:/bin", "SWIFTLET_LIBRARY": copy}
+    if "PYTHONPATH" in os.environ:  # running from the source tree
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     out = subprocess.run([sys.executable, "-c", script, tiny_path], env=env, capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0, out.stderr

@@ -274,6 +274,7 @@ class _Job:
         self._credits = threading.Semaphore(_LOOKAHEAD)
         self._owned = owned
         self._released = False
+        self._release_on_exit = False
         self._release_lock = threading.Lock()
         self._callback = _lib.TokenCallback(self._on_piece)
         core.active_job = self
@@ -309,6 +310,8 @@ class _Job:
             self.error = self.error or error
         finally:
             self.queue.put(_END)
+            if self._release_on_exit:
+                self.release()
             core.leave_worker()
 
     def abort(self) -> None:
@@ -317,7 +320,13 @@ class _Job:
         self.core.interrupt(self.abort_flag)
         self._credits.release(_LOOKAHEAD + 1)  # wake a callback waiting for the consumer
         thread = self.thread
-        if thread is not None and thread is not threading.current_thread():
+        if thread is threading.current_thread():
+            # called on the worker itself (a garbage collection inside the
+            # callback): the C call is still running, so the context is
+            # released when it returns (_work), not now
+            self._release_on_exit = True
+            return
+        if thread is not None:
             _join_quietly(thread)
         self.release()
 
@@ -361,18 +370,20 @@ class TextStream(Iterator[str]):
 
     The generation starts at the first ``next()`` and runs on a worker thread,
     at most a few pieces ahead of the consumer. The stream holds its context
-    until it is exhausted or :meth:`close`\\ d (also on ``break`` out of a
-    ``for`` loop once the stream is garbage collected, or at the end of a
-    ``with`` block). Ctrl-C while waiting for a piece cancels the generation
-    and raises ``KeyboardInterrupt``; the context remains usable.
+    (and keeps it and its model alive) until it is exhausted, closed with
+    :meth:`close` or a ``with`` block, or garbage collected (e.g. after a
+    ``break`` out of a ``for`` loop over it). Ctrl-C while waiting for a piece
+    cancels the generation and raises ``KeyboardInterrupt``; the context
+    remains usable.
 
     Errors (e.g. :class:`~swiftlet.ContextFullError` when the prompt does not
     fit, :class:`~swiftlet.CancelledError` after :meth:`Context.cancel`) are
     raised by ``next()``.
     """
 
-    def __init__(self, job: _Job) -> None:
+    def __init__(self, job: _Job, owners: tuple[object, ...]) -> None:
         self._job: Optional[_Job] = job
+        self._owners = owners  # the Context (and Model) must live as long as the stream
         self._started = False
         self._parts: list[str] = []
         #: The :class:`GenerationResult` once the stream is exhausted, else None.
@@ -390,7 +401,7 @@ class TextStream(Iterator[str]):
             try:
                 job.start()
             except BaseException:
-                self._job = None
+                self._finish()
                 job.release()
                 raise
         try:
@@ -402,10 +413,10 @@ class TextStream(Iterator[str]):
                     return item
                 item = job.queue.get()
         except BaseException:  # KeyboardInterrupt, mostly
-            self._job = None
+            self._finish()
             job.abort()
             raise
-        self._job = None
+        self._finish()
         if job.thread is not None:
             _join_quietly(job.thread)
         job.release()
@@ -413,6 +424,12 @@ class TextStream(Iterator[str]):
         self.result = GenerationResult("".join(self._parts), result.tokens, result.n_prompt_tokens,
                                        result.stop_reason, result.finish_reason, result.stop_string)
         raise StopIteration
+
+    def _finish(self) -> None:
+        """Marks the stream done. The owners stay referenced by the caller's
+        frame (`job` keeps the core; the Context/Model objects may go now)."""
+        self._job = None
+        self._owners = ()
 
     @property
     def text_so_far(self) -> str:
@@ -434,6 +451,7 @@ class TextStream(Iterator[str]):
         job, self._job = self._job, None
         if job is None:
             return
+        self._owners = ()
         if self._started:
             job.abort()
         else:
@@ -695,7 +713,7 @@ class Context:
                                 top_k=top_k, top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty,
                                 repeat_last_n=repeat_last_n, seed=seed, stop=stop, add_bos=add_bos,
                                 special=special, owned=None)
-        return _deliver(job, stream)
+        return _deliver(job, stream, (self,))
 
     @overload
     def chat(self, messages: ChatMessages, *, max_tokens: Optional[int] = ..., temperature: float = ...,
@@ -722,7 +740,7 @@ class Context:
             job = _chat_job(core, messages, max_tokens=max_tokens, temperature=temperature, top_k=top_k,
                             top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n,
                             seed=seed, stop=stop, owned=None)
-        return _deliver(job, stream)
+        return _deliver(job, stream, (self,))
 
     # -- lifetime
 
@@ -869,6 +887,6 @@ def _chat_job(core: _ContextCore, messages: ChatMessages, *, max_tokens: Optiona
     return _Job(core, call, stops, owned)
 
 
-def _deliver(job: _Job, stream: bool) -> Union[str, TextStream]:
-    text_stream = TextStream(job)
+def _deliver(job: _Job, stream: bool, owners: tuple[object, ...]) -> Union[str, TextStream]:
+    text_stream = TextStream(job, owners)
     return text_stream if stream else text_stream.text()

@@ -320,7 +320,7 @@ class Model:
         except BaseException:
             _unreserve(context, temporary)
             raise
-        result: Union[str, TextStream] = _deliver(job, stream)
+        result: Union[str, TextStream] = _deliver(job, stream, (self, context))
         return result
 
     @overload
@@ -356,7 +356,7 @@ class Model:
         except BaseException:
             _unreserve(context, temporary)
             raise
-        result: Union[str, TextStream] = _deliver(job, stream)
+        result: Union[str, TextStream] = _deliver(job, stream, (self, context))
         return result
 
     # -- lifetime

@@ -8,29 +8,26 @@ Status → class (some also derive from the built-in exception a Python
 programmer would reach for, so ``except OSError`` or ``except ValueError``
 works too):
 
-=====================  ==========================  ======================
-status                 class                       also a
-=====================  ==========================  ======================
-``INVALID_ARGUMENT``   :class:`InvalidArgumentError`  ``ValueError``
-``IO``                 :class:`FileIOError`          ``OSError``
-``INVALID_FILE``       :class:`InvalidFileError`
-``UNSUPPORTED``        :class:`UnsupportedError`
-``NOT_FOUND``          :class:`NotFoundError`        ``KeyError``
-``BUFFER_TOO_SMALL``   :class:`BufferTooSmallError`  (never escapes: the binding resizes)
-``CONTEXT_FULL``       :class:`ContextFullError`
-``CANCELLED``          :class:`CancelledError`
-``OUT_OF_MEMORY``      :class:`OutOfMemoryError`     ``MemoryError``
-``TEMPLATE``           :class:`TemplateError`
-``INTERNAL``           :class:`InternalError`
-=====================  ==========================  ======================
+- ``INVALID_ARGUMENT`` → :class:`InvalidArgumentError` (also a ``ValueError``)
+- ``IO`` → :class:`FileIOError` (also an ``OSError``)
+- ``INVALID_FILE`` → :class:`InvalidFileError`
+- ``UNSUPPORTED`` → :class:`UnsupportedError`
+- ``NOT_FOUND`` → :class:`NotFoundError` (also a ``KeyError``)
+- ``BUFFER_TOO_SMALL`` → :class:`BufferTooSmallError` (never escapes: the binding resizes)
+- ``CONTEXT_FULL`` → :class:`ContextFullError`
+- ``CANCELLED`` → :class:`CancelledError`
+- ``OUT_OF_MEMORY`` → :class:`OutOfMemoryError` (also a ``MemoryError``)
+- ``TEMPLATE`` → :class:`TemplateError`
+- ``INTERNAL`` → :class:`InternalError`
 
 **Loading a model** (``swiftlet.Model(path)``) raises :class:`ModelLoadError`
 whatever the status. The object raised is *also* an instance of the status
 class above: a missing file is a ``ModelLoadError`` and a :class:`FileIOError`
 (hence an ``OSError``); a truncated file is a ``ModelLoadError`` and an
 :class:`InvalidFileError`; a chat template that does not parse (templates are
-parsed at load time) is a ``ModelLoadError`` and a :class:`TemplateError`. Catch ``ModelLoadError`` for "the model did not
-load", or the status class when the reason matters.
+parsed at load time) is a ``ModelLoadError`` and a :class:`TemplateError`.
+Catch ``ModelLoadError`` for "the model did not load", or the status class
+when the reason matters.
 
 Two errors come from the binding itself, not from a status:
 :class:`ContextBusyError` (a context used from two threads at once, which the
