@@ -30,24 +30,26 @@ public struct QuantizedActivations {
         sums + token * (columns / Q8Block.valueCount)
     }
 
-    /// Writes the rounded values d·q back as floats, `columns` per token.
-    public func dequantize(into output: UnsafeMutablePointer<Float>, tokens: Int) {
-        for token in 0..<tokens {
+    /// Writes the rounded values d·q of `tokens` back as floats, `columns` per token.
+    public func dequantize(into output: UnsafeMutablePointer<Float>, tokens: Range<Int>) {
+        for token in tokens {
             let q = rowValues(token), d = rowScales(token), out = output + token * columns
             for i in 0..<columns { out[i] = d[i / Q8Block.valueCount] * Float(q[i]) }
         }
     }
 
-    /// Quantizes `tokens` rows of `columns` floats, `inputStride` floats apart.
-    public func quantize(_ input: UnsafePointer<Float>, inputStride: Int, tokens: Int) {
-        for token in 0..<tokens {
+    /// Quantizes rows `tokens` of `columns` floats, `inputStride` floats apart.
+    public func quantize(_ input: UnsafePointer<Float>, inputStride: Int, tokens: Range<Int>) {
+        for token in tokens {
             quantizeRow(input + token * inputStride, values: rowValues(token), scales: rowScales(token),
                         sums: rowSums(token), count: columns)
         }
     }
 }
 
-/// One row: the rounding is half away from zero, as C's `roundf`.
+/// One row: the rounding is half away from zero, as C's `roundf` (but
+/// without its library call on baseline x86-64: truncate, then step away from
+/// zero when the dropped part is at least a half; exact since |x/d| ≤ 127).
 @inline(__always)
 func quantizeRow(_ input: UnsafePointer<Float>, values: UnsafeMutablePointer<Int8>,
                  scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, count: Int) {
@@ -60,10 +62,20 @@ func quantizeRow(_ input: UnsafePointer<Float>, values: UnsafeMutablePointer<Int
         let q = values + block * Q8Block.valueCount
         var sum: Int32 = 0
         for i in 0..<Q8Block.valueCount {
-            q[i] = Int8((x[i] * inverse).rounded(.toNearestOrAwayFromZero))
+            q[i] = Int8(roundedHalfAwayFromZero(x[i] * inverse))
             sum &+= Int32(q[i])  // |sum| ≤ 32 · 127
         }
         scales[block] = scale
         sums[block] = scale * Float(sum)
     }
+}
+
+/// `v` (|v| ≤ 127 for finite activations) rounded, clamped to ±127. A NaN
+/// or infinity (a broken model file) gives ±127 instead of trapping.
+@inline(__always)
+func roundedHalfAwayFromZero(_ v: Float) -> Int32 {
+    guard v.magnitude < 127 else { return v > 0 ? 127 : -127 }
+    let truncated = Int32(v)
+    let dropped = v - Float(truncated)
+    return dropped >= 0.5 ? truncated + 1 : (dropped <= -0.5 ? truncated - 1 : truncated)
 }

@@ -45,7 +45,7 @@ struct LlamaTransformer: Sendable {
             if isCancelled() { throw SwiftletError(.cancelled, "evaluation was cancelled") }
             // Attention: h = x + Wo · attend(rope(Wq·n), rope(Wk·n), Wv·n), n = norm(x).
             normalize(s.hidden, weight: block.attentionNorm, into: s.normed, count: count)
-            let normed = prepare(s.normed, columns: c.embeddingLength, count: count, scratch: s)
+            let normed = prepare(s.normed, columns: c.embeddingLength, count: count, scratch: s, pool: pool)
             multiply(block.query, into: s.query, block.key, into: s.key, block.value, into: s.value,
                      normed, count, scratch: s, pool: pool)
             for t in 0..<count {
@@ -57,15 +57,15 @@ struct LlamaTransformer: Sendable {
             AttentionKernels.halvesFromFloats(s.key, keys + startPosition * c.kvLength, count * c.kvLength)
             AttentionKernels.halvesFromFloats(s.value, values + startPosition * c.kvLength, count * c.kvLength)
             attend(keys: keys, values: values, startPosition: startPosition, count: count, scratch: s, pool: pool)
-            let attention = prepare(s.attention, columns: c.queryLength, count: count, scratch: s)
+            let attention = prepare(s.attention, columns: c.queryLength, count: count, scratch: s, pool: pool)
             multiply(block.attentionOutput, attention, count, into: s.projected, scratch: s, pool: pool)
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
 
             // Feed-forward: x = h + Wdown · (silu(Wgate·n) ⊙ Wup·n), n = norm(h).
             normalize(s.hidden, weight: block.feedForwardNorm, into: s.normed, count: count)
-            let ffnInput = prepare(s.normed, columns: c.embeddingLength, count: count, scratch: s)
+            let ffnInput = prepare(s.normed, columns: c.embeddingLength, count: count, scratch: s, pool: pool)
             gatedFeedForward(block, ffnInput, count, scratch: s, pool: pool)
-            let activated = prepare(s.gate, columns: c.feedForwardLength, count: count, scratch: s)
+            let activated = prepare(s.gate, columns: c.feedForwardLength, count: count, scratch: s, pool: pool)
             multiply(block.down, activated, count, into: s.projected, scratch: s, pool: pool)
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
         }
@@ -76,11 +76,13 @@ struct LlamaTransformer: Sendable {
         case .lastToken(let out):
             let last = s.hidden + (count - 1) * c.embeddingLength
             rmsNorm(last, weight: weights.outputNorm, epsilon: c.rmsNormEpsilon, into: s.normed, count: c.embeddingLength)
-            let final = ProjectionInput.quantized(quantize(s.normed, columns: c.embeddingLength, count: 1, scratch: s))
+            let final = ProjectionInput.quantized(
+                quantize(s.normed, columns: c.embeddingLength, count: 1, scratch: s, pool: pool))
             multiply(weights.output, final, 1, into: out, scratch: s, pool: pool)
         case .everyToken(let out):
             normalize(s.hidden, weight: weights.outputNorm, into: s.normed, count: count)
-            let final = ProjectionInput.quantized(quantize(s.normed, columns: c.embeddingLength, count: count, scratch: s))
+            let final = ProjectionInput.quantized(
+                quantize(s.normed, columns: c.embeddingLength, count: count, scratch: s, pool: pool))
             multiply(weights.output, final, count, into: out, scratch: s, pool: pool)
         }
     }
@@ -95,10 +97,16 @@ struct LlamaTransformer: Sendable {
         }
     }
 
-    private func quantize(_ x: UnsafePointer<Float>, columns: Int, count: Int,
-                          scratch: ForwardScratch) -> QuantizedActivations {
+    /// Quantizes `count` rows; with `dense`, also writes the rounded values
+    /// back as floats there. Large batches are split across the workers.
+    private func quantize(_ x: UnsafePointer<Float>, columns: Int, count: Int, scratch: ForwardScratch,
+                          pool: WorkerPool, dense: UnsafeMutablePointer<Float>? = nil) -> QuantizedActivations {
         let q = scratch.quantizedActivations(columns: columns)
-        q.quantize(x, inputStride: columns, tokens: count)
+        let work = { (tokens: Range<Int>) in
+            q.quantize(x, inputStride: columns, tokens: tokens)
+            if let dense { q.dequantize(into: dense, tokens: tokens) }
+        }
+        if count >= DequantizedMatrixProduct.minimumTokens { pool.parallelFor(count, work) } else { work(0..<count) }
         return q
     }
 
@@ -114,12 +122,12 @@ struct LlamaTransformer: Sendable {
         case quantized(QuantizedActivations)
     }
 
-    private func prepare(_ x: UnsafePointer<Float>, columns: Int, count: Int, scratch: ForwardScratch) -> ProjectionInput {
-        let q = quantize(x, columns: columns, count: count, scratch: scratch)
+    private func prepare(_ x: UnsafePointer<Float>, columns: Int, count: Int, scratch: ForwardScratch,
+                         pool: WorkerPool) -> ProjectionInput {
         guard count >= DequantizedMatrixProduct.minimumTokens, let dense = scratch.roundedActivations else {
-            return .quantized(q)
+            return .quantized(quantize(x, columns: columns, count: count, scratch: scratch, pool: pool))
         }
-        q.dequantize(into: dense, tokens: count)
+        _ = quantize(x, columns: columns, count: count, scratch: scratch, pool: pool, dense: dense)
         return .dense(dense)
     }
 
@@ -183,7 +191,9 @@ struct LlamaTransformer: Sendable {
         guard case .quantized(let q) = input else {
             multiply(block.gate, input, count, into: s.gate, scratch: s, pool: pool)
             multiply(block.up, input, count, into: s.up, scratch: s, pool: pool)
-            swiGLU(s.gate, s.up, count: count * n)
+            pool.parallelFor(count) { tokens in
+                swiGLU(s.gate + tokens.lowerBound * n, s.up + tokens.lowerBound * n, count: tokens.count * n)
+            }
             return
         }
         pool.parallelFor(n) { rows in
