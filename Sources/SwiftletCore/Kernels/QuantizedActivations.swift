@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import SwiftletKernelsAVX2
+#endif
+
 /// Activations quantized on the fly for int8·int8 dot products: per 32-value
 /// block an fp32 scale `d = max|x| / 127` and `q = round(x / d)`. The scale
 /// stays fp32 (unlike the weights' fp16) because it is never stored in a file
@@ -47,12 +51,24 @@ public struct QuantizedActivations {
     }
 }
 
-/// One row: the rounding is half away from zero, as C's `roundf` (but
-/// without its library call on baseline x86-64: truncate, then step away from
-/// zero when the dropped part is at least a half; exact since |x/d| ≤ 127).
+/// One row, with the AVX2 kernel where the CPU has it.
 @inline(__always)
 func quantizeRow(_ input: UnsafePointer<Float>, values: UnsafeMutablePointer<Int8>,
                  scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, count: Int) {
+    #if arch(x86_64)
+    if CPUFeatures.hasAVX2 {
+        avx2QuantizeRow(input, values: values, scales: scales, sums: sums, count: count)
+        return
+    }
+    #endif
+    portableQuantizeRow(input, values: values, scales: scales, sums: sums, count: count)
+}
+
+/// One row: the rounding is half away from zero, as C's `roundf` (but
+/// without its library call on baseline x86-64: truncate, then step away from
+/// zero when the dropped part is at least a half; exact since |x/d| ≤ 127).
+func portableQuantizeRow(_ input: UnsafePointer<Float>, values: UnsafeMutablePointer<Int8>,
+                         scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, count: Int) {
     for block in 0..<(count / Q8Block.valueCount) {
         let x = input + block * Q8Block.valueCount
         var maxMagnitude: Float = 0
