@@ -47,13 +47,7 @@ public func swiftlet_chat(_ context: OpaquePointer?, _ messages: UnsafePointer<s
         let p = try generateParams(params)
         let text = try renderChat(c.model, messages, n_messages, addGenerationPrompt: true)
         let tokens = c.model.tokenizer.encode(Array(text.utf8), addBOS: c.model.tokenizer.addBOS, parseSpecial: true)
-        // Reuse the earlier turns already in the KV cache: keep the longest
-        // shared prefix, but always leave at least one token to evaluate so
-        // there are fresh logits to sample from.
-        var shared = 0
-        while shared < min(c.position, tokens.count - 1), c.tokens[shared] == tokens[shared] { shared += 1 }
-        try c.rewind(to: shared)
-        try run(c, prompt: Array(tokens[shared...]), p, callback, user_data, result)
+        try run(c, prompt: try c.rewindToSharedPrefix(of: tokens), p, callback, user_data, result)
     }
 }
 

@@ -109,11 +109,7 @@ func chatPrompt(_ context: InferenceContext, _ messages: [ChatMessage]) throws -
     let text = try model.chatTemplate.render(messages: messages, addGenerationPrompt: true,
                                              bosToken: "", eosToken: "")
     let tokens = model.tokenizer.encode(Array(text.utf8), addBOS: model.tokenizer.addBOS, parseSpecial: true)
-    // Evaluate only what the context does not already hold.
-    var shared = 0
-    while shared < min(context.position, tokens.count - 1), context.tokens[shared] == tokens[shared] { shared += 1 }
-    try context.rewind(to: shared)
-    return Array(tokens[shared...])
+    return try context.rewindToSharedPrefix(of: tokens)  // evaluate only what it does not hold yet
 }
 
 func runGenerate(_ options: Options) throws {

@@ -104,6 +104,17 @@ public final class InferenceContext: @unchecked Sendable {
         }
     }
 
+    /// Keeps the longest prefix of `tokens` the context already holds (the
+    /// earlier turns of a chat), rewinding past anything after it, and returns
+    /// the tokens still to evaluate. At least one is always left, so the
+    /// evaluation that follows produces fresh logits.
+    public func rewindToSharedPrefix(of tokens: [Int32]) throws -> [Int32] {
+        var shared = 0
+        while shared < min(position, tokens.count - 1), self.tokens[shared] == tokens[shared] { shared += 1 }
+        try rewind(to: shared)
+        return Array(tokens[shared...])
+    }
+
     public func reset() {
         tokens.removeAll(keepingCapacity: true)
         logitsValid = false
