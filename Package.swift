@@ -18,7 +18,7 @@ let package = Package(
         .target(name: "CSwiftletSupport", linkerSettings: [.linkedLibrary("openblas")]),
         // AVX2 + FMA kernels. Compiled for Haswell-class CPUs; the engine calls
         // them only after checking the CPU at run time (Q8MatrixProduct).
-        .target(name: "SwiftletKernelsAVX2", swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]),
+        .target(name: "SwiftletKernelsAVX2", swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"]), .swiftLanguageMode(.v5)]),
         // The engine: plain Swift, no Foundation.
         .target(
             name: "SwiftletCore",
@@ -27,6 +27,10 @@ let package = Package(
         // The C ABI: one @c @implementation per function of include/swiftlet.h.
         .target(name: "Swiftlet", dependencies: ["SwiftletCore"], swiftSettings: headerSearch),
         .executableTarget(name: "SwiftletCLI", dependencies: ["SwiftletCore"], path: "Sources/swiftlet-cli"),
+        // Each AVX2 kernel timed alone (`make bench-kernels`); compiled like the kernels it measures.
+        .executableTarget(name: "KernelBench", dependencies: ["CSwiftletSupport", "SwiftletKernelsAVX2"],
+                          path: "Sources/swiftlet-kernel-bench",
+                          swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"]), .swiftLanguageMode(.v5)]),
         // Test drivers: they reach engine pieces the C API does not expose
         // (any chat template; row-level quantization) for the Python tests.
         .executableTarget(name: "ChatTemplateCheck", dependencies: ["SwiftletCore"], path: "Tests/ChatTemplateCheck"),

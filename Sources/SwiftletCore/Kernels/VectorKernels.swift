@@ -1,4 +1,7 @@
 import Glibc
+#if arch(x86_64)
+import SwiftletKernelsAVX2
+#endif
 
 // fp32 building blocks of the forward pass: norms, RoPE, activations. Each is
 // a few lines. (Attention's loops are in AttentionKernels.) SIMD8 keeps eight
@@ -48,6 +51,9 @@ func applyRotary(_ x: UnsafeMutablePointer<Float>, heads: Int, headDimension: In
 
 /// gate[i] = silu(gate[i]) · up[i] — SwiGLU, in place.
 func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+    #if arch(x86_64)
+    if CPUFeatures.hasAVX2 { return avx2SwiGLU(gate, up, count: count) }
+    #endif
     for i in 0..<count {
         let g = gate[i]
         gate[i] = g / (1 + expf(-g)) * up[i]
@@ -56,6 +62,9 @@ func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, cou
 
 /// In-place softmax of x[0..<count].
 func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    #if arch(x86_64)
+    if CPUFeatures.hasAVX2 { return avx2Softmax(x, count: count) }
+    #endif
     var largest = -Float.infinity
     for i in 0..<count { largest = max(largest, x[i]) }
     var sum: Float = 0

@@ -53,10 +53,8 @@ struct LlamaTransformer: Sendable {
                 applyRotary(s.query + t * c.queryLength, heads: c.headCount, headDimension: c.headDimension, rotation: rotation)
                 applyRotary(s.key + t * c.kvLength, heads: c.kvHeadCount, headDimension: c.headDimension, rotation: rotation)
             }
-            let keys = cache.keys(layer: layer), values = cache.values(layer: layer)
-            AttentionKernels.halvesFromFloats(s.key, keys + startPosition * c.kvLength, count * c.kvLength)
-            AttentionKernels.halvesFromFloats(s.value, values + startPosition * c.kvLength, count * c.kvLength)
-            attend(keys: keys, values: values, startPosition: startPosition, count: count, scratch: s, pool: pool)
+            cache.store(keys: s.key, values: s.value, layer: layer, startPosition: startPosition, count: count)
+            attend(cache: cache, layer: layer, startPosition: startPosition, count: count, scratch: s, pool: pool)
             let attention = prepare(s.attention, columns: c.queryLength, count: count, scratch: s, pool: pool)
             multiply(block.attentionOutput, attention, count, into: s.projected, scratch: s, pool: pool)
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
@@ -221,19 +219,19 @@ struct LlamaTransformer: Sendable {
     /// Causal grouped-query attention. Large batches run each head as two
     /// sgemm calls (scores = Q·Kᵀ, then out = softmax(scores)·V); small ones
     /// (generation) take the per-token loop below.
-    private func attend(keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, startPosition: Int, count: Int,
+    private func attend(cache: KVCache, layer: Int, startPosition: Int, count: Int,
                         scratch s: ForwardScratch, pool: WorkerPool) {
         if count >= DequantizedMatrixProduct.minimumTokens, let batchScores = s.batchScores,
            let expanded = s.expandedKV {
-            attendAsMatrices(keys: keys, values: values, startPosition: startPosition, count: count,
+            attendAsMatrices(cache: cache, layer: layer, startPosition: startPosition, count: count,
                              scores: batchScores, expanded: expanded, scratch: s, pool: pool)
         } else {
-            attendTokenByToken(keys: keys, values: values, startPosition: startPosition, count: count,
+            attendTokenByToken(cache: cache, layer: layer, startPosition: startPosition, count: count,
                                scratch: s, pool: pool)
         }
     }
 
-    private func attendAsMatrices(keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, startPosition: Int,
+    private func attendAsMatrices(cache: KVCache, layer: Int, startPosition: Int,
                                   count: Int, scores: UnsafeMutablePointer<Float>,
                                   expanded: UnsafeMutablePointer<Float>, scratch s: ForwardScratch, pool: WorkerPool) {
         let c = config
@@ -249,8 +247,10 @@ struct LlamaTransformer: Sendable {
                 // This head's key/value rows as dense fp32, once per key/value head.
                 let kvHead = head / c.headsPerKVHead
                 if kvHead != expandedKVHead {
-                    AttentionKernels.floatsFromHalves(keys + kvHead * d, c.kvLength, visibleMax, d, headKeys)
-                    AttentionKernels.floatsFromHalves(values + kvHead * d, c.kvLength, visibleMax, d, headValues)
+                    AttentionKernels.floatsFromHalves(cache.keys(layer: layer, kvHead: kvHead), d, visibleMax, d,
+                                                      headKeys)
+                    AttentionKernels.floatsFromHalves(cache.values(layer: layer, kvHead: kvHead), d, visibleMax, d,
+                                                      headValues)
                     expandedKVHead = kvHead
                 }
                 slb_sgemm_a_bt(Int32(count), Int32(visibleMax), Int32(d), s.query + head * d, Int32(c.queryLength),
@@ -275,7 +275,7 @@ struct LlamaTransformer: Sendable {
     /// land on one worker and read those keys and values from its cache, not
     /// from memory again (measured: interleaving the pairs instead cost 2×
     /// the cache traffic during generation).
-    private func attendTokenByToken(keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>, startPosition: Int,
+    private func attendTokenByToken(cache: KVCache, layer: Int, startPosition: Int,
                                     count: Int, scratch s: ForwardScratch, pool: WorkerPool) {
         let c = config
         let d = c.headDimension
@@ -284,12 +284,12 @@ struct LlamaTransformer: Sendable {
             let scores = s.scores + worker * s.scoresStride
             for pair in pairs {
                 let t = pair / c.headCount, head = pair % c.headCount
-                let kvOffset = (head / c.headsPerKVHead) * d
+                let kvHead = head / c.headsPerKVHead
                 let visible = startPosition + t + 1
                 let query = s.query + t * c.queryLength + head * d
-                AttentionKernels.scores(query, keys + kvOffset, c.kvLength, visible, d, scale, scores)
+                AttentionKernels.scores(query, cache.keys(layer: layer, kvHead: kvHead), d, visible, d, scale, scores)
                 softmax(scores, count: visible)
-                AttentionKernels.mix(scores, values + kvOffset, c.kvLength, visible, d,
+                AttentionKernels.mix(scores, cache.values(layer: layer, kvHead: kvHead), d, visible, d,
                                      s.attention + t * c.queryLength + head * d)
             }
         }

@@ -1,0 +1,90 @@
+// e^x eight lanes at a time, and the two loops of the forward pass that are
+// mostly e^x: softmax over attention scores and SwiGLU. libm's expf one value
+// at a time was ~7% of generation at 512 positions (155 000 calls per token).
+// For x86-64 with AVX2 + FMA (compiled with -target-cpu haswell; called only
+// after the CPU check).
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+/// e^x for each lane, relative error below 2e-7 (a few ulp) on [-87, 88];
+/// lanes below -87.3 give 0 (they would be subnormal), lanes above 88.7 +inf.
+///
+/// Method: x = n·ln2 + r with n = round(x / ln2) and |r| ≤ ln2/2 (ln2 split
+/// in a high part exact in float and a low correction, so r is exact to a
+/// float ulp), e^r by its degree-6 Taylor polynomial in Horner form
+/// (truncation error r^7/7! < 1.2e-8 relative for |r| ≤ 0.347), and 2^n put
+/// straight into the exponent bits.
+@inline(__always)
+public func avx2Exp(_ x: __m256) -> __m256 {
+    let clamped = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3)), _mm256_set1_ps(88.7))
+    // Rounded to nearest by the conversion (the default MXCSR mode).
+    let integer = _mm256_cvtps_epi32(_mm256_mul_ps(clamped, _mm256_set1_ps(1.442_695_04)))
+    let n = _mm256_cvtepi32_ps(integer)
+    var r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_145_751_953_125), clamped)  // ln2 high: 0x3f317200
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428_606_765_330_187e-06), r)      // ln2 − high
+    var p = _mm256_set1_ps(1.0 / 720)
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0 / 120))
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0 / 24))
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0 / 6))
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5))
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1))
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1))
+    // 2^n: n + 127 in the exponent field. n ∈ [-126, 128]; 128 only above
+    // 88.72, where the clamp already made the result overflow-sized anyway.
+    let exponent = _mm256_slli_epi32(_mm256_add_epi32(integer, _mm256_set1_epi32(127)), 23)
+    let result = _mm256_mul_ps(p, _mm256_castsi256_ps(exponent))
+    // Below the clamp the true value is subnormal or 0: 0 where x + 87.3 is negative.
+    return _mm256_blendv_ps(result, _mm256_setzero_ps(), _mm256_add_ps(x, _mm256_set1_ps(87.3)))
+}
+
+/// In-place softmax of x[0..<count]: e^(x − max) / Σ.
+public func avx2Softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    var largest = -Float.infinity
+    var i = 0
+    if count >= 8 {
+        var lanes = _mm256_loadu_ps(x)
+        i = 8
+        while i &+ 8 <= count { lanes = _mm256_max_ps(lanes, _mm256_loadu_ps(x + i)); i &+= 8 }
+        largest = lanes.max()
+    }
+    while i < count { largest = max(largest, x[i]); i &+= 1 }
+
+    let shift = _mm256_set1_ps(largest)
+    var sums = _mm256_setzero_ps()
+    i = 0
+    while i &+ 8 <= count {
+        let e = avx2Exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), shift))
+        _mm256_storeu_ps(x + i, e)
+        sums = _mm256_add_ps(sums, e)
+        i &+= 8
+    }
+    var sum = sums.sum()
+    while i < count {
+        let e = avx2Exp(_mm256_set1_ps(x[i] - largest))[0]
+        x[i] = e
+        sum += e
+        i &+= 1
+    }
+    let inverse = _mm256_set1_ps(1 / sum)
+    i = 0
+    while i &+ 8 <= count { _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inverse)); i &+= 8 }
+    while i < count { x[i] *= inverse[0]; i &+= 1 }
+}
+
+/// gate[i] = silu(gate[i]) · up[i] = gate[i] / (1 + e^−gate[i]) · up[i], in place.
+public func avx2SwiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+    let one = _mm256_set1_ps(1)
+    var i = 0
+    while i &+ 8 <= count {
+        let g = _mm256_loadu_ps(gate + i)
+        let e = avx2Exp(_mm256_sub_ps(_mm256_setzero_ps(), g))
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)))
+        i &+= 8
+    }
+    while i < count {
+        let g = gate[i]
+        gate[i] = g / (1 + avx2Exp(_mm256_set1_ps(-g))[0]) * up[i]
+        i &+= 1
+    }
+}
+#endif

@@ -1,0 +1,197 @@
+// swiftlet-kernel-bench: each AVX2 kernel timed alone, so a change to one is
+// measured in isolation (`make bench-kernels`). Weight-streaming kernels are
+// reported against a plain read of the same buffer in the same run (the
+// peer: what memory gives one core); in-cache kernels as arithmetic rates.
+// Shapes are SmolLM2-135M's: 576-wide rows, 64-dimension heads, 576 positions.
+#if arch(x86_64)
+import CSwiftletSupport
+import Glibc
+import SwiftletKernelsAVX2
+import _Builtin_intrinsics.intel
+
+guard slc_cpu_has_avx2_fma() else {
+    fputs("swiftlet-kernel-bench: this CPU lacks AVX2/FMA/F16C; nothing to measure\n", stderr)
+    exit(1)
+}
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Median seconds per call of `body` over `repetitions` timed calls after one warm-up.
+func measure(repetitions: Int, _ body: () -> Void) -> Double {
+    body()
+    var times: [Double] = []
+    for _ in 0..<repetitions {
+        let start = now()
+        body()
+        times.append(now() - start)
+    }
+    return times.sorted()[times.count / 2]
+}
+
+/// Deterministic filler (xorshift) so no kernel sees all-zero data.
+struct Filler {
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    mutating func next() -> UInt64 {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return state
+    }
+    mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
+    /// A small float in [-1, 1).
+    mutating func unit() -> Float { Float(Int(next() >> 40) - (1 << 23)) / Float(1 << 23) }
+}
+var filler = Filler()
+
+func row(_ name: String, _ shape: String, _ seconds: Double, _ rate: String, _ note: String = "") {
+    let micro = seconds * 1e6
+    let padded = { (s: String, w: Int) in s + String(repeating: " ", count: max(0, w - s.count)) }
+    print(padded(name, 22) + padded(shape, 22) + padded(String(format1(micro)) + " µs", 14) + padded(rate, 16) + note)
+}
+
+func format1(_ v: Double) -> String {
+    let scaled = (v * 10).rounded() / 10
+    return scaled >= 100 ? String(Int(scaled.rounded())) : String(scaled)
+}
+
+let columns = 576, blocksPerRow = columns / 32
+
+// Activations for up to 32 tokens: int8 values, per-block scales and scale·Σq.
+let maxTokens = 32
+let activations = UnsafeMutablePointer<Int8>.allocate(capacity: maxTokens * columns)
+let activationScales = UnsafeMutablePointer<Float>.allocate(capacity: maxTokens * blocksPerRow)
+let activationSums = UnsafeMutablePointer<Float>.allocate(capacity: maxTokens * blocksPerRow)
+for i in 0..<(maxTokens * columns) { activations[i] = Int8(truncatingIfNeeded: Int(filler.byte() % 255) - 127) }
+for i in 0..<(maxTokens * blocksPerRow) { activationScales[i] = 0.01; activationSums[i] = 0.3 }
+
+/// A buffer of weight blocks: random bytes, with every block's fp16 scale(s) made finite.
+func weightBuffer(bytes: Int, blockBytes: Int, scaleCount: Int) -> UnsafeMutableRawPointer {
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+    let words = buffer.bindMemory(to: UInt64.self, capacity: bytes / 8)
+    for i in 0..<(bytes / 8) { words[i] = filler.next() }
+    var offset = 0
+    while offset + blockBytes <= bytes {
+        for s in 0..<scaleCount { buffer.storeBytes(of: Float16(0.01).bitPattern, toByteOffset: offset + 2 * s, as: UInt16.self) }
+        offset += blockBytes
+    }
+    return buffer
+}
+
+/// A plain AVX2 read of `bytes` (four independent 64-bit add chains).
+func readAll(_ base: UnsafeRawPointer, _ bytes: Int) -> Int64 {
+    var a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0
+    var offset = 0
+    while offset + 128 <= bytes {
+        let p = base + offset
+        a0 = _mm256_add_epi64(a0, p.load(as: __m256i.self))
+        a1 = _mm256_add_epi64(a1, p.load(fromByteOffset: 32, as: __m256i.self))
+        a2 = _mm256_add_epi64(a2, p.load(fromByteOffset: 64, as: __m256i.self))
+        a3 = _mm256_add_epi64(a3, p.load(fromByteOffset: 96, as: __m256i.self))
+        offset += 128
+    }
+    let total = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3))
+    return total.wrappedSum()
+}
+
+var sink: Float = 0
+var integerSink: Int64 = 0
+let output = UnsafeMutablePointer<Float>.allocate(capacity: 1 << 20)
+
+print("kernel                shape                 time/call     rate            vs peer")
+print(String(repeating: "-", count: 96))
+
+// ---- Weight streaming: one token, a matrix far larger than the caches.
+let streamBytes = 192 << 20
+let gigabytes = { (bytes: Int, seconds: Double) in Double(bytes) / seconds / 1e9 }
+let plainBase = weightBuffer(bytes: streamBytes, blockBytes: 64, scaleCount: 0)
+let readSeconds = measure(repetitions: 7) { integerSink &+= readAll(plainBase, streamBytes) }
+let readRate = gigabytes(streamBytes, readSeconds)
+row("read (peer)", "192 MiB", readSeconds, "\(format1(readRate)) GB/s", "1.00")
+plainBase.deallocate()
+
+for (name, blockBytes, hasMinimum) in [("q8_0 × int8", 34, false), ("q4_1 × int8", 20, true)] {
+    let rowBytes = blocksPerRow * blockBytes
+    let rows = streamBytes / rowBytes
+    let base = weightBuffer(bytes: rows * rowBytes, blockBytes: blockBytes, scaleCount: hasMinimum ? 2 : 1)
+    let outputRows = 1 << 20
+    let seconds = measure(repetitions: 7) {
+        var start = 0
+        while start < rows {  // output rows wrap: only the weight stream matters here
+            let count = min(4096, rows - start)
+            let w = UnsafeRawPointer(base + start * rowBytes)
+            if hasMinimum {
+                avx2Q4MatrixProduct(weights: w, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, hasMinimum: true,
+                                    rows: 0..<count, activations: activations, activationScales: activationScales,
+                                    activationSums: activationSums, tokens: 1, output: output + (start % outputRows),
+                                    outputStride: count)
+            } else {
+                avx2Q8MatrixProduct(weights: w, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<count,
+                                    activations: activations, activationScales: activationScales, tokens: 1,
+                                    output: output + (start % outputRows), outputStride: count)
+            }
+            start += count
+        }
+    }
+    let rate = gigabytes(rows * rowBytes, seconds)
+    row("\(name) stream", "\(rows)×\(columns), 1 tok", seconds, "\(format1(rate)) GB/s", format1(rate / readRate))
+    base.deallocate()
+}
+
+// ---- In-cache products: a 576×576 matrix (L2), 1 and 32 tokens.
+for (name, blockBytes, hasMinimum) in [("q8_0 × int8", 34, false), ("q4_1 × int8", 20, true)] {
+    let rowBytes = blocksPerRow * blockBytes
+    let rows = 576
+    let base = weightBuffer(bytes: rows * rowBytes, blockBytes: blockBytes, scaleCount: hasMinimum ? 2 : 1)
+    for tokens in [1, maxTokens] {
+        let seconds = measure(repetitions: 201) {
+            if hasMinimum {
+                avx2Q4MatrixProduct(weights: base, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, hasMinimum: true,
+                                    rows: 0..<rows, activations: activations, activationScales: activationScales,
+                                    activationSums: activationSums, tokens: tokens, output: output, outputStride: rows)
+            } else {
+                avx2Q8MatrixProduct(weights: base, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<rows,
+                                    activations: activations, activationScales: activationScales, tokens: tokens,
+                                    output: output, outputStride: rows)
+            }
+        }
+        let ops = 2.0 * Double(rows * columns * tokens)
+        row("\(name) in L2", "576×576, \(tokens) tok", seconds, "\(format1(ops / seconds / 1e9)) GOP/s")
+    }
+    base.deallocate()
+}
+
+// ---- Attention over one head's fp16 cache (576 positions × 64, in L2).
+let positions = 576, dimension = 64
+let halves = UnsafeMutablePointer<UInt16>.allocate(capacity: positions * dimension)
+for i in 0..<(positions * dimension) { halves[i] = Float16(filler.unit()).bitPattern }
+let query = UnsafeMutablePointer<Float>.allocate(capacity: dimension)
+for i in 0..<dimension { query[i] = filler.unit() }
+let scores = UnsafeMutablePointer<Float>.allocate(capacity: positions)
+let flops = 2.0 * Double(positions * dimension)
+let scoreSeconds = measure(repetitions: 2001) {
+    avx2AttentionScores(query: query, keys: halves, keyStride: dimension, positions: positions, dimension: dimension,
+                        scale: 0.125, scores: scores)
+}
+row("attention scores", "576 pos × 64", scoreSeconds, "\(format1(flops / scoreSeconds / 1e9)) GFLOP/s")
+for i in 0..<positions { scores[i] = 1 / Float(positions) }
+let mixSeconds = measure(repetitions: 2001) {
+    avx2AttentionMix(weights: scores, values: halves, valueStride: dimension, positions: positions,
+                     dimension: dimension, output: output)
+}
+row("attention mix", "576 pos × 64", mixSeconds, "\(format1(flops / mixSeconds / 1e9)) GFLOP/s")
+
+// ---- Activation quantization of one 576-wide row.
+let floats = UnsafeMutablePointer<Float>.allocate(capacity: 1536)
+for i in 0..<1536 { floats[i] = filler.unit() }
+let quantizeSeconds = measure(repetitions: 2001) {
+    avx2QuantizeRow(floats, values: activations, scales: activationScales, sums: activationSums, count: columns)
+}
+row("quantize row", "576", quantizeSeconds, "\(format1(Double(columns) / quantizeSeconds / 1e9)) Gvalue/s")
+
+sink += output[0] + scores[0]
+if sink.isNaN && integerSink == 42 { print("") }  // keeps the results observable
+#else
+print("swiftlet-kernel-bench measures the x86-64 kernels; nothing to do on this architecture")
+#endif
