@@ -7,6 +7,7 @@
 import CSwiftletSupport
 import Glibc
 import SwiftletKernelsAVX2
+import SwiftletKernelsVNNI
 import _Builtin_intrinsics.intel
 
 guard slc_cpu_has_avx2_fma() else {
@@ -160,6 +161,59 @@ for (name, blockBytes, hasMinimum) in [("q8_0 × int8", 34, false), ("q4_1 × in
         row("\(name) in L2", "576×576, \(tokens) tok", seconds, "\(format1(ops / seconds / 1e9)) GOP/s")
     }
     base.deallocate()
+}
+
+// ---- A prompt's projection: 512 tokens × a 1536×576 Q8_0 matrix (the
+// feed-forward gate), one thread. Peer: the sgemm path (rows dequantized to
+// fp32, OpenBLAS sgemm); with AVX-512 VNNI also the packed int8 kernel.
+do {
+    let tokens = 512, rows = 1536, rowBytes = blocksPerRow * 34
+    let weights = weightBuffer(bytes: rows * rowBytes, blockBytes: 34, scaleCount: 1)
+    let input = UnsafeMutablePointer<Float>.allocate(capacity: tokens * columns)
+    for i in 0..<(tokens * columns) { input[i] = filler.unit() }
+    let dequantized = UnsafeMutablePointer<Float>.allocate(capacity: rows * columns)
+    let products = UnsafeMutablePointer<Float>.allocate(capacity: tokens * rows)
+    let ops = 2.0 * Double(tokens * rows * columns)
+    let sgemmSeconds = measure(repetitions: 9) {
+        for r in 0..<rows {
+            let block = UnsafeRawPointer(weights) + r * rowBytes
+            for b in 0..<blocksPerRow {
+                let d = Float(block.loadUnaligned(fromByteOffset: b * 34, as: Float16.self))
+                for i in 0..<32 {
+                    dequantized[r * columns + b * 32 + i] = d * Float(block.load(fromByteOffset: b * 34 + 2 + i, as: Int8.self))
+                }
+            }
+        }
+        slb_sgemm_a_bt(Int32(tokens), Int32(rows), Int32(columns), input, Int32(columns), dequantized, Int32(columns),
+                       products, Int32(rows))
+    }
+    row("dequantize + sgemm", "512 tok × 1536×576", sgemmSeconds, "\(format1(ops / sgemmSeconds / 1e9)) GOP/s", "1.00")
+    if slc_cpu_has_avx512_vnni() {
+        let groups = tokens / vnniGroupTokens
+        let packed = UnsafeMutablePointer<Int8>.allocate(capacity: tokens * columns)
+        for i in 0..<(tokens * columns) { packed[i] = Int8(truncatingIfNeeded: Int(filler.byte() % 255) - 127) }
+        let packedScales = UnsafeMutablePointer<Float>.allocate(capacity: tokens * blocksPerRow)
+        let packedSums = UnsafeMutablePointer<Float>.allocate(capacity: tokens * blocksPerRow)
+        packedScales.initialize(repeating: 0.01, count: tokens * blocksPerRow)
+        packedSums.initialize(repeating: 0.3, count: tokens * blocksPerRow)
+        let values = UnsafeMutablePointer<UInt8>.allocate(capacity: 4 * columns)
+        let tileScales = UnsafeMutablePointer<Float>.allocate(capacity: 8 * blocksPerRow)
+        let vnniSeconds = measure(repetitions: 9) {
+            var r = 0
+            while r < rows {
+                vnniPrepareRows(weights: weights, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, format: 0,
+                                firstRow: r, rowCount: 4, values: values, scales: tileScales,
+                                offsets: tileScales + 4 * blocksPerRow)
+                vnniPackedProduct(values: values, scales: tileScales, offsets: tileScales + 4 * blocksPerRow,
+                                  blocksPerRow: blocksPerRow, packed: packed, packedScales: packedScales,
+                                  packedSums: packedSums, groups: 0..<groups, tokens: tokens, firstRow: r, rowCount: 4,
+                                  output: products, outputStride: rows)
+                r += 4
+            }
+        }
+        row("q8_0 × int8 VNNI", "512 tok × 1536×576", vnniSeconds, "\(format1(ops / vnniSeconds / 1e9)) GOP/s",
+            format1(sgemmSeconds / vnniSeconds))
+    }
 }
 
 // ---- Attention over one head's fp16 cache (576 positions × 64, in L2).

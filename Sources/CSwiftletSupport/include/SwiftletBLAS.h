@@ -4,15 +4,13 @@
 #define SWIFTLET_BLAS_H
 
 // C[m × n] = A[m × k] · B[n × k]ᵀ, all row-major with leading dimensions
-// lda, ldb, ldc. Runs on the calling thread only (see slb_use_calling_thread_only).
+// lda, ldb, ldc. Runs on the calling thread only: the first call sets
+// OpenBLAS to one thread, process-wide, so its threads never spin against
+// the engine's worker pool.
 void slb_sgemm_a_bt(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc);
 
 // C[m × n] = A[m × k] · B[k × n], all row-major with leading dimensions lda, ldb, ldc.
 void slb_sgemm_a_b(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc);
 
-// Makes OpenBLAS compute on the calling thread alone, so its own threads
-// never spin against the engine's worker pool (one owner of threads at a
-// time). Process-wide for this OpenBLAS; idempotent.
-void slb_use_calling_thread_only(void);
 
 #endif

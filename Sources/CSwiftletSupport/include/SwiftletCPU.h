@@ -9,6 +9,10 @@
 // SwiftletKernelsAVX2 module is compiled for (-target-cpu haswell).
 bool slc_cpu_has_avx2_fma(void);
 
+// True if the CPU (and OS) also support AVX-512 F, CD, BW, DQ, VL and VNNI:
+// the set the SwiftletKernelsVNNI module is compiled for (-target-cpu cascadelake).
+bool slc_cpu_has_avx512_vnni(void);
+
 // Tells the core a spin-wait is running (x86 `pause`): saves power and
 // yields to the sibling hyperthread. A no-op elsewhere.
 static inline void slc_spin_pause(void) {

@@ -2,17 +2,34 @@ import CSwiftletSupport
 import Glibc
 
 /// What the processor can run, asked once. Kernels with an AVX2 variant
-/// (SwiftletKernelsAVX2) pick it only when `hasAVX2` is true.
+/// (SwiftletKernelsAVX2) pick it only when `hasAVX2` is true; the batched
+/// VNNI kernels (SwiftletKernelsVNNI) only when `hasVNNI` is.
+///
+/// Environment overrides, so the tests can check every path on one machine:
+/// SWIFTLET_PORTABLE_KERNELS=1 forces the portable kernels; SWIFTLET_KERNELS=avx2
+/// stops at AVX2 (prompts then take the dequantize-and-sgemm path).
 enum CPUFeatures {
     /// AVX2, FMA, F16C and BMI2: the Haswell set the AVX2 module is compiled for.
-    /// SWIFTLET_PORTABLE_KERNELS=1 in the environment forces the portable
-    /// kernels, so the tests can check them on machines that have AVX2.
     static let hasAVX2: Bool = {
         #if arch(x86_64)
-        if let force = getenv("SWIFTLET_PORTABLE_KERNELS"), String(cString: force) == "1" { return false }
+        if environment("SWIFTLET_PORTABLE_KERNELS") == "1" { return false }
         return slc_cpu_has_avx2_fma()
         #else
         return false
         #endif
     }()
+
+    /// AVX-512 F/CD/BW/DQ/VL + VNNI: the Cascade Lake set the VNNI module is compiled for.
+    static let hasVNNI: Bool = {
+        #if arch(x86_64)
+        guard hasAVX2, environment("SWIFTLET_KERNELS") != "avx2" else { return false }
+        return slc_cpu_has_avx512_vnni()
+        #else
+        return false
+        #endif
+    }()
+
+    private static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
 }

@@ -13,14 +13,10 @@ import CSwiftletSupport
 enum DequantizedMatrixProduct {
     static let minimumTokens = 32
 
-    /// OpenBLAS computes on the calling worker only: one owner of threads at a time.
-    private static let singleThreaded: Void = slb_use_calling_thread_only()
-
     /// output[t * outputStride + r] = row r of `matrix` · input[t], for r in `rows`.
     /// `scratch` holds rows.count × matrix.columns floats.
     static func multiply(_ matrix: QuantizedMatrix, rows: Range<Int>, input: UnsafePointer<Float>, tokens: Int,
                          scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>, outputStride: Int) {
-        _ = singleThreaded
         for (i, row) in rows.enumerated() { matrix.dequantizeRow(row, into: scratch + i * matrix.columns) }
         slb_sgemm_a_bt(Int32(tokens), Int32(rows.count), Int32(matrix.columns), input, Int32(matrix.columns),
                        scratch, Int32(matrix.columns), output + rows.lowerBound, Int32(outputStride))

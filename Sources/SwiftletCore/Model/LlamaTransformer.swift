@@ -118,11 +118,22 @@ struct LlamaTransformer: Sendable {
     private enum ProjectionInput {
         case dense(UnsafePointer<Float>)
         case quantized(QuantizedActivations)
+        case packed(PackedActivations)
     }
 
+    /// Large batches take the VNNI kernel where the CPU has it (the same int8
+    /// values, rearranged), else sgemm on the rounded values as floats.
     private func prepare(_ x: UnsafePointer<Float>, columns: Int, count: Int, scratch: ForwardScratch,
                          pool: WorkerPool) -> ProjectionInput {
-        guard count >= DequantizedMatrixProduct.minimumTokens, let dense = scratch.roundedActivations else {
+        guard count >= DequantizedMatrixProduct.minimumTokens else {
+            return .quantized(quantize(x, columns: columns, count: count, scratch: scratch, pool: pool))
+        }
+        if let packed = scratch.packedActivations(columns: columns, tokens: count) {
+            let q = quantize(x, columns: columns, count: count, scratch: scratch, pool: pool)
+            pool.parallelFor(packed.groupCount) { groups in packed.pack(q, groups: groups) }
+            return .packed(packed)
+        }
+        guard let dense = scratch.roundedActivations else {
             return .quantized(quantize(x, columns: columns, count: count, scratch: scratch, pool: pool))
         }
         _ = quantize(x, columns: columns, count: count, scratch: scratch, pool: pool, dense: dense)
@@ -136,6 +147,12 @@ struct LlamaTransformer: Sendable {
         case .quantized(let q):
             pool.parallelFor(matrix.rows) { rows in
                 QuantizedMatrixProduct.multiply(matrix, rows: rows, by: q, tokens: count, into: out, outputStride: matrix.rows)
+            }
+        case .packed(let packed):
+            let tiles = scratch.tiles!
+            pool.parallelFor(matrix.rows) { rows, worker in
+                PackedMatrixProduct.multiply(matrix, rows: rows, by: packed, scratch: tiles + worker * scratch.tileStride,
+                                             output: out, outputStride: matrix.rows)
             }
         case .dense(let x):
             let dequantized = scratch.dequantized!

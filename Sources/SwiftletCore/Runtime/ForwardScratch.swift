@@ -16,8 +16,17 @@ final class ForwardScratch {
     let scores: UnsafeMutablePointer<Float>      // [workers, scoresStride] attention weights
     let scoresStride: Int                        // the context capacity: one score per visible position
     let quantized: QuantizedActivations          // [batch, widest input] int8 + scales
+    /// The large-batch path's activations rearranged for the VNNI kernel
+    /// (PackedActivations; `columns` and `tokens` set per use), and per worker
+    /// a tile buffer of PackedMatrixProduct.tileScratchBytes; nil unless
+    /// batches can be large and the CPU has VNNI.
+    let packedValues: UnsafeMutablePointer<Int8>?
+    let packedScales: UnsafeMutablePointer<Float>?
+    let packedSums: UnsafeMutablePointer<Float>?
+    let tiles: UnsafeMutableRawPointer?
+    let tileStride: Int
     /// [batch, widest input] the int8-rounded activations as floats, for the
-    /// sgemm path; nil when batches are too small ever to take it.
+    /// sgemm path; nil when batches are too small ever to take it, or the VNNI path takes them.
     let roundedActivations: UnsafeMutablePointer<Float>?
     /// Per-worker fp32 copies of weight-row slices for the sgemm path; nil
     /// when batches are too small ever to take it.
@@ -63,12 +72,41 @@ final class ForwardScratch {
                                 slice(c.embeddingLength, c.queryLength), slice(c.feedForwardLength, c.embeddingLength),
                                 slice(c.embeddingLength, c.feedForwardLength))
         let usesGEMM = b >= DequantizedMatrixProduct.minimumTokens
-        dequantized = usesGEMM ? try floats(workers * dequantizedStride) : nil
-        roundedActivations = usesGEMM ? try floats(b * widest) : nil
+        let usesPacked = usesGEMM && CPUFeatures.hasVNNI
+        let usesSGEMM = usesGEMM && !usesPacked
+        dequantized = usesSGEMM ? try floats(workers * dequantizedStride) : nil
+        roundedActivations = usesSGEMM ? try floats(b * widest) : nil
+        let packedCapacity = PackedActivations.capacity(tokens: b, columns: widest)
+        if usesPacked {
+            let packed = try ArenaBuffer<Int8>(count: packedCapacity.values, in: arena)
+            buffers.append(packed)
+            packedValues = packed.pointer
+            packedScales = try floats(packedCapacity.floats)
+            packedSums = try floats(packedCapacity.floats)
+        } else {
+            packedValues = nil
+            packedScales = nil
+            packedSums = nil
+        }
+        tileStride = (PackedMatrixProduct.tileScratchBytes(columns: widest) + 63) / 64 * 64
+        if usesPacked {
+            let tileBuffer = try ArenaBuffer<UInt8>(count: workers * tileStride, in: arena)
+            buffers.append(tileBuffer)
+            tiles = UnsafeMutableRawPointer(tileBuffer.pointer)
+        } else {
+            tiles = nil
+        }
         batchScores = usesGEMM ? try floats(workers * b * contextCapacity) : nil
         expandedKVStride = 2 * contextCapacity * c.headDimension
         expandedKV = usesGEMM ? try floats(workers * expandedKVStride) : nil
         self.buffers = buffers
+    }
+
+    /// The packed buffer for `tokens` tokens of `columns` values, if this scratch has one.
+    func packedActivations(columns: Int, tokens: Int) -> PackedActivations? {
+        guard let packedValues, let packedScales, let packedSums else { return nil }
+        return PackedActivations(values: packedValues, scales: packedScales, sums: packedSums, columns: columns,
+                                 tokens: tokens)
     }
 
     /// The int8 buffer viewed with `columns` values per token.

@@ -1,0 +1,50 @@
+#if arch(x86_64)
+import SwiftletKernelsVNNI
+#endif
+
+/// Projections of a large batch on CPUs with AVX-512 VNNI: the weight rows
+/// (used in place, any WeightFormat) times PackedActivations, in int8 with
+/// the same per-block scales as the generation kernels — so a batch gives
+/// the logits its tokens give one at a time, up to summation order. Each
+/// worker takes 4 rows at a time into its own small buffer (unsigned bytes
+/// plus per-block scales) and runs them against every token group.
+///
+/// Why: on Zen 4 this outran dequantize-and-sgemm (DequantizedMatrixProduct)
+/// on prompts; see swiftlet-kernel-bench and the README's speed section.
+enum PackedMatrixProduct {
+    /// Scratch bytes one worker needs for matrices of at most `columns` columns.
+    static func tileScratchBytes(columns: Int) -> Int {
+        4 * columns + 2 * 4 * (columns / Q8Block.valueCount) * MemoryLayout<Float>.stride
+    }
+
+    /// output[t * outputStride + r] = row r of `matrix` · token t of `input`, for r in `rows`.
+    static func multiply(_ matrix: QuantizedMatrix, rows: Range<Int>, by input: PackedActivations,
+                         scratch: UnsafeMutableRawPointer, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        #if arch(x86_64)
+        let blocks = matrix.blocksPerRow
+        let values = scratch.bindMemory(to: UInt8.self, capacity: 4 * matrix.columns)
+        let scales = (scratch + 4 * matrix.columns).bindMemory(to: Float.self, capacity: 8 * blocks)
+        let offsets = scales + 4 * blocks
+        let format: Int
+        switch matrix.format {
+        case .q8_0: format = 0
+        case .q4_1: format = 1
+        case .q4_0: format = 2
+        }
+        var row = rows.lowerBound
+        while row < rows.upperBound {
+            let count = min(4, rows.upperBound - row)
+            vnniPrepareRows(weights: matrix.base, rowByteCount: matrix.rowByteCount, blocksPerRow: blocks,
+                            format: format, firstRow: row, rowCount: count, values: values, scales: scales,
+                            offsets: offsets)
+            vnniPackedProduct(values: values, scales: scales, offsets: offsets, blocksPerRow: blocks,
+                              packed: input.values, packedScales: input.scales, packedSums: input.sums,
+                              groups: 0..<input.groupCount, tokens: input.tokens, firstRow: row, rowCount: count,
+                              output: output, outputStride: outputStride)
+            row += count
+        }
+        #else
+        preconditionFailure("PackedMatrixProduct runs only where CPUFeatures.hasVNNI")
+        #endif
+    }
+}
