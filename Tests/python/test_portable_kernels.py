@@ -1,8 +1,10 @@
-"""The portable kernels (for CPUs without AVX2) against the same numpy
-reference as the AVX2 ones. This machine has AVX2, so the environment
-variable SWIFTLET_PORTABLE_KERNELS=1 makes a fresh process choose the portable
-kernels, and the reference tests run there: one token at a time, batched,
-and the 48-token sgemm batch, on every tiny model (all weight formats)."""
+"""The kernel sets this machine does not pick by default, against the same
+numpy reference as the default ones. A fresh process is told which set to use:
+SWIFTLET_PORTABLE_KERNELS=1 chooses the portable kernels (for CPUs without
+AVX2); SWIFTLET_KERNELS=avx2 stops at AVX2, so on a CPU with AVX-512 VNNI
+large batches take the dequantize-and-sgemm path instead of the packed int8
+kernel. The reference tests run there: one token at a time, batched, and the
+48-token large batch, on every tiny model (all weight formats)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HERE = Path(__file__).resolve().parent
 
 
-def test_portable_kernels_match_the_reference():
-    env = dict(os.environ, SWIFTLET_PORTABLE_KERNELS="1")
+@pytest.mark.parametrize("variable,value", [("SWIFTLET_PORTABLE_KERNELS", "1"), ("SWIFTLET_KERNELS", "avx2")],
+                         ids=["portable", "avx2-sgemm"])
+def test_other_kernel_sets_match_the_reference(variable, value):
+    env = dict(os.environ, **{variable: value})
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_reference_forward.py",
          "-k", "one_token_at_a_time or all_at_once or large_batch or rewind"],

@@ -249,12 +249,17 @@ def test_deterministic_repeat(lib, tiny_model, make_context, name):
     assert np.array_equal(a, b)
 
 
-# 32 tokens or more in one batch take the sgemm path (projections and
-# attention as fp32 GEMMs over the same int8-rounded activations and the
-# weights as held, Kernels/DequantizedMatrixProduct.swift): other code, the
-# same arithmetic up to summation order, so the same tolerances apply.
+# 32 tokens or more in one batch take the batch path: projections as the
+# packed int8 kernel on CPUs with AVX-512 VNNI (Kernels/PackedMatrixProduct.swift),
+# else fp32 GEMMs over the same int8-rounded activations and the weights as
+# held (Kernels/DequantizedMatrixProduct.swift), and attention as fp32 GEMMs.
+# Other code, the same arithmetic up to summation order, so the same
+# tolerances apply. (test_portable_kernels.py runs these on the other paths.)
 N_LARGE = 48
 LARGE = token_sequence(2, N_LARGE)
+# Not a multiple of the packed kernel's 8-token groups: the last group is partial.
+N_LARGE_ODD = 37
+LARGE_ODD = token_sequence(5, N_LARGE_ODD)
 
 
 @pytest.mark.parametrize("name", TINY_NAMES)
@@ -264,3 +269,11 @@ def test_large_batch_takes_the_gemm_path(lib, tiny_model, make_context, expected
     ctx = make_context(model, n_ctx=64, n_batch=64, n_threads=n_threads)
     rows = sw.eval_all_logits(ctx, LARGE, N_VOCAB)
     assert_logits(rows, expected(name, LARGE), list(range(N_LARGE)), f"48-token batch, {n_threads} threads")
+
+
+@pytest.mark.parametrize("name", TINY_NAMES)
+def test_large_batch_with_a_partial_token_group(lib, tiny_model, make_context, expected, name):
+    model = tiny_model(name)
+    ctx = make_context(model, n_ctx=64, n_batch=64, n_threads=2)
+    rows = sw.eval_all_logits(ctx, LARGE_ODD, N_VOCAB)
+    assert_logits(rows, expected(name, LARGE_ODD), list(range(N_LARGE_ODD)), "37-token batch")
