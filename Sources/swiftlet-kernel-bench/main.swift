@@ -7,7 +7,7 @@
 import CSwiftletSupport
 import Glibc
 import SwiftletKernelsAVX2
-import SwiftletKernelsVNNI
+import SwiftletKernelsAVX512
 import _Builtin_intrinsics.intel
 
 guard slc_cpu_has_avx2_fma() else {
@@ -49,7 +49,7 @@ var filler = Filler()
 func row(_ name: String, _ shape: String, _ seconds: Double, _ rate: String, _ note: String = "") {
     let micro = seconds * 1e6
     let padded = { (s: String, w: Int) in s + String(repeating: " ", count: max(0, w - s.count)) }
-    print(padded(name, 22) + padded(shape, 22) + padded(String(format1(micro)) + " µs", 14) + padded(rate, 16) + note)
+    print(padded(name, 22) + padded(shape, 26) + padded(String(format1(micro)) + " µs", 14) + padded(rate, 16) + note)
 }
 
 func format1(_ v: Double) -> String {
@@ -100,8 +100,8 @@ var sink: Float = 0
 var integerSink: Int64 = 0
 let output = UnsafeMutablePointer<Float>.allocate(capacity: 1 << 20)
 
-print("kernel                shape                 time/call     rate            vs peer")
-print(String(repeating: "-", count: 96))
+print("kernel                shape                     time/call     rate            vs peer")
+print(String(repeating: "-", count: 100))
 
 // ---- Weight streaming: one token, a matrix far larger than the caches.
 let streamBytes = 192 << 20
@@ -235,6 +235,36 @@ let mixSeconds = measure(repetitions: 2001) {
                      dimension: dimension, output: output)
 }
 row("attention mix", "576 pos × 64", mixSeconds, "\(format1(flops / mixSeconds / 1e9)) GFLOP/s")
+
+// Three query heads of one key/value head: the per-head kernels three times
+// (scores, softmax, mix) as the peer, then the grouped AVX-512 kernel.
+do {
+    let values = UnsafeMutablePointer<UInt16>.allocate(capacity: positions * dimension)
+    for i in 0..<(positions * dimension) { values[i] = Float16(filler.unit()).bitPattern }
+    let queries = UnsafeMutablePointer<Float>.allocate(capacity: 3 * dimension)
+    for i in 0..<(3 * dimension) { queries[i] = filler.unit() }
+    let groupScores = UnsafeMutablePointer<Float>.allocate(capacity: 3 * positions)
+    let perHeadSeconds = measure(repetitions: 2001) {
+        for h in 0..<3 {
+            avx2AttentionScores(query: queries + h * dimension, keys: halves, keyStride: dimension,
+                                positions: positions, dimension: dimension, scale: 0.125, scores: groupScores)
+            avx2Softmax(groupScores, count: positions)
+            avx2AttentionMix(weights: groupScores, values: values, valueStride: dimension, positions: positions,
+                             dimension: dimension, output: output + h * dimension)
+        }
+    }
+    row("attention, 3 heads", "576 pos × 64, per head", perHeadSeconds, "\(format1(3 * 2 * flops / perHeadSeconds / 1e9)) GFLOP/s",
+        "1.00")
+    if slc_cpu_has_avx512_vnni() {
+        let groupSeconds = measure(repetitions: 2001) {
+            avx512GroupAttention(queries: queries, heads: 3, keys: halves, values: values, positions: positions,
+                                 scale: 0.125, scores: groupScores, softmax: { avx2Softmax($0, count: $1) },
+                                 output: output)
+        }
+        row("attention, 3 heads", "576 pos × 64, grouped", groupSeconds,
+            "\(format1(3 * 2 * flops / groupSeconds / 1e9)) GFLOP/s", format1(perHeadSeconds / groupSeconds))
+    }
+}
 
 // ---- Activation quantization of one 576-wide row.
 let floats = UnsafeMutablePointer<Float>.allocate(capacity: 1536)

@@ -153,7 +153,9 @@ class TinySpec:
 
 
 # The standard set: every supported weight type, MHA / GQA(2) / MQA, tied
-# and untied output, two RoPE bases, 2 and 3 layers.
+# and untied output, two RoPE bases, 2 and 3 layers; and 64-dimension heads
+# (the grouped attention kernel's shape) with 4 and 2 query heads per
+# key/value head (one group of 3 plus one of 1; one group of 2).
 STANDARD_SPECS: list[TinySpec] = [
     TinySpec("tiny-f32-mha-tied", QT.F32, n_layer=2, n_head_kv=4, tied=True, rope_base=10000.0, seed=1),
     TinySpec("tiny-f16-gqa2-untied", QT.F16, n_layer=3, n_head_kv=2, tied=False, rope_base=100000.0, seed=2),
@@ -161,6 +163,10 @@ STANDARD_SPECS: list[TinySpec] = [
     TinySpec("tiny-q8_0-mqa-tied", QT.Q8_0, n_layer=3, n_head_kv=1, tied=True, rope_base=10000.0, seed=4),
     TinySpec("tiny-q4_0-gqa2-untied", QT.Q4_0, n_layer=2, n_head_kv=2, tied=False, rope_base=100000.0, seed=5),
     TinySpec("tiny-q4_1-mqa-untied", QT.Q4_1, n_layer=3, n_head_kv=1, tied=False, rope_base=10000.0, seed=6),
+    TinySpec("tiny-q8_0-gqa4-hd64", QT.Q8_0, n_layer=2, n_embd=256, n_head=4, n_head_kv=1, n_ff=256, tied=True,
+             rope_base=10000.0, seed=7),
+    TinySpec("tiny-q4_1-gqa2-hd64", QT.Q4_1, n_layer=2, n_embd=256, n_head=4, n_head_kv=2, n_ff=256, tied=False,
+             rope_base=100000.0, seed=8),
 ]
 SPECS_BY_NAME = {s.name: s for s in STANDARD_SPECS}
 

@@ -10,7 +10,7 @@
 bool slc_cpu_has_avx2_fma(void);
 
 // True if the CPU (and OS) also support AVX-512 F, CD, BW, DQ, VL and VNNI:
-// the set the SwiftletKernelsVNNI module is compiled for (-target-cpu cascadelake).
+// the set the SwiftletKernelsAVX512 module is compiled for (-target-cpu cascadelake).
 bool slc_cpu_has_avx512_vnni(void);
 
 // Tells the core a spin-wait is running (x86 `pause`): saves power and

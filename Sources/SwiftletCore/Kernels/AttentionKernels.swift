@@ -1,5 +1,6 @@
 #if arch(x86_64)
 import SwiftletKernelsAVX2
+import SwiftletKernelsAVX512
 #endif
 
 /// Attention's inner loops over the fp16 KV cache, with the implementation
@@ -41,6 +42,30 @@ enum AttentionKernels {
                 for i in 0..<dimension { output[i] += weights[j] * Float(Float16(bitPattern: value[i])) }
             }
         }
+    }()
+
+    /// Query heads the grouped kernel takes at once.
+    static let groupHeads = 3
+
+    /// Attention for up to `groupHeads` query heads sharing one key/value
+    /// head, each K/V row read once for all of them (AVX-512: 64-dimension
+    /// heads only); nil where the CPU lacks it. Arguments: the heads' queries
+    /// (contiguous), their count, keys, values, visible positions, scale,
+    /// scratch for count × positions scores, and the heads' outputs (contiguous).
+    static let grouped: (@Sendable (_ queries: UnsafePointer<Float>, _ heads: Int, _ keys: UnsafePointer<UInt16>,
+                                    _ values: UnsafePointer<UInt16>, _ positions: Int, _ scale: Float,
+                                    _ scores: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>)
+                         -> Void)? = {
+        #if arch(x86_64)
+        if CPUFeatures.hasAVX512 {
+            precondition(groupAttentionHeads == groupHeads)
+            return { queries, heads, keys, values, positions, scale, scores, output in
+                avx512GroupAttention(queries: queries, heads: heads, keys: keys, values: values, positions: positions,
+                                     scale: scale, scores: scores, softmax: { softmax($0, count: $1) }, output: output)
+            }
+        }
+        #endif
+        return nil
     }()
 
     /// destination[i] = fp16 bits of source[i] (round to nearest even).

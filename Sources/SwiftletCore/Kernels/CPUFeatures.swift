@@ -3,7 +3,8 @@ import Glibc
 
 /// What the processor can run, asked once. Kernels with an AVX2 variant
 /// (SwiftletKernelsAVX2) pick it only when `hasAVX2` is true; the batched
-/// VNNI kernels (SwiftletKernelsVNNI) only when `hasVNNI` is.
+/// AVX-512 kernels (SwiftletKernelsAVX512: VNNI batch products, grouped
+/// attention) only when `hasAVX512` is.
 ///
 /// Environment overrides, so the tests can check every path on one machine:
 /// SWIFTLET_PORTABLE_KERNELS=1 forces the portable kernels; SWIFTLET_KERNELS=avx2
@@ -19,8 +20,8 @@ enum CPUFeatures {
         #endif
     }()
 
-    /// AVX-512 F/CD/BW/DQ/VL + VNNI: the Cascade Lake set the VNNI module is compiled for.
-    static let hasVNNI: Bool = {
+    /// AVX-512 F/CD/BW/DQ/VL + VNNI: the Cascade Lake set the AVX-512 module is compiled for.
+    static let hasAVX512: Bool = {
         #if arch(x86_64)
         guard hasAVX2, environment("SWIFTLET_KERNELS") != "avx2" else { return false }
         return slc_cpu_has_avx512_vnni()

@@ -1,5 +1,5 @@
 #if arch(x86_64)
-import SwiftletKernelsVNNI
+import SwiftletKernelsAVX512
 #endif
 
 /// Projections of a large batch on CPUs with AVX-512 VNNI: the weight rows
@@ -44,7 +44,7 @@ enum PackedMatrixProduct {
             row += count
         }
         #else
-        preconditionFailure("PackedMatrixProduct runs only where CPUFeatures.hasVNNI")
+        preconditionFailure("PackedMatrixProduct runs only where CPUFeatures.hasAVX512")
         #endif
     }
 }

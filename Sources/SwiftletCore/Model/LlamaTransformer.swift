@@ -256,7 +256,7 @@ struct LlamaTransformer: Sendable {
         let scale = 1 / Float(d).squareRoot()
         let visibleMax = startPosition + count
         pool.parallelFor(c.headCount) { heads, worker in
-            let weights = scores + worker * s.batchCapacity * s.scoresStride
+            let weights = scores + worker * s.batchCapacity * s.contextCapacity
             let headKeys = expanded + worker * s.expandedKVStride
             let headValues = headKeys + s.expandedKVStride / 2
             var expandedKVHead = -1
@@ -297,6 +297,24 @@ struct LlamaTransformer: Sendable {
         let c = config
         let d = c.headDimension
         let scale = 1 / Float(d).squareRoot()
+        if d == 64, let grouped = AttentionKernels.grouped {
+            // Units of up to groupHeads query heads of one key/value head.
+            let chunks = (c.headsPerKVHead + AttentionKernels.groupHeads - 1) / AttentionKernels.groupHeads
+            let unitsPerToken = c.kvHeadCount * chunks
+            pool.parallelFor(count * unitsPerToken) { units, worker in
+                let scores = s.scores + worker * s.scoresStride
+                for unit in units {
+                    let t = unit / unitsPerToken, kvHead = unit % unitsPerToken / chunks, chunk = unit % chunks
+                    let firstHead = kvHead * c.headsPerKVHead + chunk * AttentionKernels.groupHeads
+                    let heads = min(AttentionKernels.groupHeads, c.headsPerKVHead - chunk * AttentionKernels.groupHeads)
+                    let offset = t * c.queryLength + firstHead * d
+                    grouped(s.query + offset, heads, cache.keys(layer: layer, kvHead: kvHead),
+                            cache.values(layer: layer, kvHead: kvHead), startPosition + t + 1, scale, scores,
+                            s.attention + offset)
+                }
+            }
+            return
+        }
         pool.parallelFor(count * c.headCount) { pairs, worker in
             let scores = s.scores + worker * s.scoresStride
             for pair in pairs {

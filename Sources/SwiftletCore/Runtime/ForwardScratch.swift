@@ -14,7 +14,10 @@ final class ForwardScratch {
     let up: UnsafeMutablePointer<Float>          // [batch, feedForward]
     let rotation: UnsafeMutablePointer<Float>    // [batch, headDimension] cos/sin pairs per position
     let scores: UnsafeMutablePointer<Float>      // [workers, scoresStride] attention weights
-    let scoresStride: Int                        // the context capacity: one score per visible position
+    /// Per worker: one score per visible position for each query head of a
+    /// key/value group the grouped attention kernel takes at once.
+    let scoresStride: Int
+    let contextCapacity: Int
     let quantized: QuantizedActivations          // [batch, widest input] int8 + scales
     /// The large-batch path's activations rearranged for the VNNI kernel
     /// (PackedActivations; `columns` and `tokens` set per use), and per worker
@@ -59,8 +62,9 @@ final class ForwardScratch {
         gate = try floats(b * c.feedForwardLength)
         up = try floats(b * c.feedForwardLength)
         rotation = try floats(b * c.headDimension)
-        scores = try floats(workers * contextCapacity)
-        scoresStride = contextCapacity
+        self.contextCapacity = contextCapacity
+        scoresStride = AttentionKernels.groupHeads * contextCapacity
+        scores = try floats(workers * scoresStride)
         let widest = max(c.embeddingLength, c.feedForwardLength, c.queryLength)
         let values = try ArenaBuffer<Int8>(count: b * widest, in: arena)
         buffers.append(values)
@@ -72,7 +76,7 @@ final class ForwardScratch {
                                 slice(c.embeddingLength, c.queryLength), slice(c.feedForwardLength, c.embeddingLength),
                                 slice(c.embeddingLength, c.feedForwardLength))
         let usesGEMM = b >= DequantizedMatrixProduct.minimumTokens
-        let usesPacked = usesGEMM && CPUFeatures.hasVNNI
+        let usesPacked = usesGEMM && CPUFeatures.hasAVX512
         let usesSGEMM = usesGEMM && !usesPacked
         dequantized = usesSGEMM ? try floats(workers * dequantizedStride) : nil
         roundedActivations = usesSGEMM ? try floats(b * widest) : nil

@@ -1,7 +1,7 @@
 // Batched int8 products for x86-64 with AVX-512 VNNI (vpdpbusd on 256-bit
 // registers). This module is compiled with `-target-cpu cascadelake`
 // (AVX-512 F/CD/BW/DQ/VL + VNNI, all of which Zen 4, Ice Lake and later have);
-// the engine calls it only after checking the CPU (CPUFeatures.hasVNNI).
+// the engine calls it only after checking the CPU (CPUFeatures.hasAVX512).
 //
 // Why a kernel of its own for prompts: the per-row dot product of the
 // generation path re-reads every activation for every row and spends most of
