@@ -92,7 +92,13 @@ private func scalarDot(_ query: UnsafePointer<Float>, _ key: UnsafePointer<UInt1
     return total
 }
 
+// The two conversions below are plain Swift, which cross-module optimization
+// would otherwise inline into the baseline-compiled engine, where Float16
+// conversions become library calls; @inline(never) keeps them here, compiled
+// to vcvtps2ph / vcvtph2ps.
+
 /// destination[i] = fp16(source[i]), rounding to nearest even.
+@inline(never)
 public func avx2HalvesFromFloats(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>,
                                  count: Int) {
     for i in 0..<count { destination[i] = Float16(source[i]).bitPattern }
@@ -100,6 +106,7 @@ public func avx2HalvesFromFloats(_ source: UnsafePointer<Float>, _ destination: 
 
 /// destination[i] = Float(source[i]) for `count` fp16 values; rows of
 /// `columns` values `sourceStride` halves apart become dense rows.
+@inline(never)
 public func avx2FloatsFromHalves(_ source: UnsafePointer<UInt16>, sourceStride: Int, rows: Int, columns: Int,
                                  _ destination: UnsafeMutablePointer<Float>) {
     for row in 0..<rows {

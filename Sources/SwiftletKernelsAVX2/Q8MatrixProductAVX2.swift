@@ -32,19 +32,56 @@ public func avx2Q8MatrixProduct(
 
 /// One row · one token as 8 lanes still to be added, in two accumulator
 /// chains (even and odd blocks) so blocks need not wait on each other's
-/// fused multiply-add.
+/// fused multiply-add. Eight blocks' scales d_w·d_x are made at once first:
+/// the fp16 scales gathered with scalar loads and shifts (the integer
+/// ports are idle here), converted and multiplied as one vector; per block
+/// that leaves one broadcast load instead of an insert, a conversion, a
+/// multiply and a broadcast on the busy vector ports.
 @inline(__always)
 private func blockProduct(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xScales: UnsafePointer<Float>,
                           _ blocks: Int) -> __m256 {
     var even = _mm256_setzero_ps(), odd = _mm256_setzero_ps()
+    var scales = SIMD8<Float>()
     var block = 0
-    while block &+ 1 < blocks {
-        even = accumulate(row + block &* 34, activationBlock(x, block), xScales[block], even)
-        odd = accumulate(row + (block &+ 1) &* 34, activationBlock(x, block &+ 1), xScales[block &+ 1], odd)
-        block &+= 2
+    while block &+ 8 <= blocks {
+        let base = row + block &* 34
+        let low = packedHalves(base), high = packedHalves(base + 4 &* 34)
+        let halves = _mm_set_epi64x(Int64(bitPattern: high), Int64(bitPattern: low))
+        scales = _mm256_mul_ps(_mm256_cvtph_ps(halves), _mm256_loadu_ps(xScales + block))
+        withUnsafePointer(to: &scales) { pointer in
+            let s = UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self)
+            var i = 0
+            while i < 8 {
+                even = scaledBlock(base + i &* 34, activationBlock(x, block &+ i), s[i], even)
+                odd = scaledBlock(base + (i &+ 1) &* 34, activationBlock(x, block &+ i &+ 1), s[i &+ 1], odd)
+                i &+= 2
+            }
+        }
+        block &+= 8
     }
-    if block < blocks { even = accumulate(row + block &* 34, activationBlock(x, block), xScales[block], even) }
+    while block < blocks {
+        even = accumulate(row + block &* 34, activationBlock(x, block), xScales[block], even)
+        block &+= 1
+    }
     return _mm256_add_ps(even, odd)
+}
+
+/// The fp16 scales of four consecutive blocks (34 bytes apart) as one 64-bit word.
+@inline(__always)
+private func packedHalves(_ base: UnsafeRawPointer) -> UInt64 {
+    UInt64(base.loadUnaligned(as: UInt16.self))
+        | UInt64(base.loadUnaligned(fromByteOffset: 34, as: UInt16.self)) &<< 16
+        | UInt64(base.loadUnaligned(fromByteOffset: 68, as: UInt16.self)) &<< 32
+        | UInt64(base.loadUnaligned(fromByteOffset: 102, as: UInt16.self)) &<< 48
+}
+
+/// sum + scale · (w · a) for one weight block (its values after the 2-byte scale) and its activations `a`.
+@inline(__always)
+private func scaledBlock(_ block: UnsafeRawPointer, _ a: __m256i, _ scale: Float, _ sum: __m256) -> __m256 {
+    let w = _mm256_loadu_si256((block + 2).assumingMemoryBound(to: __m256i.self))
+    let products = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w))
+    let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, _mm256_set1_epi16(1)))
+    return _mm256_fmadd_ps(_mm256_set1_ps(scale), sums, sum)
 }
 
 @inline(__always)
