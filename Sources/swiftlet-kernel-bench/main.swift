@@ -49,7 +49,7 @@ var filler = Filler()
 func row(_ name: String, _ shape: String, _ seconds: Double, _ rate: String, _ note: String = "") {
     let micro = seconds * 1e6
     let padded = { (s: String, w: Int) in s + String(repeating: " ", count: max(0, w - s.count)) }
-    print(padded(name, 22) + padded(shape, 26) + padded(String(format1(micro)) + " µs", 14) + padded(rate, 16) + note)
+    print(padded(name, 24) + padded(shape, 26) + padded(String(format1(micro)) + " µs", 14) + padded(rate, 16) + note)
 }
 
 func format1(_ v: Double) -> String {
@@ -100,7 +100,7 @@ var sink: Float = 0
 var integerSink: Int64 = 0
 let output = UnsafeMutablePointer<Float>.allocate(capacity: 1 << 20)
 
-print("kernel                shape                     time/call     rate            vs peer")
+print("kernel                  shape                     time/call     rate            vs peer")
 print(String(repeating: "-", count: 100))
 
 // ---- Weight streaming: one token, a matrix far larger than the caches.
@@ -112,7 +112,10 @@ let readRate = gigabytes(streamBytes, readSeconds)
 row("read (peer)", "192 MiB", readSeconds, "\(format1(readRate)) GB/s", "1.00")
 plainBase.deallocate()
 
-for (name, blockBytes, hasMinimum) in [("q8_0 × int8", 34, false), ("q4_1 × int8", 20, true)] {
+let vnni = slc_cpu_has_avx512_vnni()
+var streamKernels = [("q8_0 × int8", 34, false, false), ("q4_1 × int8", 20, true, false)]
+if vnni { streamKernels.insert(("q8_0 × int8 VNNI", 34, false, true), at: 1) }
+for (name, blockBytes, hasMinimum, useVNNI) in streamKernels {
     let rowBytes = blocksPerRow * blockBytes
     let rows = streamBytes / rowBytes
     let base = weightBuffer(bytes: rows * rowBytes, blockBytes: blockBytes, scaleCount: hasMinimum ? 2 : 1)
@@ -127,6 +130,11 @@ for (name, blockBytes, hasMinimum) in [("q8_0 × int8", 34, false), ("q4_1 × in
                                     rows: 0..<count, activations: activations, activationScales: activationScales,
                                     activationSums: activationSums, tokens: 1, output: output + (start % outputRows),
                                     outputStride: count)
+            } else if useVNNI {
+                vnniQ8MatrixProduct(weights: w, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<count,
+                                    activations: activations, activationScales: activationScales,
+                                    activationSums: activationSums, tokens: 1,
+                                    output: output + (start % outputRows), outputStride: count)
             } else {
                 avx2Q8MatrixProduct(weights: w, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<count,
                                     activations: activations, activationScales: activationScales, tokens: 1,
@@ -141,7 +149,7 @@ for (name, blockBytes, hasMinimum) in [("q8_0 × int8", 34, false), ("q4_1 × in
 }
 
 // ---- In-cache products: a 576×576 matrix (L2), 1 and 32 tokens.
-for (name, blockBytes, hasMinimum) in [("q8_0 × int8", 34, false), ("q4_1 × int8", 20, true)] {
+for (name, blockBytes, hasMinimum, useVNNI) in streamKernels {
     let rowBytes = blocksPerRow * blockBytes
     let rows = 576
     let base = weightBuffer(bytes: rows * rowBytes, blockBytes: blockBytes, scaleCount: hasMinimum ? 2 : 1)
@@ -150,6 +158,10 @@ for (name, blockBytes, hasMinimum) in [("q8_0 × int8", 34, false), ("q4_1 × in
             if hasMinimum {
                 avx2Q4MatrixProduct(weights: base, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, hasMinimum: true,
                                     rows: 0..<rows, activations: activations, activationScales: activationScales,
+                                    activationSums: activationSums, tokens: tokens, output: output, outputStride: rows)
+            } else if useVNNI {
+                vnniQ8MatrixProduct(weights: base, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<rows,
+                                    activations: activations, activationScales: activationScales,
                                     activationSums: activationSums, tokens: tokens, output: output, outputStride: rows)
             } else {
                 avx2Q8MatrixProduct(weights: base, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<rows,

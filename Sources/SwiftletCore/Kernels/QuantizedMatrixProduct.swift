@@ -1,5 +1,6 @@
 #if arch(x86_64)
 import SwiftletKernelsAVX2
+import SwiftletKernelsAVX512
 #endif
 
 /// The int8 matrix product every projection of a small batch runs through:
@@ -13,7 +14,7 @@ enum QuantizedMatrixProduct {
         switch matrix.format {
         case .q8_0:
             q8Kernel(matrix.base, matrix.rowByteCount, matrix.blocksPerRow, rows,
-                     input.values, input.scales, tokens, output, outputStride)
+                     input.values, input.scales, input.sums, tokens, output, outputStride)
         case .q4_1, .q4_0:
             q4Kernel(matrix.base, matrix.rowByteCount, matrix.blocksPerRow, matrix.format == .q4_1, rows,
                      input.values, input.scales, input.sums, tokens, output, outputStride)
@@ -22,19 +23,31 @@ enum QuantizedMatrixProduct {
 
     private static let q8Kernel: @Sendable (
         _ weights: UnsafeRawPointer, _ rowByteCount: Int, _ blocksPerRow: Int, _ rows: Range<Int>,
-        _ activations: UnsafePointer<Int8>, _ activationScales: UnsafePointer<Float>, _ tokens: Int,
-        _ output: UnsafeMutablePointer<Float>, _ outputStride: Int
+        _ activations: UnsafePointer<Int8>, _ activationScales: UnsafePointer<Float>,
+        _ activationSums: UnsafePointer<Float>, _ tokens: Int, _ output: UnsafeMutablePointer<Float>,
+        _ outputStride: Int
     ) -> Void = {
         #if arch(x86_64)
+        if CPUFeatures.hasAVX512 {
+            return { w, stride, blocks, rows, x, xs, sums, tokens, out, outStride in
+                vnniQ8MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, rows: rows,
+                                    activations: x, activationScales: xs, activationSums: sums, tokens: tokens,
+                                    output: out, outputStride: outStride)
+            }
+        }
         if CPUFeatures.hasAVX2 {
-            return { w, stride, blocks, rows, x, xs, tokens, out, outStride in
+            return { w, stride, blocks, rows, x, xs, _, tokens, out, outStride in
                 avx2Q8MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, rows: rows,
                                     activations: x, activationScales: xs, tokens: tokens,
                                     output: out, outputStride: outStride)
             }
         }
         #endif
-        return portableQ8MatrixProduct
+        return { w, stride, blocks, rows, x, xs, _, tokens, out, outStride in
+            portableQ8MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, rows: rows,
+                                    activations: x, activationScales: xs, tokens: tokens,
+                                    output: out, outputStride: outStride)
+        }
     }()
 
     private static let q4Kernel: @Sendable (
