@@ -57,6 +57,13 @@ enum QuantizedMatrixProduct {
         _ outputStride: Int
     ) -> Void = {
         #if arch(x86_64)
+        if CPUFeatures.hasAVX512 {
+            return { w, stride, blocks, hasMinimum, rows, x, xs, sums, tokens, out, outStride in
+                vnniQ4MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, hasMinimum: hasMinimum,
+                                    rows: rows, activations: x, activationScales: xs, activationSums: sums,
+                                    tokens: tokens, output: out, outputStride: outStride)
+            }
+        }
         if CPUFeatures.hasAVX2 {
             return { w, stride, blocks, hasMinimum, rows, x, xs, sums, tokens, out, outStride in
                 avx2Q4MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, hasMinimum: hasMinimum,
