@@ -2,7 +2,8 @@
 # missing (apt, the private jemalloc, PyPI test packages, the model) first.
 #
 # Outputs land in build/: lib/libswiftlet.so, bin/swiftlet (the CLI),
-# bin/generate, bin/chat, bin/dlopen_host (the C examples), and test-bin/
+# bin/generate, bin/chat, bin/dlopen_host (the C examples),
+# bin/swiftlet-kernel-bench (each kernel timed alone), and test-bin/
 # (drivers the Python tests use to reach engine pieces the C API does not).
 
 SHELL := /bin/bash
@@ -27,7 +28,7 @@ SWIFT_BUILD_FLAGS := -c release \
 EXAMPLES := generate chat dlopen_host
 PROMPT ?= Write a haiku about a small fast bird.
 
-.PHONY: all deps build examples model demo test bench clean
+.PHONY: all deps build examples model demo test bench bench-kernels clean
 
 all: build examples
 
@@ -43,9 +44,11 @@ build: deps $(BUILD)/swiftlet.map
 	@mkdir -p $(BUILD)/lib $(BUILD)/bin
 	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/libswiftlet.so" $(BUILD)/lib/
 	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/swiftlet-cli" $(BUILD)/bin/swiftlet
+	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/KernelBench" $(BUILD)/bin/swiftlet-kernel-bench
 	@mkdir -p $(BUILD)/test-bin
 	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/GGUFInspect" $(BUILD)/test-bin/gguf-inspect
 	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/ChatTemplateCheck" $(BUILD)/test-bin/chat-template-check
+	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/KernelCheck" $(BUILD)/test-bin/kernel-check
 
 # The examples are built exactly as a user builds them against an installed library.
 examples: build
@@ -64,8 +67,13 @@ test: examples model
 
 # Swiftlet and llama.cpp side by side (not part of `make test`): installs
 # llama-cpp-python into a cached venv outside the repo on first use.
+# Each kernel alone (a few seconds), then both engines side by side.
 bench: build model
+	$(BUILD)/bin/swiftlet-kernel-bench
 	scripts/bench.sh
+
+bench-kernels: build
+	$(BUILD)/bin/swiftlet-kernel-bench
 
 clean:
 	rm -rf $(BUILD) .build

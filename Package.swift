@@ -36,8 +36,10 @@ let package = Package(
                           path: "Sources/swiftlet-kernel-bench",
                           swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"]), .swiftLanguageMode(.v5)]),
         // Test drivers: they reach engine pieces the C API does not expose
-        // (any chat template; row-level quantization) for the Python tests.
+        // (any chat template; row-level quantization; single kernels) for the Python tests.
         .executableTarget(name: "ChatTemplateCheck", dependencies: ["SwiftletCore"], path: "Tests/ChatTemplateCheck"),
         .executableTarget(name: "GGUFInspect", dependencies: ["SwiftletCore"], path: "Tests/GGUFInspect"),
+        .executableTarget(name: "KernelCheck", dependencies: ["CSwiftletSupport", "SwiftletKernelsAVX2"],
+                          path: "Tests/KernelCheck", swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

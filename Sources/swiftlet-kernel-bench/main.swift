@@ -109,7 +109,7 @@ print(String(repeating: "-", count: 100))
 let streamBytes = 192 << 20
 let gigabytes = { (bytes: Int, seconds: Double) in Double(bytes) / seconds / 1e9 }
 let plainBase = weightBuffer(bytes: streamBytes, blockBytes: 64, scaleCount: 0)
-let readSeconds = measure(repetitions: 7) { integerSink &+= readAll(plainBase, streamBytes) }
+let readSeconds = measure(repetitions: 15) { integerSink &+= readAll(plainBase, streamBytes) }
 let readRate = gigabytes(streamBytes, readSeconds)
 row("read (peer)", "192 MiB", readSeconds, "\(format1(readRate)) GB/s", "1.00")
 plainBase.deallocate()
@@ -125,7 +125,7 @@ for (name, blockBytes, hasMinimum, useVNNI) in streamKernels {
     let rows = streamBytes / rowBytes
     let base = weightBuffer(bytes: rows * rowBytes, blockBytes: blockBytes, scaleCount: hasMinimum ? 2 : 1)
     let outputRows = 1 << 20
-    let seconds = measure(repetitions: 7) {
+    let seconds = measure(repetitions: 15) {
         var start = 0
         while start < rows {  // output rows wrap: only the weight stream matters here
             let count = min(4096, rows - start)
