@@ -328,16 +328,24 @@ def weight_accounting(path: str) -> dict:
 # ----------------------------------------------------------- bandwidth
 
 
-def bandwidth_probe(threads: list[int]) -> dict:
-    cc = os.environ.get("CC", "cc")
-    with tempfile.TemporaryDirectory() as tmp:
-        exe = os.path.join(tmp, "bandwidth")
-        subprocess.run([cc, "-O3", "-march=native", "-pthread", os.path.join(HERE, "bandwidth.c"), "-o", exe],
-                       check=True)
-        out = subprocess.run([exe, "256", "15", *map(str, threads)], check=True, capture_output=True, text=True)
-    result = json.loads(out.stdout)
-    result["compiler"] = command_line_version([cc, "--version"])
-    return result
+class BandwidthProbe:
+    """bench/bandwidth.c, compiled once per benchmark. The machine's bandwidth
+    drifts (other tenants share the memory: 28 to 46 GB/s at 2 threads within
+    minutes here), so each row's roofline uses probes taken between its own
+    runs, not one taken at the start."""
+
+    def __init__(self, directory: str) -> None:
+        self.cc = os.environ.get("CC", "cc")
+        self.exe = os.path.join(directory, "bandwidth")
+        subprocess.run([self.cc, "-O3", "-march=native", "-pthread", os.path.join(HERE, "bandwidth.c"),
+                        "-o", self.exe], check=True)
+
+    def run(self, threads: list[int], passes: int) -> dict:
+        out = subprocess.run([self.exe, "256", str(passes), *map(str, threads)], check=True, capture_output=True,
+                             text=True)
+        result = json.loads(out.stdout)
+        result["compiler"] = command_line_version([self.cc, "--version"])
+        return result
 
 
 # ------------------------------------------------------------- machine
@@ -432,8 +440,9 @@ def render_table(rows: list[dict], settings: dict, bandwidth: dict) -> str:
         f"{settings['n_ctx']}, batch {settings['prompt']}.",
         "ratio = Swiftlet / llama.cpp (tok/s: higher is better; ms and MiB: lower is better). "
         "TTFT = prompt eval + first greedy token.",
-        f"Roofline = read bandwidth ({bw}; best of 15 passes over 256 MiB) / weight bytes read per token; "
-        "Swiftlet and llama columns: gen tok/s as % of it.",
+        "Roofline = read bandwidth / weight bytes read per token, the bandwidth being each row's own: the median "
+        "over its rounds of a probe run before each round (best of 5 passes over 256 MiB); Swiftlet and llama "
+        "columns: gen tok/s as % of it. " + f"At the start (best of 15 passes): {bw}.",
     ]
     return "\n".join(lines)
 
@@ -475,7 +484,9 @@ def benchmark(args: argparse.Namespace) -> int:
                 pass
 
     print(f"bandwidth probe ({args.threads} threads) ...", file=sys.stderr)
-    report["bandwidth"] = bandwidth_probe(args.threads)
+    probe_directory = tempfile.TemporaryDirectory()
+    probe = BandwidthProbe(probe_directory.name)
+    report["bandwidth"] = probe.run(args.threads, 15)
     baseline = run_child(worker_argv("none", "-", 1, args), env)
     report["baseline_rss_mib"] = {"python_numpy_worker": baseline["peak_rss_mib"]}
 
@@ -484,7 +495,9 @@ def benchmark(args: argparse.Namespace) -> int:
         for threads in args.threads:
             runs = {e: [] for e in ENGINES}
             errors = []
+            probes = []  # best GB/s of a short probe before each round
             for r in range(args.runs):
+                probes.append(probe.run([threads], 5)["threads"][str(threads)]["best_gb_s"])
                 for engine in (ENGINES if r % 2 == 0 else ENGINES[::-1]):  # alternate who goes first
                     print(f"{label(path)} {threads} thread(s), run {r + 1}/{args.runs}: {engine} ...",
                           file=sys.stderr)
@@ -500,11 +513,13 @@ def benchmark(args: argparse.Namespace) -> int:
             if len(digests) > 1:
                 errors.append(f"engines saw different prompts: {digests}")
             failures += len(errors)
-            rows.append({"file": label(path), "path": path, "threads": threads, "runs": runs, "errors": errors})
+            rows.append({"file": label(path), "path": path, "threads": threads, "runs": runs, "errors": errors,
+                         "bandwidth_probes_gb_s": probes})
 
     weights = {path: weight_accounting(path) for path in args.models}
+    probe_directory.cleanup()
     for row in rows:
-        bandwidth = report["bandwidth"]["threads"][str(row["threads"])]["best_gb_s"]
+        bandwidth = statistics.median(row["bandwidth_probes_gb_s"])
         row.update(summarize(row["runs"], weights[row["path"]], bandwidth))
     report["models"] = {label(p): w for p, w in weights.items()}
     report["versions"].update({"swiftlet_git": git_revision(), "python": platform.python_version(),
