@@ -1,8 +1,10 @@
 import CSwiftletSupport
 
-/// Projections of a large batch as fp32 GEMM: each worker dequantizes its
+/// Projections of a large batch as fp32 GEMM on CPUs without AVX-512 VNNI
+/// (with it, PackedMatrixProduct is 2× faster): each worker dequantizes its
 /// slice of the weight rows into its own scratch and multiplies it with
-/// OpenBLAS's sgemm on its own thread.
+/// OpenBLAS's sgemm on its own thread. `minimumTokens` is where either batch
+/// path takes over from the row kernels.
 ///
 /// Why: on the 2-core AVX2 machines this was measured on, single-threaded
 /// sgemm runs a 512×576 by 576×1536 product at ~93 GFLOPS, while the int8

@@ -11,9 +11,10 @@ enum LogitsRequest {
 
 /// The `llama` forward pass. It reads top to bottom like the equations:
 /// embed; per block h = x + attention(norm(x)), x = h + ffn(norm(h)); norm; head.
-/// Small batches multiply int8 blocks (QuantizedMatrixProduct), large ones fp32
-/// (DequantizedMatrixProduct); norms, RoPE, softmax and
-/// attention are fp32.
+/// Small batches multiply int8 blocks row by row (QuantizedMatrixProduct);
+/// large ones take the packed int8 kernel on AVX-512 VNNI CPUs
+/// (PackedMatrixProduct), else fp32 sgemm on the same rounded activations
+/// (DequantizedMatrixProduct). Norms, RoPE, softmax and attention are fp32.
 struct LlamaTransformer: Sendable {
     let config: LlamaConfig
     let weights: LlamaWeights

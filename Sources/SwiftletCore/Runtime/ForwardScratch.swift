@@ -32,14 +32,15 @@ final class ForwardScratch {
     /// sgemm path; nil when batches are too small ever to take it, or the VNNI path takes them.
     let roundedActivations: UnsafeMutablePointer<Float>?
     /// Per-worker fp32 copies of weight-row slices for the sgemm path; nil
-    /// when batches are too small ever to take it.
+    /// when batches are too small ever to take it, or the VNNI path takes them.
     let dequantized: UnsafeMutablePointer<Float>?
     let dequantizedStride: Int                   // floats per worker
     /// Per-worker [batch, contextCapacity] attention weights of one head for
-    /// the sgemm attention path; nil with the dequantized buffers.
+    /// the sgemm attention path (every CPU's large batches); nil when batches
+    /// are too small ever to take it.
     let batchScores: UnsafeMutablePointer<Float>?
     /// Per-worker fp32 copies of one key/value head's rows of the fp16 cache
-    /// (keys, then values: 2 × contextCapacity × headDimension) for sgemm.
+    /// (keys, then values: 2 × contextCapacity × headDimension) for sgemm; nil like batchScores.
     let expandedKV: UnsafeMutablePointer<Float>?
     let expandedKVStride: Int
     private let buffers: [AnyObject]
