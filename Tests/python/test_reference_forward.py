@@ -250,7 +250,8 @@ def test_deterministic_repeat(lib, tiny_model, make_context, name):
 
 
 # 32 tokens or more in one batch take the batch path: projections as the
-# packed int8 kernel on CPUs with AVX-512 VNNI (Kernels/PackedMatrixProduct.swift),
+# packed int8 kernel on CPUs with AVX-512 VNNI (Kernels/PackedMatrixProduct.swift;
+# it takes batches from 8 tokens, so the 20-token tests above reach it too),
 # else fp32 GEMMs over the same int8-rounded activations and the weights as
 # held (Kernels/DequantizedMatrixProduct.swift), and attention as fp32 GEMMs.
 # Other code, the same arithmetic up to summation order, so the same

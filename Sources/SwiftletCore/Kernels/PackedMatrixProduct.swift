@@ -12,6 +12,11 @@ import SwiftletKernelsAVX512
 /// Why: on Zen 4 this outran dequantize-and-sgemm (DequantizedMatrixProduct)
 /// on prompts; see swiftlet-kernel-bench and the README's speed section.
 enum PackedMatrixProduct {
+    /// The smallest batch that takes this kernel: one full group of tokens
+    /// already outruns the row kernels (SmolLM2 Q8_0, 2 threads, whole
+    /// forward pass: 8 tokens 20.6 → 14.4 ms, 16 tokens 38.9 → 18.4 ms).
+    static let minimumTokens = 8
+
     /// Scratch bytes one worker needs for matrices of at most `columns` columns.
     static func tileScratchBytes(columns: Int) -> Int {
         4 * columns + 2 * 4 * (columns / Q8Block.valueCount) * MemoryLayout<Float>.stride

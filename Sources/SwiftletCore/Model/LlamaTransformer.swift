@@ -122,19 +122,18 @@ struct LlamaTransformer: Sendable {
         case packed(PackedActivations)
     }
 
-    /// Large batches take the VNNI kernel where the CPU has it (the same int8
-    /// values, rearranged), else sgemm on the rounded values as floats.
+    /// Batches of PackedMatrixProduct.minimumTokens or more take the VNNI
+    /// kernel where the CPU has it (the same int8 values, rearranged); without
+    /// it, batches of DequantizedMatrixProduct.minimumTokens or more take
+    /// sgemm on the rounded values as floats.
     private func prepare(_ x: UnsafePointer<Float>, columns: Int, count: Int, scratch: ForwardScratch,
                          pool: WorkerPool) -> ProjectionInput {
-        guard count >= DequantizedMatrixProduct.minimumTokens else {
-            return .quantized(quantize(x, columns: columns, count: count, scratch: scratch, pool: pool))
-        }
-        if let packed = scratch.packedActivations(columns: columns, tokens: count) {
+        if count >= PackedMatrixProduct.minimumTokens, let packed = scratch.packedActivations(columns: columns, tokens: count) {
             let q = quantize(x, columns: columns, count: count, scratch: scratch, pool: pool)
             pool.parallelFor(packed.groupCount) { groups in packed.pack(q, groups: groups) }
             return .packed(packed)
         }
-        guard let dense = scratch.roundedActivations else {
+        guard count >= DequantizedMatrixProduct.minimumTokens, let dense = scratch.roundedActivations else {
             return .quantized(quantize(x, columns: columns, count: count, scratch: scratch, pool: pool))
         }
         _ = quantize(x, columns: columns, count: count, scratch: scratch, pool: pool, dense: dense)

@@ -77,7 +77,7 @@ final class ForwardScratch {
                                 slice(c.embeddingLength, c.queryLength), slice(c.feedForwardLength, c.embeddingLength),
                                 slice(c.embeddingLength, c.feedForwardLength))
         let usesGEMM = b >= DequantizedMatrixProduct.minimumTokens
-        let usesPacked = usesGEMM && CPUFeatures.hasAVX512
+        let usesPacked = b >= PackedMatrixProduct.minimumTokens && CPUFeatures.hasAVX512
         let usesSGEMM = usesGEMM && !usesPacked
         dequantized = usesSGEMM ? try floats(workers * dequantizedStride) : nil
         roundedActivations = usesSGEMM ? try floats(b * widest) : nil
