@@ -310,7 +310,7 @@ do {
             best = min(best, now() - start)
         }
         let coldBytes = 2 * groups * groupHalves * 2
-        row("attention, a token", "90 groups, cold cache", best, "\(format1(gigabytes(coldBytes, best))) GB/s of K/V",
+        row("attention, a token", "90 groups, cold cache", best, "\(format1(gigabytes(coldBytes, best))) GB/s K+V",
             format1(gigabytes(coldBytes, best) / readRate))
         evict.deallocate()
         cache.deallocate()
