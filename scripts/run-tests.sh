@@ -41,6 +41,14 @@ dlopen_host_runs() {
     [ "${PIPESTATUS[0]}" -eq 0 ]
 }
 
+# The kernel benchmark (make bench-kernels) runs to the end and prints every
+# kernel's line: it is not timed here, only kept from rotting.
+kernel_bench_runs() {
+    local out
+    out="$(build/bin/swiftlet-kernel-bench)" || return 1
+    grep -q '^quantize row' <<<"$out"
+}
+
 check "header compiles as C99 (-Wall -Wextra -Werror -pedantic)" header_c99
 check "header compiles as C++11 (-Wall -Wextra -Werror -pedantic)" header_cxx
 check "exported symbols are exactly the header's functions" exports_match_header
@@ -48,6 +56,7 @@ check "ldd shows no Swift runtime, Foundation or jemalloc" no_swift_runtime_depe
 check "bindings/c/examples/generate.c continues a prompt" generate_example_runs
 check "bindings/c/examples/chat.c holds a two-turn chat" chat_example_runs
 check "bindings/c/examples/dlopen_host.c loads the library at run time" dlopen_host_runs
+check "the kernel micro-benchmark runs" kernel_bench_runs
 echo "shell checks: $passes passed, $failures failed"
 
 status=0
