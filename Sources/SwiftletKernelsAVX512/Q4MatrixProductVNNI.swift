@@ -43,10 +43,10 @@ private func rowProduct(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xSc
     var block = 0
     while block &+ 8 <= blocks {
         let base = row + block &* blockBytes
-        let d = halves(base, blockBytes)
+        let d = gatherHalves(base, stride: blockBytes)
         scales = _mm256_mul_ps(d, _mm256_loadu_ps(xScales + block))
         // Σ over the blocks of the offset term: m·(d_x·Σq) for Q4_1, −8d·(d_x·Σq) for Q4_0.
-        let offset = hasMinimum ? halves(base + 2, blockBytes) : _mm256_mul_ps(d, _mm256_set1_ps(-8))
+        let offset = hasMinimum ? gatherHalves(base + 2, stride: blockBytes) : _mm256_mul_ps(d, _mm256_set1_ps(-8))
         offsets = _mm256_fmadd_ps(offset, _mm256_loadu_ps(xSums + block), offsets)
         withUnsafePointer(to: &scales) { pointer in
             let s = UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self)
@@ -85,24 +85,4 @@ private func accumulate(_ nibbles: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _
     return _mm256_fmadd_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(dots), sum)
 }
 
-/// The fp16 values at `base` + k·stride for k < 8 as floats, gathered with
-/// scalar loads and shifts (the integer ports are idle in these loops).
-@inline(__always)
-private func halves(_ base: UnsafeRawPointer, _ stride: Int) -> __m256 {
-    func four(_ p: UnsafeRawPointer) -> Int64 {
-        Int64(bitPattern: UInt64(p.loadUnaligned(as: UInt16.self))
-            | UInt64(p.loadUnaligned(fromByteOffset: stride, as: UInt16.self)) &<< 16
-            | UInt64(p.loadUnaligned(fromByteOffset: 2 &* stride, as: UInt16.self)) &<< 32
-            | UInt64(p.loadUnaligned(fromByteOffset: 3 &* stride, as: UInt16.self)) &<< 48)
-    }
-    return _mm256_cvtph_ps(_mm_set_epi64x(four(base + 4 &* stride), four(base)))
-}
-
-/// The sum of 8 lanes as a tree.
-@inline(__always)
-private func horizontalSum(_ v: __m256) -> Float {
-    let four = v.lowHalf + v.highHalf
-    let two = _mm_add_ps(four, _mm_movehl_ps(four, four))
-    return _mm_add_ss(two, _mm_movehdup_ps(two))[0]
-}
 #endif

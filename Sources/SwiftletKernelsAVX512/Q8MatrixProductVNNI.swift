@@ -38,9 +38,7 @@ private func rowProduct(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xSc
     var block = 0
     while block &+ 8 <= blocks {
         let base = row + block &* 34
-        // The 8 blocks' fp16 scales, gathered with scalar loads (the integer ports are idle here).
-        let d = _mm256_cvtph_ps(_mm_set_epi64x(Int64(bitPattern: packedHalves(base + 136)),
-                                               Int64(bitPattern: packedHalves(base))))
+        let d = gatherHalves(base, stride: 34)  // the 8 blocks' fp16 scales
         scales = _mm256_mul_ps(d, _mm256_loadu_ps(xScales + block))
         corrections = _mm256_fmadd_ps(d, _mm256_loadu_ps(xSums + block), corrections)
         withUnsafePointer(to: &scales) { pointer in
@@ -77,20 +75,4 @@ private func accumulate(_ block: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ s
     return _mm256_fmadd_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(dots), sum)
 }
 
-/// The fp16 scales of four consecutive blocks (34 bytes apart) as one 64-bit word.
-@inline(__always)
-private func packedHalves(_ base: UnsafeRawPointer) -> UInt64 {
-    UInt64(base.loadUnaligned(as: UInt16.self))
-        | UInt64(base.loadUnaligned(fromByteOffset: 34, as: UInt16.self)) &<< 16
-        | UInt64(base.loadUnaligned(fromByteOffset: 68, as: UInt16.self)) &<< 32
-        | UInt64(base.loadUnaligned(fromByteOffset: 102, as: UInt16.self)) &<< 48
-}
-
-/// The sum of 8 lanes as a tree.
-@inline(__always)
-private func horizontalSum(_ v: __m256) -> Float {
-    let four = v.lowHalf + v.highHalf
-    let two = _mm_add_ps(four, _mm_movehl_ps(four, four))
-    return _mm_add_ss(two, _mm_movehdup_ps(two))[0]
-}
 #endif
