@@ -16,12 +16,19 @@ func horizontalSum(_ v: __m256) -> Float {
 /// need them while the vector ports are not.
 @inline(__always)
 func gatherHalves(_ base: UnsafeRawPointer, stride: Int) -> __m256 {
-    func four(_ p: UnsafeRawPointer) -> Int64 {
-        Int64(bitPattern: UInt64(p.loadUnaligned(as: UInt16.self))
-            | UInt64(p.loadUnaligned(fromByteOffset: stride, as: UInt16.self)) &<< 16
-            | UInt64(p.loadUnaligned(fromByteOffset: 2 &* stride, as: UInt16.self)) &<< 32
-            | UInt64(p.loadUnaligned(fromByteOffset: 3 &* stride, as: UInt16.self)) &<< 48)
-    }
-    return _mm256_cvtph_ps(_mm_set_epi64x(four(base + 4 &* stride), four(base)))
+    _mm256_cvtph_ps(_mm_set_epi64x(fourHalves(base + 4 &* stride, stride), fourHalves(base, stride)))
 }
+
+/// Four fp16 values `stride` bytes apart, packed into one 64-bit word. (A
+/// top-level function marked for inlining: as a nested function it was
+/// compiled as a call, which spilled the kernels' accumulators around it and
+/// cost the VNNI row kernels ~40%.)
+@inline(__always)
+private func fourHalves(_ p: UnsafeRawPointer, _ stride: Int) -> Int64 {
+    Int64(bitPattern: UInt64(p.loadUnaligned(as: UInt16.self))
+        | UInt64(p.loadUnaligned(fromByteOffset: stride, as: UInt16.self)) &<< 16
+        | UInt64(p.loadUnaligned(fromByteOffset: 2 &* stride, as: UInt16.self)) &<< 32
+        | UInt64(p.loadUnaligned(fromByteOffset: 3 &* stride, as: UInt16.self)) &<< 48)
+}
+
 #endif
