@@ -114,77 +114,75 @@ let readRate = gigabytes(streamBytes, readSeconds)
 row("read (peer)", "192 MiB", readSeconds, "\(format1(readRate)) GB/s", "1.00")
 plainBase.deallocate()
 
-let vnni = slc_cpu_has_avx512_vnni()
-var streamKernels = [("q8_0 × int8", 34, false, false), ("q4_1 × int8", 20, true, false)]
-if vnni {
-    streamKernels.insert(("q8_0 × int8 VNNI", 34, false, true), at: 1)
-    streamKernels.append(("q4_1 × int8 VNNI", 20, true, true))
+/// A generation-path product kernel under test: its weight format and instruction set.
+struct ProductKernel {
+    let name: String
+    let blockBytes: Int
+    let hasMinimum: Bool  // Q4_1 rather than Q8_0
+    let useVNNI: Bool
+
+    /// output[t · outputStride + r] = row r of `weights` · token t, for r < rows and t < tokens.
+    func run(_ weights: UnsafeRawPointer, rows: Int, tokens: Int, output: UnsafeMutablePointer<Float>,
+             outputStride: Int) {
+        let rowBytes = blocksPerRow * blockBytes
+        switch (hasMinimum, useVNNI) {
+        case (true, true):
+            vnniQ4MatrixProduct(weights: weights, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, hasMinimum: true,
+                                rows: 0..<rows, activations: activations, activationScales: activationScales,
+                                activationSums: activationSums, tokens: tokens, output: output, outputStride: outputStride)
+        case (true, false):
+            avx2Q4MatrixProduct(weights: weights, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, hasMinimum: true,
+                                rows: 0..<rows, activations: activations, activationScales: activationScales,
+                                activationSums: activationSums, tokens: tokens, output: output, outputStride: outputStride)
+        case (false, true):
+            vnniQ8MatrixProduct(weights: weights, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<rows,
+                                activations: activations, activationScales: activationScales,
+                                activationSums: activationSums, tokens: tokens, output: output, outputStride: outputStride)
+        case (false, false):
+            avx2Q8MatrixProduct(weights: weights, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<rows,
+                                activations: activations, activationScales: activationScales, tokens: tokens,
+                                output: output, outputStride: outputStride)
+        }
+    }
 }
-for (name, blockBytes, hasMinimum, useVNNI) in streamKernels {
-    let rowBytes = blocksPerRow * blockBytes
+
+let vnni = slc_cpu_has_avx512_vnni()
+var productKernels = [ProductKernel(name: "q8_0 × int8", blockBytes: 34, hasMinimum: false, useVNNI: false),
+                      ProductKernel(name: "q4_1 × int8", blockBytes: 20, hasMinimum: true, useVNNI: false)]
+if vnni {
+    productKernels.insert(ProductKernel(name: "q8_0 × int8 VNNI", blockBytes: 34, hasMinimum: false, useVNNI: true), at: 1)
+    productKernels.append(ProductKernel(name: "q4_1 × int8 VNNI", blockBytes: 20, hasMinimum: true, useVNNI: true))
+}
+for kernel in productKernels {
+    let rowBytes = blocksPerRow * kernel.blockBytes
     let rows = streamBytes / rowBytes
-    let base = weightBuffer(bytes: rows * rowBytes, blockBytes: blockBytes, scaleCount: hasMinimum ? 2 : 1)
+    let base = weightBuffer(bytes: rows * rowBytes, blockBytes: kernel.blockBytes, scaleCount: kernel.hasMinimum ? 2 : 1)
     let outputRows = 1 << 20
     let seconds = measure(repetitions: 15) {
         var start = 0
         while start < rows {  // output rows wrap: only the weight stream matters here
             let count = min(4096, rows - start)
-            let w = UnsafeRawPointer(base + start * rowBytes)
-            if hasMinimum && useVNNI {
-                vnniQ4MatrixProduct(weights: w, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, hasMinimum: true,
-                                    rows: 0..<count, activations: activations, activationScales: activationScales,
-                                    activationSums: activationSums, tokens: 1, output: output + (start % outputRows),
-                                    outputStride: count)
-            } else if hasMinimum {
-                avx2Q4MatrixProduct(weights: w, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, hasMinimum: true,
-                                    rows: 0..<count, activations: activations, activationScales: activationScales,
-                                    activationSums: activationSums, tokens: 1, output: output + (start % outputRows),
-                                    outputStride: count)
-            } else if useVNNI {
-                vnniQ8MatrixProduct(weights: w, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<count,
-                                    activations: activations, activationScales: activationScales,
-                                    activationSums: activationSums, tokens: 1,
-                                    output: output + (start % outputRows), outputStride: count)
-            } else {
-                avx2Q8MatrixProduct(weights: w, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<count,
-                                    activations: activations, activationScales: activationScales, tokens: 1,
-                                    output: output + (start % outputRows), outputStride: count)
-            }
+            kernel.run(base + start * rowBytes, rows: count, tokens: 1, output: output + (start % outputRows),
+                       outputStride: count)
             start += count
         }
     }
     let rate = gigabytes(rows * rowBytes, seconds)
-    row("\(name) stream", "\(rows)×\(columns), 1 tok", seconds, "\(format1(rate)) GB/s", format1(rate / readRate))
+    row("\(kernel.name) stream", "\(rows)×\(columns), 1 tok", seconds, "\(format1(rate)) GB/s", format1(rate / readRate))
     base.deallocate()
 }
 
 // ---- In-cache products: a 576×576 matrix (L2), 1 and 32 tokens.
-for (name, blockBytes, hasMinimum, useVNNI) in streamKernels {
-    let rowBytes = blocksPerRow * blockBytes
+for kernel in productKernels {
     let rows = 576
-    let base = weightBuffer(bytes: rows * rowBytes, blockBytes: blockBytes, scaleCount: hasMinimum ? 2 : 1)
+    let base = weightBuffer(bytes: rows * blocksPerRow * kernel.blockBytes, blockBytes: kernel.blockBytes,
+                            scaleCount: kernel.hasMinimum ? 2 : 1)
     for tokens in [1, maxTokens] {
         let seconds = measure(repetitions: 201) {
-            if hasMinimum && useVNNI {
-                vnniQ4MatrixProduct(weights: base, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, hasMinimum: true,
-                                    rows: 0..<rows, activations: activations, activationScales: activationScales,
-                                    activationSums: activationSums, tokens: tokens, output: output, outputStride: rows)
-            } else if hasMinimum {
-                avx2Q4MatrixProduct(weights: base, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, hasMinimum: true,
-                                    rows: 0..<rows, activations: activations, activationScales: activationScales,
-                                    activationSums: activationSums, tokens: tokens, output: output, outputStride: rows)
-            } else if useVNNI {
-                vnniQ8MatrixProduct(weights: base, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<rows,
-                                    activations: activations, activationScales: activationScales,
-                                    activationSums: activationSums, tokens: tokens, output: output, outputStride: rows)
-            } else {
-                avx2Q8MatrixProduct(weights: base, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<rows,
-                                    activations: activations, activationScales: activationScales, tokens: tokens,
-                                    output: output, outputStride: rows)
-            }
+            kernel.run(base, rows: rows, tokens: tokens, output: output, outputStride: rows)
         }
         let ops = 2.0 * Double(rows * columns * tokens)
-        row("\(name) in L2", "576×576, \(tokens) tok", seconds, "\(format1(ops / seconds / 1e9)) GOP/s")
+            row("\(kernel.name) in L2", "576×576, \(tokens) tok", seconds, "\(format1(ops / seconds / 1e9)) GOP/s")
     }
     base.deallocate()
 }
