@@ -10,6 +10,8 @@ import _Builtin_intrinsics.intel
 
 /// Query heads processed together per pass.
 public let groupAttentionHeads = 3
+/// The one head dimension the kernel handles (registers hold a whole row).
+public let groupAttentionDimension = 64
 
 /// For query heads h < `heads` (1...3; queries[h·dimension…], dimension 64):
 /// out_h = Σ_j softmax_j(scale · q_h·k_j) · v_j over the first `positions`
@@ -26,7 +28,7 @@ public func avx512GroupAttention(
     groupMix(scores, heads, values, positions, output)
 }
 
-private let dimension = 64
+private let dimension = groupAttentionDimension
 
 /// scores[h·positions + j] = scale · q_h·k_j, four positions at a time.
 @inline(__always)

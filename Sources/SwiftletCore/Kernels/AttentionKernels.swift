@@ -44,12 +44,19 @@ enum AttentionKernels {
         }
     }()
 
-    /// Query heads the grouped kernel takes at once.
-    static let groupHeads = 3
+    /// Query heads the grouped kernel takes at once, and the one head
+    /// dimension it handles (the kernel's own constants).
+    #if arch(x86_64)
+    static let groupHeads = groupAttentionHeads
+    static let groupHeadDimension = groupAttentionDimension
+    #else
+    static let groupHeads = 1
+    static let groupHeadDimension = 0
+    #endif
 
     /// Attention for up to `groupHeads` query heads sharing one key/value
-    /// head, each K/V row read once for all of them (AVX-512: 64-dimension
-    /// heads only); nil where the CPU lacks it. Arguments: the heads' queries
+    /// head, each K/V row read once for all of them (AVX-512; heads of
+    /// `groupHeadDimension` only); nil where the CPU lacks it. Arguments: the heads' queries
     /// (contiguous), their count, keys, values, visible positions, scale,
     /// scratch for count × positions scores, and the heads' outputs (contiguous).
     static let grouped: (@Sendable (_ queries: UnsafePointer<Float>, _ heads: Int, _ keys: UnsafePointer<UInt16>,
@@ -58,7 +65,6 @@ enum AttentionKernels {
                          -> Void)? = {
         #if arch(x86_64)
         if CPUFeatures.hasAVX512 {
-            precondition(groupAttentionHeads == groupHeads)
             return { queries, heads, keys, values, positions, scale, scores, output in
                 avx512GroupAttention(queries: queries, heads: heads, keys: keys, values: values, positions: positions,
                                      scale: scale, scores: scores, softmax: { softmax($0, count: $1) }, output: output)

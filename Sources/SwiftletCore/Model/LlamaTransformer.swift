@@ -297,7 +297,7 @@ struct LlamaTransformer: Sendable {
         let c = config
         let d = c.headDimension
         let scale = 1 / Float(d).squareRoot()
-        if d == 64, let grouped = AttentionKernels.grouped {
+        if d == AttentionKernels.groupHeadDimension, let grouped = AttentionKernels.grouped {
             // Units of up to groupHeads query heads of one key/value head.
             let chunks = (c.headsPerKVHead + AttentionKernels.groupHeads - 1) / AttentionKernels.groupHeads
             let unitsPerToken = c.kvHeadCount * chunks

@@ -81,24 +81,20 @@ final class ForwardScratch {
         let usesSGEMM = usesGEMM && !usesPacked
         dequantized = usesSGEMM ? try floats(workers * dequantizedStride) : nil
         roundedActivations = usesSGEMM ? try floats(b * widest) : nil
-        let packedCapacity = PackedActivations.capacity(tokens: b, columns: widest)
+        tileStride = (PackedMatrixProduct.tileScratchBytes(columns: widest) + 63) / 64 * 64
         if usesPacked {
+            let packedCapacity = PackedActivations.capacity(tokens: b, columns: widest)
             let packed = try ArenaBuffer<Int8>(count: packedCapacity.values, in: arena)
-            buffers.append(packed)
+            let tileBuffer = try ArenaBuffer<UInt8>(count: workers * tileStride, in: arena)
+            buffers += [packed, tileBuffer]
             packedValues = packed.pointer
             packedScales = try floats(packedCapacity.floats)
             packedSums = try floats(packedCapacity.floats)
+            tiles = UnsafeMutableRawPointer(tileBuffer.pointer)
         } else {
             packedValues = nil
             packedScales = nil
             packedSums = nil
-        }
-        tileStride = (PackedMatrixProduct.tileScratchBytes(columns: widest) + 63) / 64 * 64
-        if usesPacked {
-            let tileBuffer = try ArenaBuffer<UInt8>(count: workers * tileStride, in: arena)
-            buffers.append(tileBuffer)
-            tiles = UnsafeMutableRawPointer(tileBuffer.pointer)
-        } else {
             tiles = nil
         }
         batchScores = usesGEMM ? try floats(workers * b * contextCapacity) : nil
