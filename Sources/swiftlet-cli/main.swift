@@ -105,11 +105,7 @@ func stream(_ context: InferenceContext, prompt: [Int32], maxTokens: Int, sample
 }
 
 func chatPrompt(_ context: InferenceContext, _ messages: [ChatMessage]) throws -> [Int32] {
-    let model = context.model
-    let text = try model.chatTemplate.render(messages: messages, addGenerationPrompt: true,
-                                             bosToken: "", eosToken: "")
-    let tokens = model.tokenizer.encode(Array(text.utf8), addBOS: model.tokenizer.addBOS, parseSpecial: true)
-    return try context.rewindToSharedPrefix(of: tokens)  // evaluate only what it does not hold yet
+    try context.rewindToSharedPrefix(of: context.model.chatTokens(messages))  // evaluate only what it does not hold yet
 }
 
 func runGenerate(_ options: Options) throws {

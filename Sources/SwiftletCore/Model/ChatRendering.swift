@@ -1,0 +1,27 @@
+/// The one front door for chat: rendering a conversation with a model's chat
+/// template (or a caller's own) and tokenizing the result. The C API's
+/// swiftlet_chat / swiftlet_chat_format and the CLI all come through here, so
+/// `bos_token` / `eos_token` and special-token parsing are the same everywhere.
+extension LanguageModel {
+    /// Renders `messages` with `templateSource` when given (a caller's own
+    /// template, as llama-cpp-python's `chat_format=`), otherwise with the
+    /// model's `tokenizer.chat_template` (ChatML when the file has none).
+    /// Errors: `.template` for a template that does not parse or render.
+    public func renderChat(_ messages: [ChatMessage], addGenerationPrompt: Bool,
+                           templateSource: String? = nil) throws -> String {
+        let template = try templateSource.map { try ChatTemplate(source: $0) } ?? chatTemplate
+        return try template.render(messages: messages, addGenerationPrompt: addGenerationPrompt,
+                                   bosToken: tokenText(tokenizer.bosID), eosToken: tokenText(tokenizer.eosID))
+    }
+
+    /// Renders and tokenizes a conversation the way a chat turn is evaluated:
+    /// special tokens recognised, BOS as the model's metadata asks.
+    public func chatTokens(_ messages: [ChatMessage], templateSource: String? = nil) throws -> [Int32] {
+        let text = try renderChat(messages, addGenerationPrompt: true, templateSource: templateSource)
+        return tokenizer.encode(Array(text.utf8), addBOS: tokenizer.addBOS, parseSpecial: true)
+    }
+
+    private func tokenText(_ id: Int32?) -> String {
+        id.flatMap { tokenizer.tokenBytes($0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+}
