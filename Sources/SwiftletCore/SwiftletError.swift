@@ -3,7 +3,7 @@
 public struct SwiftletError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable {
         case invalidArgument, io, invalidFile, unsupported, notFound, bufferTooSmall
-        case contextFull, cancelled, outOfMemory, template, `internal`
+        case contextFull, cancelled, outOfMemory, template, `internal`, busy
     }
 
     public let kind: Kind

@@ -15,10 +15,17 @@ extension LanguageModel {
     }
 
     /// Renders and tokenizes a conversation the way a chat turn is evaluated:
-    /// special tokens recognised, BOS as the model's metadata asks.
-    public func chatTokens(_ messages: [ChatMessage], templateSource: String? = nil) throws -> [Int32] {
-        let text = try renderChat(messages, addGenerationPrompt: true, templateSource: templateSource)
-        return tokenizer.encode(Array(text.utf8), addBOS: tokenizer.addBOS, parseSpecial: true)
+    /// special tokens recognised, BOS as the model's metadata asks. With a
+    /// `limit` (a context's capacity), a conversation of more tokens throws
+    /// `.contextFull` as soon as that is known, before tokenizing the rest.
+    public func chatTokens(_ messages: [ChatMessage], templateSource: String? = nil,
+                           limit: Int = .max) throws -> [Int32] {
+        var text = try renderChat(messages, addGenerationPrompt: true, templateSource: templateSource)
+        let tokens = text.withUTF8 { tokenizer.encode($0, addBOS: tokenizer.addBOS, parseSpecial: true, limit: limit) }
+        guard tokens.count <= limit else {
+            throw SwiftletError(.contextFull, "the conversation is longer than the context's \(limit) tokens")
+        }
+        return tokens
     }
 
     private func tokenText(_ id: Int32?) -> String {

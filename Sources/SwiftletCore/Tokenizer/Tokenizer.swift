@@ -123,9 +123,13 @@ public final class Tokenizer: Sendable {
     }
 
     /// The token ids of UTF-8 `bytes` (see `encode(_:addBOS:parseSpecial:)`).
-    public func encode(_ bytes: UnsafeBufferPointer<UInt8>, addBOS: Bool, parseSpecial: Bool) -> [Int32] {
+    /// With a `limit`, encoding stops once more than `limit` ids are made, so a
+    /// caller that only needs to know "too many" (a context's free room) does
+    /// not pay for tokenizing a huge text to the end.
+    public func encode(_ bytes: UnsafeBufferPointer<UInt8>, addBOS: Bool, parseSpecial: Bool,
+                       limit: Int = .max) -> [Int32] {
         var output: [Int32] = []
-        output.reserveCapacity(bytes.count / 3 + 2)
+        output.reserveCapacity(min(bytes.count / 3, limit) + 2)
         if addBOS, let bosID { output.append(bosID) }
 
         var characters = PreTokenizer.CharacterSequence()
@@ -135,6 +139,7 @@ public final class Tokenizer: Sendable {
             switch fragment {
             case .token(let id):
                 output.append(id)
+                if output.count > limit { return output }
             case .text(let range):
                 characters.load(bytes, range: range)
                 pieces.removeAll(keepingCapacity: true)
@@ -143,6 +148,7 @@ public final class Tokenizer: Sendable {
                 for piece in pieces {
                     let byteRange = offsets[piece.lowerBound]..<offsets[piece.upperBound]
                     encoder.encode(UnsafeBufferPointer(rebasing: bytes[byteRange]), scratch: &scratch, into: &output)
+                    if output.count > limit { return output }
                 }
             }
         }
