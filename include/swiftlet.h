@@ -21,21 +21,68 @@
 **    Each is freed by its own *_free function; passing NULL to a *_free
 **    function does nothing.
 **
+** ABI rules (for hosts that bind this header from other languages: C#
+** P/Invoke, GDExtension, Unreal, Rust or Go FFI):
+**  - Only fixed-width types cross the boundary: int32_t, uint32_t, uint64_t,
+**    float, size_t, pointers. No bool (a yes/no is an int32_t: 0 is no, any
+**    other value yes) and no C enum (named values are #defined int32_t
+**    constants), so every field and parameter has one width on every compiler.
+**  - Structs are plain C with natural alignment and no implicit padding (any
+**    gap is a named `reserved` field, set to 0). None embeds another by value.
+**    Every struct a caller fills, or that may grow, begins with
+**    `uint32_t struct_size`: set it to sizeof the struct (the *_params_init
+**    functions do), so fields can be appended in later versions without
+**    breaking compiled callers. Tests/abi/layout.txt records every field's
+**    offset on x86-64 and the tests compare it with the compiler's.
+**  - Every function and callback uses the platform's C calling convention
+**    (cdecl; CallingConvention.Cdecl in C#). SWIFTLET_API marks the exported
+**    functions (visibility on ELF, __declspec on Windows).
+**  - Strings and buffers the library returns (swiftlet_last_error(),
+**    swiftlet_version(), swiftlet_system_info(), swiftlet_context_logits(),
+**    swiftlet_model_info's strings, callback arguments) stay owned by the
+**    library. Receive them as pointers (IntPtr in C#) and copy what you keep;
+**    never let a marshaller free them.
+**
+** Lifetimes: free order never matters. A context keeps its model alive, so
+** swiftlet_model_free() may come before the contexts' swiftlet_context_free();
+** the model's memory is released with its last context. A handle must not be
+** used after its own *_free.
+**
 ** Threading:
 **  - A swiftlet_model is immutable after loading. Any number of threads may
 **    use it at once (tokenize, query, create contexts).
 **  - A swiftlet_context (KV cache + scratch buffers + its own worker threads)
-**    must be used by one thread at a time. swiftlet_context_cancel() is the one
-**    exception: any thread may call it at any time.
+**    is used by one thread at a time. The calls that change it (eval,
+**    generate, chat, rewind, reset) detect a second caller and return
+**    SWIFTLET_ERROR_BUSY instead of corrupting it. swiftlet_context_cancel()
+**    may be called from any thread at any time.
 **  - A swiftlet_sampler holds random-generator state; one thread at a time.
-**  - A model must outlive every context created from it.
+**
+** Callbacks run synchronously on the thread that made the call, before the
+** call returns. Inside a token callback the host may query the context
+** (swiftlet_context_logits, _position, _size), sample from it, cancel it, or
+** free it (the running call then stops and returns CANCELLED; the context's
+** memory is released when it returns). A call that would change the running
+** context (eval, generate, chat, rewind, reset) returns SWIFTLET_ERROR_BUSY.
 */
 #ifndef SWIFTLET_H
 #define SWIFTLET_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Marks the library's exported functions. */
+#if defined(_WIN32)
+#  if defined(SWIFTLET_BUILDING_LIBRARY)
+#    define SWIFTLET_API __declspec(dllexport)
+#  else
+#    define SWIFTLET_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define SWIFTLET_API __attribute__((visibility("default")))
+#else
+#  define SWIFTLET_API
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,78 +93,83 @@ extern "C" {
 /* The version this header describes. Compare with swiftlet_version_number()
 ** at run time to detect a header/library mismatch. */
 #define SWIFTLET_VERSION_MAJOR 0
-#define SWIFTLET_VERSION_MINOR 1
+#define SWIFTLET_VERSION_MINOR 2
 #define SWIFTLET_VERSION_PATCH 0
-#define SWIFTLET_VERSION_STRING "0.1.0"
+#define SWIFTLET_VERSION_STRING "0.2.0"
 #define SWIFTLET_VERSION_NUMBER \
     (SWIFTLET_VERSION_MAJOR * 1000000 + SWIFTLET_VERSION_MINOR * 1000 + SWIFTLET_VERSION_PATCH)
 
 /* The library's version as "MAJOR.MINOR.PATCH". Static storage; never NULL. */
-const char *swiftlet_version(void);
+SWIFTLET_API const char *swiftlet_version(void);
 
 /* The library's version as SWIFTLET_VERSION_NUMBER computes it. */
-int32_t swiftlet_version_number(void);
+SWIFTLET_API int32_t swiftlet_version_number(void);
 
 /* ----------------------------------------------------------------- errors */
 
-typedef enum swiftlet_status {
-    SWIFTLET_OK = 0,
-    /* A NULL pointer, an out-of-range number, an invalid token id. */
-    SWIFTLET_ERROR_INVALID_ARGUMENT = 1,
-    /* A file could not be opened, read, mapped or written. */
-    SWIFTLET_ERROR_IO = 2,
-    /* A file is not GGUF, is truncated, or is internally inconsistent. */
-    SWIFTLET_ERROR_INVALID_FILE = 3,
-    /* A well-formed file uses something Swiftlet does not support: an unknown
-    ** architecture, tensor type or pre-tokenizer. */
-    SWIFTLET_ERROR_UNSUPPORTED = 4,
-    /* A required tensor or metadata key is missing, or a queried key does not exist. */
-    SWIFTLET_ERROR_NOT_FOUND = 5,
-    /* The caller's buffer is too small; the needed size was reported. */
-    SWIFTLET_ERROR_BUFFER_TOO_SMALL = 6,
-    /* Evaluating the tokens would go past the context's n_ctx. Nothing was evaluated. */
-    SWIFTLET_ERROR_CONTEXT_FULL = 7,
-    /* swiftlet_context_cancel() stopped the call. The context stays usable;
-    ** its position is after the last token fully evaluated. */
-    SWIFTLET_ERROR_CANCELLED = 8,
-    /* Memory could not be allocated. */
-    SWIFTLET_ERROR_OUT_OF_MEMORY = 9,
-    /* The chat template could not be parsed or rendered. */
-    SWIFTLET_ERROR_TEMPLATE = 10,
-    /* A bug in Swiftlet. Please report it with the message. */
-    SWIFTLET_ERROR_INTERNAL = 11
-} swiftlet_status;
+/* A status code: SWIFTLET_OK or one of the SWIFTLET_ERROR_* values. */
+typedef int32_t swiftlet_status;
+
+#define SWIFTLET_OK 0
+/* A NULL pointer, an out-of-range number, an invalid token id. */
+#define SWIFTLET_ERROR_INVALID_ARGUMENT 1
+/* A file could not be opened, read, mapped or written. */
+#define SWIFTLET_ERROR_IO 2
+/* A file is not GGUF, is truncated, or is internally inconsistent. */
+#define SWIFTLET_ERROR_INVALID_FILE 3
+/* A well-formed file uses something Swiftlet does not support: an unknown
+** architecture, tensor type or pre-tokenizer. */
+#define SWIFTLET_ERROR_UNSUPPORTED 4
+/* A required tensor or metadata key is missing, or a queried key does not exist. */
+#define SWIFTLET_ERROR_NOT_FOUND 5
+/* The caller's buffer is too small; the needed size was reported. */
+#define SWIFTLET_ERROR_BUFFER_TOO_SMALL 6
+/* Evaluating the tokens would go past the context's n_ctx. Nothing was evaluated. */
+#define SWIFTLET_ERROR_CONTEXT_FULL 7
+/* The call was cancelled: swiftlet_context_cancel(), a progress callback that
+** returned 0, or the context freed from a callback. A context stays usable;
+** its position is after the last token fully evaluated. */
+#define SWIFTLET_ERROR_CANCELLED 8
+/* Memory could not be allocated. */
+#define SWIFTLET_ERROR_OUT_OF_MEMORY 9
+/* The chat template could not be parsed or rendered. */
+#define SWIFTLET_ERROR_TEMPLATE 10
+/* A bug in Swiftlet. Please report it with the message. */
+#define SWIFTLET_ERROR_INTERNAL 11
+/* The context is in use by another call: another thread's, or the call whose
+** callback is running. Nothing was done. */
+#define SWIFTLET_ERROR_BUSY 12
 
 /* A short English name for a status, e.g. "context full". Static storage;
 ** never NULL (unknown values give "unknown status"). */
-const char *swiftlet_status_string(swiftlet_status status);
+SWIFTLET_API const char *swiftlet_status_string(swiftlet_status status);
 
 /* The message of the most recent failing call made by the calling thread,
 ** or "" if none failed yet. The pointer stays valid until the next Swiftlet
 ** call on the same thread; copy it if you need it longer. Thread-safe. */
-const char *swiftlet_last_error(void);
+SWIFTLET_API const char *swiftlet_last_error(void);
 
 /* ----------------------------------------------------------------- logging */
 
-typedef enum swiftlet_log_level {
-    SWIFTLET_LOG_DEBUG = 0,
-    SWIFTLET_LOG_INFO = 1,
-    SWIFTLET_LOG_WARNING = 2,
-    SWIFTLET_LOG_ERROR = 3
-} swiftlet_log_level;
+/* Log levels (int32_t). */
+#define SWIFTLET_LOG_DEBUG 0
+#define SWIFTLET_LOG_INFO 1
+#define SWIFTLET_LOG_WARNING 2
+#define SWIFTLET_LOG_ERROR 3
 
 /* Receives the library's log messages. `message` is valid only during the call. */
-typedef void (*swiftlet_log_callback)(swiftlet_log_level level, const char *message, void *user_data);
+typedef void (*swiftlet_log_callback)(int32_t level, const char *message, void *user_data);
 
 /* Installs a process-wide log callback (NULL silences the library, which is
 ** the default). Messages may arrive on any thread that calls into Swiftlet.
 ** Thread-safe. */
-void swiftlet_set_log_callback(swiftlet_log_callback callback, void *user_data);
+SWIFTLET_API void swiftlet_set_log_callback(swiftlet_log_callback callback, void *user_data);
 
 /* ---------------------------------------------------------------- memory */
 
 typedef struct swiftlet_memory_info {
     uint32_t struct_size;      /* set by the caller to sizeof(swiftlet_memory_info) */
+    uint32_t reserved;
     const char *allocator;     /* e.g. "jemalloc 5.3.0 (private)" or "system"; static storage */
     uint64_t bytes_allocated;  /* bytes currently held by the library's arenas
                                ** (converted weights, KV caches, scratch) */
@@ -126,39 +178,59 @@ typedef struct swiftlet_memory_info {
 
 /* Reports which allocator is active and how many bytes the library holds.
 ** `info->struct_size` must be set. Thread-safe. */
-swiftlet_status swiftlet_memory_get_info(swiftlet_memory_info *info);
+SWIFTLET_API swiftlet_status swiftlet_memory_get_info(swiftlet_memory_info *info);
+
+/* A one-line description of what this process's Swiftlet runs on, for
+** support requests: the kernel set chosen ("avx512-vnni", "avx2" or
+** "portable") and why, the CPU features seen, the allocator and the BLAS
+** library with its version, e.g.
+** "swiftlet 0.2.0; kernels avx2 (SWIFTLET_KERNELS=avx2); cpu avx avx2 fma f16c;
+** allocator jemalloc 5.3.0 (private); blas OpenBLAS 0.3.21".
+** Static storage, computed once; never NULL. Thread-safe. */
+SWIFTLET_API const char *swiftlet_system_info(void);
 
 /* ----------------------------------------------------------------- models */
 
 typedef struct swiftlet_model swiftlet_model;
 
+/* Reports loading progress, from 0 to 1 (the last call reports 1). Return
+** nonzero to go on, 0 to cancel the load: swiftlet_model_load then returns
+** SWIFTLET_ERROR_CANCELLED and frees everything it had taken. */
+typedef int32_t (*swiftlet_progress_callback)(float progress, void *user_data);
+
 typedef struct swiftlet_model_params {
     uint32_t struct_size;  /* sizeof(swiftlet_model_params); set by swiftlet_model_params_init */
     int32_t n_threads;     /* threads for load-time conversion; 0 = one per core */
+    swiftlet_progress_callback progress;  /* NULL = none (the default) */
+    void *progress_user_data;             /* passed to `progress` */
 } swiftlet_model_params;
 
 /* Fills `params` with defaults. Does nothing if `params` is NULL. */
-void swiftlet_model_params_init(swiftlet_model_params *params);
+SWIFTLET_API void swiftlet_model_params_init(swiftlet_model_params *params);
 
 /* Loads a GGUF model file (GGUF version 2 or 3; architecture "llama"; tensor
 ** types F32, F16, BF16, Q8_0, Q4_0, Q4_1). Q8_0, Q4_0 and Q4_1 tensors are
 ** used in place from a read-only memory mapping; the others are converted to
 ** 8-bit blocks.
 ** `params` may be NULL for defaults. On success `*out_model` owns the model;
-** free it with swiftlet_model_free() after freeing its contexts.
+** free it with swiftlet_model_free(). A chat template the renderer cannot
+** parse does not stop the load: only chat with the model's own template then
+** fails (TEMPLATE), and a caller's template still works (swiftlet_chat_params).
+** The progress callback runs on the calling thread.
 ** Errors: INVALID_ARGUMENT, IO, INVALID_FILE, UNSUPPORTED, NOT_FOUND,
-** TEMPLATE (the file's chat template does not parse), OUT_OF_MEMORY. */
-swiftlet_status swiftlet_model_load(const char *path, const swiftlet_model_params *params,
+** OUT_OF_MEMORY, CANCELLED (the progress callback returned 0). */
+SWIFTLET_API swiftlet_status swiftlet_model_load(const char *path, const swiftlet_model_params *params,
                                     swiftlet_model **out_model);
 
-/* Frees a model. Every context created from it must be freed first. */
-void swiftlet_model_free(swiftlet_model *model);
+/* Releases the caller's hold on a model. Its contexts keep it alive: the
+** memory is released when the last of them is freed too. */
+SWIFTLET_API void swiftlet_model_free(swiftlet_model *model);
 
 typedef struct swiftlet_model_info {
     uint32_t struct_size;       /* set by the caller to sizeof(swiftlet_model_info) */
+    int32_t n_vocab;
     const char *architecture;   /* e.g. "llama"; owned by the model */
     const char *name;           /* general.name, or "" ; owned by the model */
-    int32_t n_vocab;
     int32_t n_ctx_train;        /* context length the model was trained with */
     int32_t n_embd;
     int32_t n_layer;
@@ -171,27 +243,30 @@ typedef struct swiftlet_model_info {
 } swiftlet_model_info;
 
 /* Describes a model. `info->struct_size` must be set. Thread-safe. */
-swiftlet_status swiftlet_model_get_info(const swiftlet_model *model, swiftlet_model_info *info);
+SWIFTLET_API swiftlet_status swiftlet_model_get_info(const swiftlet_model *model, swiftlet_model_info *info);
 
 /* Number of metadata keys in the model file. Thread-safe; 0 for NULL. */
-int32_t swiftlet_model_meta_count(const swiftlet_model *model);
+SWIFTLET_API int32_t swiftlet_model_meta_count(const swiftlet_model *model);
 
 /* Copies the `index`-th metadata key (file order) into `buf` as a
 ** NUL-terminated string. `*out_len` (may be NULL) receives the key's length
 ** without the NUL. If `buf_size` is too small, returns BUFFER_TOO_SMALL and
 ** still sets `*out_len`, so the caller can allocate out_len + 1 and retry.
 ** Errors: INVALID_ARGUMENT (index out of range), BUFFER_TOO_SMALL. */
-swiftlet_status swiftlet_model_meta_key(const swiftlet_model *model, int32_t index,
+SWIFTLET_API swiftlet_status swiftlet_model_meta_key(const swiftlet_model *model, int32_t index,
                                         char *buf, size_t buf_size, size_t *out_len);
 
 /* Copies the value of metadata key `key` into `buf` as NUL-terminated text:
 ** strings as they are, integers and floats in decimal, booleans as
 ** "true"/"false", arrays as JSON-like lists ("[1, 2, 3]", strings quoted).
 ** Size reporting as swiftlet_model_meta_key. Errors: NOT_FOUND, BUFFER_TOO_SMALL. */
-swiftlet_status swiftlet_model_meta_value(const swiftlet_model *model, const char *key,
+SWIFTLET_API swiftlet_status swiftlet_model_meta_value(const swiftlet_model *model, const char *key,
                                           char *buf, size_t buf_size, size_t *out_len);
 
 /* -------------------------------------------------------------- tokenizer */
+
+/* The longest text swiftlet_tokenize takes, in bytes (1 GiB). */
+#define SWIFTLET_MAX_TEXT_BYTES 1073741824u
 
 /* Flags for swiftlet_tokenize. */
 #define SWIFTLET_TOKENIZE_ADD_BOS 1u  /* prepend the BOS token (if the model has one) */
@@ -205,29 +280,31 @@ swiftlet_status swiftlet_model_meta_value(const swiftlet_model *model, const cha
 ** as Hugging Face tokenizers do) into token ids. Writes at most `capacity` ids to
 ** `tokens` and the count to `*out_count`. If `capacity` is too small,
 ** returns BUFFER_TOO_SMALL with the needed count in `*out_count`. `tokens`
-** may be NULL when `capacity` is 0 (a size query). Thread-safe. */
-swiftlet_status swiftlet_tokenize(const swiftlet_model *model, const char *text, size_t text_len,
+** may be NULL when `capacity` is 0 (a size query). `text_len` is at most
+** SWIFTLET_MAX_TEXT_BYTES (INVALID_ARGUMENT beyond). Thread-safe. */
+SWIFTLET_API swiftlet_status swiftlet_tokenize(const swiftlet_model *model, const char *text, size_t text_len,
                                   uint32_t flags, int32_t *tokens, size_t capacity,
                                   size_t *out_count);
 
 /* Copies the raw bytes of one token (not NUL-terminated; a token may hold
 ** part of a UTF-8 character) into `buf`. Size reporting as swiftlet_tokenize.
 ** Errors: INVALID_ARGUMENT (bad token id), BUFFER_TOO_SMALL. Thread-safe. */
-swiftlet_status swiftlet_token_to_bytes(const swiftlet_model *model, int32_t token,
+SWIFTLET_API swiftlet_status swiftlet_token_to_bytes(const swiftlet_model *model, int32_t token,
                                         char *buf, size_t buf_size, size_t *out_len);
 
 /* Turns token ids back into text, NUL-terminated in `buf`. Byte sequences
 ** that are not valid UTF-8 become U+FFFD. Control tokens (BOS, EOS, ...)
 ** produce no text. `*out_len` excludes the NUL; on BUFFER_TOO_SMALL it is
-** the length needed. Errors: INVALID_ARGUMENT (bad token id), BUFFER_TOO_SMALL. */
-swiftlet_status swiftlet_detokenize(const swiftlet_model *model, const int32_t *tokens,
+** the length needed. Errors: INVALID_ARGUMENT (bad token id; `n_tokens` over
+** SWIFTLET_MAX_TEXT_BYTES), BUFFER_TOO_SMALL. Thread-safe. */
+SWIFTLET_API swiftlet_status swiftlet_detokenize(const swiftlet_model *model, const int32_t *tokens,
                                     size_t n_tokens, char *buf, size_t buf_size, size_t *out_len);
 
 /* The vocabulary size; 0 for NULL. */
-int32_t swiftlet_vocab_size(const swiftlet_model *model);
+SWIFTLET_API int32_t swiftlet_vocab_size(const swiftlet_model *model);
 
-/* True if generation should stop at `token` (EOS, end-of-turn and similar). */
-bool swiftlet_token_is_end_of_generation(const swiftlet_model *model, int32_t token);
+/* 1 if generation should stop at `token` (EOS, end-of-turn and similar), else 0. */
+SWIFTLET_API int32_t swiftlet_token_is_end_of_generation(const swiftlet_model *model, int32_t token);
 
 /* --------------------------------------------------------------- contexts */
 
@@ -241,57 +318,64 @@ typedef struct swiftlet_context_params {
 } swiftlet_context_params;
 
 /* Fills `params` with defaults. Does nothing if `params` is NULL. */
-void swiftlet_context_params_init(swiftlet_context_params *params);
+SWIFTLET_API void swiftlet_context_params_init(swiftlet_context_params *params);
 
 /* Creates a context (KV cache, scratch buffers, worker threads) for `model`.
 ** `params` may be NULL for defaults. Free with swiftlet_context_free().
 ** Errors: INVALID_ARGUMENT, OUT_OF_MEMORY. Thread-safe with respect to the model. */
-swiftlet_status swiftlet_context_create(swiftlet_model *model, const swiftlet_context_params *params,
+SWIFTLET_API swiftlet_status swiftlet_context_create(swiftlet_model *model, const swiftlet_context_params *params,
                                         swiftlet_context **out_context);
 
-/* Frees a context, its worker threads and all its memory. */
-void swiftlet_context_free(swiftlet_context *context);
+/* Frees a context, its worker threads and all its memory (and the model's,
+** if the model was freed already and this was its last context). Called
+** while a call runs on the context (from that call's callback), it stops
+** that call, which returns CANCELLED, and the memory goes when it returns. */
+SWIFTLET_API void swiftlet_context_free(swiftlet_context *context);
 
 /* Evaluates `n_tokens` tokens appended at the current position, storing
 ** them in the KV cache. Afterwards swiftlet_context_logits() holds the logits
-** of the last token. Errors: INVALID_ARGUMENT (bad token id, n_tokens 0),
-** CONTEXT_FULL (position + n_tokens > n_ctx; nothing is evaluated),
-** CANCELLED (the position is after the last fully evaluated batch). */
-swiftlet_status swiftlet_context_eval(swiftlet_context *context, const int32_t *tokens, size_t n_tokens);
+** of the last token. Checks come in this order, and nothing is evaluated
+** when one fails: INVALID_ARGUMENT (NULL, n_tokens 0), CONTEXT_FULL
+** (position + n_tokens > n_ctx: checked before any token is read),
+** INVALID_ARGUMENT (a token id outside the vocabulary). BUSY as the general
+** rules say. CANCELLED: the position is after the last fully evaluated batch
+** (inputs longer than n_batch are evaluated in several); a call cancelled
+** before its first batch completed keeps the previous logits. */
+SWIFTLET_API swiftlet_status swiftlet_context_eval(swiftlet_context *context, const int32_t *tokens, size_t n_tokens);
 
 /* As swiftlet_context_eval, and also writes the logits of every evaluated
 ** token to `logits` (n_tokens rows of n_vocab floats, row-major).
 ** `logits_capacity` is the number of floats `logits` holds; if it is less
 ** than n_tokens * n_vocab, returns BUFFER_TOO_SMALL before evaluating. */
-swiftlet_status swiftlet_context_eval_all_logits(swiftlet_context *context, const int32_t *tokens,
+SWIFTLET_API swiftlet_status swiftlet_context_eval_all_logits(swiftlet_context *context, const int32_t *tokens,
                                                  size_t n_tokens, float *logits, size_t logits_capacity);
 
 /* The logits (n_vocab floats) of the last evaluated token, or NULL if
 ** nothing has been evaluated since creation, reset or rewind. The pointer is
 ** owned by the context and valid until the next call that changes it
 ** (eval, generate, chat, rewind, reset, free). */
-const float *swiftlet_context_logits(const swiftlet_context *context);
+SWIFTLET_API const float *swiftlet_context_logits(const swiftlet_context *context);
 
 /* Number of tokens in the KV cache (the position of the next token). */
-int32_t swiftlet_context_position(const swiftlet_context *context);
+SWIFTLET_API int32_t swiftlet_context_position(const swiftlet_context *context);
 
 /* The context's capacity in tokens (n_ctx). */
-int32_t swiftlet_context_size(const swiftlet_context *context);
+SWIFTLET_API int32_t swiftlet_context_size(const swiftlet_context *context);
 
 /* Forgets every token after the first `position`, so evaluation continues
 ** from there (reusing a shared prompt prefix). The logits become unavailable
 ** until the next eval. Errors: INVALID_ARGUMENT (position < 0 or > current). */
-swiftlet_status swiftlet_context_rewind(swiftlet_context *context, int32_t position);
+SWIFTLET_API swiftlet_status swiftlet_context_rewind(swiftlet_context *context, int32_t position);
 
-/* Empties the context (position 0). */
-void swiftlet_context_reset(swiftlet_context *context);
+/* Empties the context (position 0). Errors: INVALID_ARGUMENT (NULL), BUSY. */
+SWIFTLET_API swiftlet_status swiftlet_context_reset(swiftlet_context *context);
 
-/* Asks a running eval/generate/chat on `context` to stop as soon as it can
-** (within one layer of work); that call then returns CANCELLED and clears the
-** request. A request made while nothing runs is kept, so the next such call
-** returns CANCELLED at once: no cancel is ever lost to a race.
-** Thread-safe: the one function any thread may call on a busy context. */
-void swiftlet_context_cancel(swiftlet_context *context);
+/* Asks the eval/generate/chat running on `context` right now to stop as soon
+** as it can (within one layer of work); that call returns CANCELLED. The
+** request applies only to the call running when it is made: a request made
+** while nothing runs does nothing, and a later call is never cancelled by it.
+** Thread-safe: any thread may call it at any time, also from a callback. */
+SWIFTLET_API void swiftlet_context_cancel(swiftlet_context *context);
 
 /* --------------------------------------------------------------- sampling */
 
@@ -303,11 +387,12 @@ typedef struct swiftlet_sampler_params {
     float min_p;            /* drop tokens below min_p * p(max); 0 = off; default 0.05 */
     float repeat_penalty;   /* divide positive logits (multiply negative ones) of recent tokens; 1 = off; default 1.0 */
     int32_t repeat_last_n;  /* how many recent tokens the penalty looks at; default 64 */
+    uint32_t reserved;      /* set to 0 */
     uint64_t seed;          /* the same seed gives the same choices; default 0 */
 } swiftlet_sampler_params;
 
 /* Fills `params` with the defaults given above. Does nothing if NULL. */
-void swiftlet_sampler_params_init(swiftlet_sampler_params *params);
+SWIFTLET_API void swiftlet_sampler_params_init(swiftlet_sampler_params *params);
 
 typedef struct swiftlet_sampler swiftlet_sampler;
 
@@ -315,15 +400,15 @@ typedef struct swiftlet_sampler swiftlet_sampler;
 ** (0 → greedy, the rest skipped), top-k, top-p, min-p, then a draw from the
 ** seeded generator. Errors: INVALID_ARGUMENT (NaN or negative values,
 ** top_p outside (0, 1], min_p outside [0, 1]). */
-swiftlet_status swiftlet_sampler_create(const swiftlet_sampler_params *params, swiftlet_sampler **out_sampler);
+SWIFTLET_API swiftlet_status swiftlet_sampler_create(const swiftlet_sampler_params *params, swiftlet_sampler **out_sampler);
 
 /* Frees a sampler. */
-void swiftlet_sampler_free(swiftlet_sampler *sampler);
+SWIFTLET_API void swiftlet_sampler_free(swiftlet_sampler *sampler);
 
 /* Picks the next token from the context's current logits (the penalty looks
 ** at the context's last repeat_last_n tokens). Does not evaluate it.
 ** Errors: INVALID_ARGUMENT (no logits available). */
-swiftlet_status swiftlet_sampler_sample(swiftlet_sampler *sampler, const swiftlet_context *context,
+SWIFTLET_API swiftlet_status swiftlet_sampler_sample(swiftlet_sampler *sampler, const swiftlet_context *context,
                                         int32_t *out_token);
 
 /* ------------------------------------------------------------- generation */
@@ -333,32 +418,34 @@ swiftlet_status swiftlet_sampler_sample(swiftlet_sampler *sampler, const swiftle
 ** and delivered with the token that completes it (`piece_len` may be 0).
 ** If generation stops while bytes are held back, they arrive as U+FFFD in
 ** one last call with `token` -1. `piece` is valid only during the call.
-** Return false to stop generating. */
-typedef bool (*swiftlet_token_callback)(const char *piece, size_t piece_len, int32_t token, void *user_data);
+** Return nonzero to go on, 0 to stop generating. Runs on the calling
+** thread; see the general rules for what it may do with the context. */
+typedef int32_t (*swiftlet_token_callback)(const char *piece, size_t piece_len, int32_t token, void *user_data);
 
-typedef enum swiftlet_stop_reason {
-    SWIFTLET_STOP_END_OF_GENERATION = 0,  /* the model produced EOS or end-of-turn */
-    SWIFTLET_STOP_MAX_TOKENS = 1,         /* max_tokens were generated */
-    SWIFTLET_STOP_CALLBACK = 2,           /* the callback returned false */
-    SWIFTLET_STOP_CANCELLED = 3,          /* swiftlet_context_cancel() (status CANCELLED) */
-    SWIFTLET_STOP_CONTEXT_FULL = 4        /* the context filled up (status CONTEXT_FULL) */
-} swiftlet_stop_reason;
+/* Why a generation stopped (swiftlet_generate_result.stop_reason). */
+#define SWIFTLET_STOP_END_OF_GENERATION 0  /* the model produced EOS or end-of-turn */
+#define SWIFTLET_STOP_MAX_TOKENS 1         /* max_tokens were generated */
+#define SWIFTLET_STOP_CALLBACK 2           /* the callback returned 0 */
+#define SWIFTLET_STOP_CANCELLED 3          /* cancelled (status CANCELLED) */
+#define SWIFTLET_STOP_CONTEXT_FULL 4       /* the context filled up (status CONTEXT_FULL) */
 
 typedef struct swiftlet_generate_params {
-    uint32_t struct_size;   /* sizeof(swiftlet_generate_params); set by swiftlet_generate_params_init */
-    int32_t max_tokens;     /* most tokens to generate; default 256 */
-    uint32_t tokenize_flags;/* SWIFTLET_TOKENIZE_* for the prompt; default SWIFTLET_TOKENIZE_MODEL_BOS */
-    swiftlet_sampler_params sampling;  /* sampling.struct_size must be set too */
+    uint32_t struct_size;    /* sizeof(swiftlet_generate_params); set by swiftlet_generate_params_init */
+    int32_t max_tokens;      /* most tokens to generate; default 256 */
+    uint32_t tokenize_flags; /* SWIFTLET_TOKENIZE_* for the prompt; default SWIFTLET_TOKENIZE_MODEL_BOS */
+    uint32_t reserved;       /* set to 0 */
+    const swiftlet_sampler_params *sampling;  /* NULL = swiftlet_sampler_params_init's defaults
+                                              ** (the default); else its struct_size must be set */
 } swiftlet_generate_params;
 
-/* Fills `params` with defaults (sampling defaults as swiftlet_sampler_params_init). */
-void swiftlet_generate_params_init(swiftlet_generate_params *params);
+/* Fills `params` with defaults. Does nothing if `params` is NULL. */
+SWIFTLET_API void swiftlet_generate_params_init(swiftlet_generate_params *params);
 
 typedef struct swiftlet_generate_result {
     uint32_t struct_size;          /* set by the caller to sizeof(swiftlet_generate_result) */
     int32_t n_prompt_tokens;       /* tokens of the prompt evaluated (after prefix reuse) */
     int32_t n_generated_tokens;    /* tokens generated (each delivered to the callback) */
-    swiftlet_stop_reason stop_reason;
+    int32_t stop_reason;           /* SWIFTLET_STOP_* */
 } swiftlet_generate_result;
 
 /* Tokenizes `prompt`, evaluates it after whatever the context already holds,
@@ -369,8 +456,9 @@ typedef struct swiftlet_generate_result {
 ** empty prompt continues from the context's current logits (INVALID_ARGUMENT
 ** if it has none). `params` may be NULL for defaults; `result` may be NULL.
 ** Returns OK for the first three stop reasons; CANCELLED or CONTEXT_FULL
-** otherwise (result is still filled). Other errors as swiftlet_context_eval. */
-swiftlet_status swiftlet_generate(swiftlet_context *context, const char *prompt,
+** otherwise (result is still filled). Other errors as swiftlet_context_eval,
+** and INVALID_ARGUMENT for params (or params->sampling) with a bad struct_size. */
+SWIFTLET_API swiftlet_status swiftlet_generate(swiftlet_context *context, const char *prompt,
                                   const swiftlet_generate_params *params,
                                   swiftlet_token_callback callback, void *user_data,
                                   swiftlet_generate_result *result);
@@ -378,29 +466,49 @@ swiftlet_status swiftlet_generate(swiftlet_context *context, const char *prompt,
 /* ------------------------------------------------------------------- chat */
 
 typedef struct swiftlet_chat_message {
+    uint32_t struct_size; /* sizeof(swiftlet_chat_message); the same in every element,
+                          ** since it is also the array's stride */
+    uint32_t reserved;    /* set to 0 */
     const char *role;     /* "system", "user", "assistant", ... */
     const char *content;
 } swiftlet_chat_message;
 
-/* Renders `messages` with the model's chat template (tokenizer.chat_template;
-** ChatML if the model has none) into `buf`, NUL-terminated. With
-** `add_generation_prompt`, appends the opening of the assistant's turn.
-** Size reporting as swiftlet_detokenize. Errors: INVALID_ARGUMENT, TEMPLATE,
+typedef struct swiftlet_chat_params {
+    uint32_t struct_size;           /* sizeof(swiftlet_chat_params); set by swiftlet_chat_params_init */
+    int32_t add_generation_prompt;  /* nonzero: end with the opening of the assistant's
+                                    ** turn (default 1; swiftlet_chat always does) */
+    const char *chat_template;      /* a Jinja chat template to use instead of the model's
+                                    ** own (as HF tokenizer_config.json's chat_template);
+                                    ** NULL = the model's (the default). Copied during the call. */
+} swiftlet_chat_params;
+
+/* Fills `params` with defaults. Does nothing if `params` is NULL. */
+SWIFTLET_API void swiftlet_chat_params_init(swiftlet_chat_params *params);
+
+/* Renders `messages` with the chat template (params->chat_template, else the
+** model's tokenizer.chat_template, ChatML if the model has none) into `buf`,
+** NUL-terminated. `params` may be NULL for defaults. Size reporting as
+** swiftlet_detokenize. Errors: INVALID_ARGUMENT, TEMPLATE (the template does
+** not parse, fails, or its output would pass the renderer's size limits),
 ** BUFFER_TOO_SMALL. Thread-safe. */
-swiftlet_status swiftlet_chat_format(const swiftlet_model *model, const swiftlet_chat_message *messages,
-                                     size_t n_messages, bool add_generation_prompt,
-                                     char *buf, size_t buf_size, size_t *out_len);
+SWIFTLET_API swiftlet_status swiftlet_chat_format(const swiftlet_model *model, const swiftlet_chat_message *messages,
+                                                  size_t n_messages, const swiftlet_chat_params *params,
+                                                  char *buf, size_t buf_size, size_t *out_len);
 
 /* Generates the assistant's reply to a conversation. The conversation is
-** rendered with the chat template and tokenized with special tokens
-** recognised; if the context already holds a prefix of those tokens (the
-** earlier turns of the same chat), only the new tokens are evaluated;
-** otherwise the context is rewound to the longest shared prefix first.
-** Then as swiftlet_generate (params->tokenize_flags is ignored). */
-swiftlet_status swiftlet_chat(swiftlet_context *context, const swiftlet_chat_message *messages,
-                              size_t n_messages, const swiftlet_generate_params *params,
-                              swiftlet_token_callback callback, void *user_data,
-                              swiftlet_generate_result *result);
+** rendered with the chat template (as swiftlet_chat_format; `chat_params`
+** may be NULL) and tokenized with special tokens recognised; if the context
+** already holds a prefix of those tokens (the earlier turns of the same
+** chat), only the new tokens are evaluated; otherwise the context is rewound
+** to the longest shared prefix first. Then as swiftlet_generate
+** (params->tokenize_flags is ignored). A call that fails before generating
+** (TEMPLATE, CONTEXT_FULL because the conversation does not fit, BUSY,
+** INVALID_ARGUMENT) leaves the context as it was. */
+SWIFTLET_API swiftlet_status swiftlet_chat(swiftlet_context *context, const swiftlet_chat_message *messages,
+                                           size_t n_messages, const swiftlet_chat_params *chat_params,
+                                           const swiftlet_generate_params *params,
+                                           swiftlet_token_callback callback, void *user_data,
+                                           swiftlet_generate_result *result);
 
 #ifdef __cplusplus
 }

@@ -21,3 +21,8 @@ void slb_sgemm_a_b(int m, int n, int k, const float *a, int lda, const float *b,
     pthread_once(&single_threaded_once, use_calling_thread_only);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
 }
+
+// Declared by OpenBLAS (openblas_config.h).
+char *openblas_get_config(void);
+
+const char *slb_blas_description(void) { return openblas_get_config(); }

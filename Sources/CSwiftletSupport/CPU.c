@@ -1,5 +1,7 @@
 #include "SwiftletCPU.h"
 
+#include <string.h>
+
 bool slc_cpu_has_avx2_fma(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
@@ -21,4 +23,20 @@ bool slc_cpu_has_avx512_vnni(void) {
 #else
     return false;
 #endif
+}
+
+void slc_cpu_feature_names(char *names, size_t size) {
+    // Every name below fits: 12 names of at most 10 bytes plus spaces < 160.
+    if (size < 160) { if (size) names[0] = 0; return; }
+    names[0] = 0;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+#define SLC_NOTE(feature) \
+    if (__builtin_cpu_supports(feature)) { strcat(names, names[0] ? " " feature : feature); }
+    SLC_NOTE("sse4.2") SLC_NOTE("avx") SLC_NOTE("avx2") SLC_NOTE("fma") SLC_NOTE("f16c") SLC_NOTE("bmi2")
+    SLC_NOTE("avx512f") SLC_NOTE("avx512cd") SLC_NOTE("avx512bw") SLC_NOTE("avx512dq") SLC_NOTE("avx512vl")
+    SLC_NOTE("avx512vnni")
+#undef SLC_NOTE
+#endif
+    if (!names[0]) strcpy(names, "none");
 }

@@ -24,6 +24,7 @@ public func swiftlet_context_create(_ model: OpaquePointer?, _ params: UnsafePoi
 
 @c @implementation
 public func swiftlet_context_free(_ context: OpaquePointer?) {
+    (try? contextHandle(context))?.markFreed()
     releaseHandle(context)
 }
 
@@ -31,9 +32,9 @@ public func swiftlet_context_free(_ context: OpaquePointer?) {
 public func swiftlet_context_eval(_ context: OpaquePointer?, _ tokens: UnsafePointer<Int32>?,
                                   _ n_tokens: Int) -> swiftlet_status {
     withStatus {
-        let c = try contextOf(context)
-        let tokens = try required(tokens, "tokens")
-        try c.evaluate(UnsafeBufferPointer(start: tokens, count: n_tokens))
+        try contextHandle(context).exclusive { c in
+            try c.evaluate(try callerTokens(tokens, n_tokens, fitting: c))
+        }
     }
 }
 
@@ -42,14 +43,17 @@ public func swiftlet_context_eval_all_logits(_ context: OpaquePointer?, _ tokens
                                              _ n_tokens: Int, _ logits: UnsafeMutablePointer<Float>?,
                                              _ logits_capacity: Int) -> swiftlet_status {
     withStatus {
-        let c = try contextOf(context)
-        let tokens = try required(tokens, "tokens")
-        let logits = try required(logits, "logits")
-        let (needed, overflow) = n_tokens.multipliedReportingOverflow(by: c.model.config.vocabularySize)
-        guard !overflow, needed <= logits_capacity else {
-            throw SwiftletError(.bufferTooSmall, "logits holds \(logits_capacity) floats; \(n_tokens) × n_vocab are needed")
+        try contextHandle(context).exclusive { c in
+            let logits = try required(logits, "logits")
+            let tokens = try callerTokens(tokens, n_tokens, fitting: c)
+            // n_tokens fits the context (an Int32), so the product cannot overflow.
+            let needed = tokens.count * c.model.config.vocabularySize
+            guard logits_capacity >= 0, needed <= logits_capacity else {
+                throw SwiftletError(.bufferTooSmall,
+                                    "logits holds \(UInt(bitPattern: logits_capacity)) floats; \(needed) are needed")
+            }
+            try c.evaluate(tokens, allLogits: logits)
         }
-        try c.evaluate(UnsafeBufferPointer(start: tokens, count: n_tokens), allLogits: logits)
     }
 }
 
@@ -73,15 +77,30 @@ public func swiftlet_context_size(_ context: OpaquePointer?) -> Int32 {
 
 @c @implementation
 public func swiftlet_context_rewind(_ context: OpaquePointer?, _ position: Int32) -> swiftlet_status {
-    withStatus { try contextOf(context).rewind(to: Int(position)) }
+    withStatus { try contextHandle(context).exclusive { try $0.rewind(to: Int(position)) } }
 }
 
 @c @implementation
-public func swiftlet_context_reset(_ context: OpaquePointer?) {
-    (try? contextOf(context))?.reset()
+public func swiftlet_context_reset(_ context: OpaquePointer?) -> swiftlet_status {
+    withStatus { try contextHandle(context).exclusive { $0.reset() } }
 }
 
 @c @implementation
 public func swiftlet_context_cancel(_ context: OpaquePointer?) {
     (try? contextOf(context))?.cancel()
+}
+
+/// A caller's token array, checked in the order the header promises: NULL and
+/// empty, then room in the context before any id is read (`count` is a
+/// size_t: as an Int, values past Int.max are negative).
+private func callerTokens(_ tokens: UnsafePointer<Int32>?, _ count: Int,
+                          fitting context: InferenceContext) throws -> UnsafeBufferPointer<Int32> {
+    let tokens = try required(tokens, "tokens")
+    guard count != 0 else { throw SwiftletError.invalidArgument("no tokens to evaluate (n_tokens is 0)") }
+    guard count > 0 else {
+        throw SwiftletError(.contextFull, "\(UInt(bitPattern: count)) tokens do not fit: the context holds "
+                            + "\(context.position) of \(context.capacity)")
+    }
+    try context.checkRoom(for: count)
+    return UnsafeBufferPointer(start: tokens, count: count)
 }

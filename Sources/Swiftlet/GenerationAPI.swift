@@ -3,12 +3,15 @@ import SwiftletCore
 
 @c @implementation
 public func swiftlet_generate_params_init(_ params: UnsafeMutablePointer<swiftlet_generate_params>?) {
-    guard let params else { return }
-    var sampling = swiftlet_sampler_params()
-    swiftlet_sampler_params_init(&sampling)
-    params.pointee = swiftlet_generate_params(
+    params?.pointee = swiftlet_generate_params(
         struct_size: UInt32(MemoryLayout<swiftlet_generate_params>.size), max_tokens: 256,
-        tokenize_flags: SWIFTLET_TOKENIZE_MODEL_BOS, sampling: sampling)
+        tokenize_flags: SWIFTLET_TOKENIZE_MODEL_BOS, reserved: 0, sampling: nil)
+}
+
+@c @implementation
+public func swiftlet_chat_params_init(_ params: UnsafeMutablePointer<swiftlet_chat_params>?) {
+    params?.pointee = swiftlet_chat_params(
+        struct_size: UInt32(MemoryLayout<swiftlet_chat_params>.size), add_generation_prompt: 1, chat_template: nil)
 }
 
 @c @implementation
@@ -17,83 +20,124 @@ public func swiftlet_generate(_ context: OpaquePointer?, _ prompt: UnsafePointer
                               _ callback: swiftlet_token_callback?, _ user_data: UnsafeMutableRawPointer?,
                               _ result: UnsafeMutablePointer<swiftlet_generate_result>?) -> swiftlet_status {
     withStatus {
-        let c = try contextOf(context)
+        let handle = try contextHandle(context)
         let prompt = try required(prompt, "prompt")
         let p = try generateParams(params)
-        let tokens = try tokenize(c.model, bytesOf(prompt), flags: p.tokenize_flags)
-        try run(c, prompt: tokens, p, callback, user_data, result)
+        try handle.exclusive { c in
+            let tokens = try tokenize(c.model, bytesOf(prompt), flags: p.tokenizeFlags, limit: c.capacity - c.position)
+            try run(handle, prompt: tokens, p, callback, user_data, result)
+        }
     }
 }
 
 @c @implementation
 public func swiftlet_chat_format(_ model: OpaquePointer?, _ messages: UnsafePointer<swiftlet_chat_message>?,
-                                 _ n_messages: Int, _ add_generation_prompt: Bool,
+                                 _ n_messages: Int, _ params: UnsafePointer<swiftlet_chat_params>?,
                                  _ buf: UnsafeMutablePointer<CChar>?, _ buf_size: Int,
                                  _ out_len: UnsafeMutablePointer<Int>?) -> swiftlet_status {
     withStatus {
         let m = try modelOf(model)
-        let text = try renderChat(m, messages, n_messages, addGenerationPrompt: add_generation_prompt)
+        let p = try chatParams(params)
+        let text = try m.renderChat(chatMessages(messages, n_messages), addGenerationPrompt: p.add_generation_prompt != 0,
+                                    templateSource: p.chat_template.map(stringOf))
         try copyOut(text.utf8, to: buf, size: buf_size, length: out_len, terminate: true)
     }
 }
 
 @c @implementation
 public func swiftlet_chat(_ context: OpaquePointer?, _ messages: UnsafePointer<swiftlet_chat_message>?,
-                          _ n_messages: Int, _ params: UnsafePointer<swiftlet_generate_params>?,
+                          _ n_messages: Int, _ chat_params: UnsafePointer<swiftlet_chat_params>?,
+                          _ params: UnsafePointer<swiftlet_generate_params>?,
                           _ callback: swiftlet_token_callback?, _ user_data: UnsafeMutableRawPointer?,
                           _ result: UnsafeMutablePointer<swiftlet_generate_result>?) -> swiftlet_status {
     withStatus {
-        let c = try contextOf(context)
+        let handle = try contextHandle(context)
+        let chat = try chatParams(chat_params)
         let p = try generateParams(params)
-        let text = try renderChat(c.model, messages, n_messages, addGenerationPrompt: true)
-        let tokens = c.model.tokenizer.encode(Array(text.utf8), addBOS: c.model.tokenizer.addBOS, parseSpecial: true)
-        try run(c, prompt: try c.rewindToSharedPrefix(of: tokens), p, callback, user_data, result)
+        let conversation = try chatMessages(messages, n_messages)
+        try handle.exclusive { c in
+            // Rendering and the size check come before the rewind, so a
+            // conversation that cannot run leaves the context as it was.
+            let tokens = try c.model.chatTokens(conversation, templateSource: chat.chat_template.map(stringOf),
+                                                limit: c.capacity)
+            try run(handle, prompt: c.rewindToSharedPrefix(of: tokens), p, callback, user_data, result)
+        }
     }
 }
 
-private func generateParams(_ params: UnsafePointer<swiftlet_generate_params>?) throws -> swiftlet_generate_params {
+/// The caller's generate params (defaults for NULL), sampling included.
+private func generateParams(_ params: UnsafePointer<swiftlet_generate_params>?) throws -> GenerateSettings {
     var defaults = swiftlet_generate_params()
     swiftlet_generate_params_init(&defaults)
     let p = try readParams(params, defaults: defaults, "params")
     guard p.max_tokens >= 0 else { throw SwiftletError.invalidArgument("max_tokens must be ≥ 0, not \(p.max_tokens)") }
-    return p
+    var samplingDefaults = swiftlet_sampler_params()
+    swiftlet_sampler_params_init(&samplingDefaults)
+    let sampling = try readParams(p.sampling, defaults: samplingDefaults, "params->sampling")
+    return GenerateSettings(maxTokens: Int(p.max_tokens), tokenizeFlags: p.tokenize_flags,
+                            sampler: try Sampler(settings: samplerSettings(sampling)))
 }
 
-private func renderChat(_ model: LanguageModel, _ messages: UnsafePointer<swiftlet_chat_message>?, _ count: Int,
-                        addGenerationPrompt: Bool) throws -> String {
-    guard count == 0 || messages != nil else { throw SwiftletError.invalidArgument("messages is NULL") }
+private struct GenerateSettings {
+    var maxTokens: Int
+    var tokenizeFlags: UInt32
+    var sampler: Sampler
+}
+
+private func chatParams(_ params: UnsafePointer<swiftlet_chat_params>?) throws -> swiftlet_chat_params {
+    var defaults = swiftlet_chat_params()
+    swiftlet_chat_params_init(&defaults)
+    return try readParams(params, defaults: defaults, "chat params")
+}
+
+/// The caller's messages. Each element begins with struct_size, the array's
+/// stride: a caller compiled against a longer struct still reads correctly.
+private func chatMessages(_ messages: UnsafePointer<swiftlet_chat_message>?, _ count: Int) throws -> [ChatMessage] {
+    guard count != 0 else { return [] }
+    let messages = try required(messages, "messages")
+    guard count > 0, count <= maximumMessages else {
+        throw SwiftletError.invalidArgument("n_messages \(UInt(bitPattern: count)) is more than \(maximumMessages)")
+    }
+    let stride = Int(UnsafeRawPointer(messages).load(as: UInt32.self))
+    let known = MemoryLayout<swiftlet_chat_message>.size
+    guard stride >= known else {
+        throw SwiftletError.invalidArgument("messages[0].struct_size is \(stride); set it to sizeof(swiftlet_chat_message)")
+    }
     var list: [ChatMessage] = []
     for i in 0..<count {
-        let message = messages![i]
+        let element = UnsafeRawPointer(messages) + i * stride
+        let size = Int(element.load(as: UInt32.self))
+        guard size == stride else {
+            throw SwiftletError.invalidArgument("messages[\(i)].struct_size is \(size), not \(stride) as messages[0]")
+        }
+        let message = element.loadUnaligned(as: swiftlet_chat_message.self)
         let role = try required(message.role, "messages[\(i)].role")
         let content = try required(message.content, "messages[\(i)].content")
         list.append(ChatMessage(role: stringOf(role), content: stringOf(content)))
     }
-    let tokenizer = model.tokenizer
-    func text(_ id: Int32?) -> String {
-        id.flatMap { tokenizer.tokenBytes($0) }.map { String(decoding: $0, as: UTF8.self) } ?? ""
-    }
-    return try model.chatTemplate.render(messages: list, addGenerationPrompt: addGenerationPrompt,
-                                         bosToken: text(tokenizer.bosID), eosToken: text(tokenizer.eosID))
+    return list
 }
 
-/// The generation loop shared by swiftlet_generate and swiftlet_chat.
-private func run(_ c: InferenceContext, prompt: [Int32], _ p: swiftlet_generate_params,
+/// More messages than any conversation that fits a context; bounds the walk.
+private let maximumMessages = 1 << 20
+
+/// The generation loop shared by swiftlet_generate and swiftlet_chat, run
+/// inside the handle's exclusive call. Once the host frees the context from
+/// its callback, the callback is not called again.
+private func run(_ handle: ContextHandle, prompt: [Int32], _ settings: GenerateSettings,
                  _ callback: swiftlet_token_callback?, _ userData: UnsafeMutableRawPointer?,
                  _ result: UnsafeMutablePointer<swiftlet_generate_result>?) throws {
-    var sampling = p.sampling
-    if sampling.struct_size == 0 { swiftlet_sampler_params_init(&sampling) }
-    let sampler = try Sampler(settings: samplerSettings(sampling))
-    let outcome = try generate(in: c, prompt: prompt, maxTokens: Int(p.max_tokens), sampler: sampler) { text, token in
-        guard let callback else { return true }
+    let outcome = try generate(in: handle.context, prompt: prompt, maxTokens: settings.maxTokens,
+                               sampler: settings.sampler) { text, token in
+        guard let callback, !handle.isFreed else { return true }
         let start = text.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
-        return callback(start ?? staticString(""), text.count, token, userData)
+        return callback(start ?? staticString(""), text.count, token, userData) != 0
     }
     if let result {
         let value = swiftlet_generate_result(
             struct_size: UInt32(MemoryLayout<swiftlet_generate_result>.size),
             n_prompt_tokens: Int32(outcome.promptTokenCount), n_generated_tokens: Int32(outcome.generatedTokenCount),
-            stop_reason: swiftlet_stop_reason(rawValue: UInt32(outcome.stopReason.rawValue)))
+            stop_reason: outcome.stopReason.rawValue)
         try writeInfo(value, to: result, "result")
     }
     if let error = outcome.error { throw error }

@@ -3,7 +3,8 @@ import SwiftletCore
 
 @c @implementation
 public func swiftlet_model_params_init(_ params: UnsafeMutablePointer<swiftlet_model_params>?) {
-    params?.pointee = swiftlet_model_params(struct_size: UInt32(MemoryLayout<swiftlet_model_params>.size), n_threads: 0)
+    params?.pointee = swiftlet_model_params(struct_size: UInt32(MemoryLayout<swiftlet_model_params>.size), n_threads: 0,
+                                            progress: nil, progress_user_data: nil)
 }
 
 @c @implementation
@@ -19,7 +20,9 @@ public func swiftlet_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafeP
             throw SwiftletError.invalidArgument("n_threads \(settings.n_threads) is out of range")
         }
         let threads = settings.n_threads == 0 ? processorCount() : Int(settings.n_threads)
-        let model = try LanguageModel(path: stringOf(path), loadThreads: threads)
+        let callback = settings.progress, userData = settings.progress_user_data
+        let progress = LoadProgress(callback.map { report in { fraction in report(Float(fraction), userData) != 0 } })
+        let model = try LanguageModel(path: stringOf(path), loadThreads: threads, progress: progress)
         let c = model.config
         log(SWIFTLET_LOG_INFO, "loaded '\(stringOf(path))': \(model.architecture) '\(model.name)', \(c.layerCount) layers, "
             + "\(model.parameterCount) parameters, vocabulary \(c.vocabularySize)")
@@ -38,9 +41,9 @@ public func swiftlet_model_get_info(_ model: OpaquePointer?, _ info: UnsafeMutab
         let handle = try object(model, as: ModelHandle.self, "model")
         let m = handle.model, c = m.config
         let value = swiftlet_model_info(
-            struct_size: UInt32(MemoryLayout<swiftlet_model_info>.size),
+            struct_size: UInt32(MemoryLayout<swiftlet_model_info>.size), n_vocab: Int32(c.vocabularySize),
             architecture: UnsafePointer(handle.architecture.pointer), name: UnsafePointer(handle.name.pointer),
-            n_vocab: Int32(c.vocabularySize), n_ctx_train: Int32(c.contextLength), n_embd: Int32(c.embeddingLength),
+            n_ctx_train: Int32(c.contextLength), n_embd: Int32(c.embeddingLength),
             n_layer: Int32(c.layerCount), n_head: Int32(c.headCount), n_head_kv: Int32(c.kvHeadCount),
             n_ff: Int32(c.feedForwardLength), n_params: m.parameterCount,
             bos_token: m.tokenizer.bosID ?? -1, eos_token: m.tokenizer.eosID ?? -1)

@@ -7,7 +7,7 @@ public func swiftlet_sampler_params_init(_ params: UnsafeMutablePointer<swiftlet
     params?.pointee = swiftlet_sampler_params(
         struct_size: UInt32(MemoryLayout<swiftlet_sampler_params>.size), temperature: d.temperature,
         top_k: Int32(d.topK), top_p: d.topP, min_p: d.minP, repeat_penalty: d.repeatPenalty,
-        repeat_last_n: Int32(d.repeatLastN), seed: d.seed)
+        repeat_last_n: Int32(d.repeatLastN), reserved: 0, seed: d.seed)
 }
 
 /// The settings a C params struct describes.

@@ -5,21 +5,21 @@ import SwiftletCore
 // Status codes, the per-thread last error, and the one funnel every exported
 // function goes through so no Swift error ever crosses the C boundary.
 
-extension swiftlet_status {
-    init(_ kind: SwiftletError.Kind) {
-        switch kind {
-        case .invalidArgument: self = SWIFTLET_ERROR_INVALID_ARGUMENT
-        case .io: self = SWIFTLET_ERROR_IO
-        case .invalidFile: self = SWIFTLET_ERROR_INVALID_FILE
-        case .unsupported: self = SWIFTLET_ERROR_UNSUPPORTED
-        case .notFound: self = SWIFTLET_ERROR_NOT_FOUND
-        case .bufferTooSmall: self = SWIFTLET_ERROR_BUFFER_TOO_SMALL
-        case .contextFull: self = SWIFTLET_ERROR_CONTEXT_FULL
-        case .cancelled: self = SWIFTLET_ERROR_CANCELLED
-        case .outOfMemory: self = SWIFTLET_ERROR_OUT_OF_MEMORY
-        case .template: self = SWIFTLET_ERROR_TEMPLATE
-        case .internal: self = SWIFTLET_ERROR_INTERNAL
-        }
+/// The C status code of an engine error kind.
+func statusCode(_ kind: SwiftletError.Kind) -> swiftlet_status {
+    switch kind {
+    case .invalidArgument: SWIFTLET_ERROR_INVALID_ARGUMENT
+    case .io: SWIFTLET_ERROR_IO
+    case .invalidFile: SWIFTLET_ERROR_INVALID_FILE
+    case .unsupported: SWIFTLET_ERROR_UNSUPPORTED
+    case .notFound: SWIFTLET_ERROR_NOT_FOUND
+    case .bufferTooSmall: SWIFTLET_ERROR_BUFFER_TOO_SMALL
+    case .contextFull: SWIFTLET_ERROR_CONTEXT_FULL
+    case .cancelled: SWIFTLET_ERROR_CANCELLED
+    case .outOfMemory: SWIFTLET_ERROR_OUT_OF_MEMORY
+    case .template: SWIFTLET_ERROR_TEMPLATE
+    case .internal: SWIFTLET_ERROR_INTERNAL
+    case .busy: SWIFTLET_ERROR_BUSY
     }
 }
 
@@ -39,7 +39,7 @@ func withStatus(_ body: () throws -> Void) -> swiftlet_status {
 /// Records `error` as this thread's last error and returns its status.
 func fail(_ error: SwiftletError) -> swiftlet_status {
     LastError.set(error.message)
-    return swiftlet_status(error.kind)
+    return statusCode(error.kind)
 }
 
 /// Unwraps a required pointer argument or throws INVALID_ARGUMENT naming it.
@@ -84,6 +84,7 @@ public func swiftlet_status_string(_ status: swiftlet_status) -> UnsafePointer<C
     case SWIFTLET_ERROR_OUT_OF_MEMORY: return staticString("out of memory")
     case SWIFTLET_ERROR_TEMPLATE: return staticString("chat template error")
     case SWIFTLET_ERROR_INTERNAL: return staticString("internal error")
+    case SWIFTLET_ERROR_BUSY: return staticString("context busy")
     default: return staticString("unknown status")
     }
 }
@@ -96,7 +97,7 @@ public func swiftlet_last_error() -> UnsafePointer<CChar>! {
 @c @implementation
 public func swiftlet_version() -> UnsafePointer<CChar>! {
     // Kept equal to SWIFTLET_VERSION_STRING; the C API test checks the two agree.
-    staticString("0.1.0")
+    staticString("0.2.0")
 }
 
 @c @implementation

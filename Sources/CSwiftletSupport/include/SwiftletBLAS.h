@@ -12,5 +12,7 @@ void slb_sgemm_a_bt(int m, int n, int k, const float *a, int lda, const float *b
 // C[m × n] = A[m × k] · B[k × n], all row-major with leading dimensions lda, ldb, ldc.
 void slb_sgemm_a_b(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc);
 
+// The BLAS library's own description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ...".
+const char *slb_blas_description(void);
 
 #endif

@@ -30,7 +30,25 @@ enum CPUFeatures {
         #endif
     }()
 
-    private static func environment(_ name: String) -> String? {
+    fileprivate static func environment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
+    }
+}
+
+extension CPUFeatures {
+    /// The kernel set this process runs, and the reason when it is not the
+    /// best the CPU has, for swiftlet_system_info.
+    public static var kernelSetDescription: String {
+        let forced = environment("SWIFTLET_PORTABLE_KERNELS") == "1" ? " (SWIFTLET_PORTABLE_KERNELS=1)"
+            : environment("SWIFTLET_KERNELS") == "avx2" ? " (SWIFTLET_KERNELS=avx2)" : ""
+        if hasAVX512 { return "avx512-vnni" }
+        return (hasAVX2 ? "avx2" : "portable") + forced
+    }
+
+    /// The features the kernel choice looks at, as the CPU reports them.
+    public static var featureNames: String {
+        var buffer = [CChar](repeating: 0, count: 160)
+        slc_cpu_feature_names(&buffer, buffer.count)
+        return String(cString: buffer)
     }
 }

@@ -22,8 +22,9 @@ struct LlamaWeights: @unchecked Sendable {
     let isOutputTied: Bool
     let storage: [AnyObject]
 
-    init(config c: LlamaConfig, file: GGUFFile, arena: Arena, pool: WorkerPool) throws {
-        var loader = WeightLoader(file: file, arena: arena, pool: pool)
+    init(config c: LlamaConfig, file: GGUFFile, arena: Arena, pool: WorkerPool,
+         progress: LoadProgress = LoadProgress(), progressRange: ClosedRange<Double> = 0...1) throws {
+        var loader = WeightLoader(file: file, arena: arena, pool: pool, progress: progress, progressRange: progressRange)
         tokenEmbedding = try loader.matrix("token_embd.weight", rows: c.vocabularySize, columns: c.embeddingLength)
         var blocks: [LlamaBlockWeights] = []
         for layer in 0..<c.layerCount {

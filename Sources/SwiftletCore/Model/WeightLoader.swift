@@ -10,11 +10,27 @@ struct WeightLoader {
     let pool: WorkerPool
     /// Arena buffers the weights point into; the model keeps them alive.
     private(set) var ownedBuffers: [AnyObject] = []
+    /// Reported after each tensor, by bytes of the file's tensors done so far,
+    /// over the span `progressRange` of the whole load.
+    private let progress: LoadProgress
+    private let progressRange: ClosedRange<Double>
+    private let totalBytes: Int
+    private var loadedBytes = 0
 
-    init(file: GGUFFile, arena: Arena, pool: WorkerPool) {
+    init(file: GGUFFile, arena: Arena, pool: WorkerPool, progress: LoadProgress = LoadProgress(),
+         progressRange: ClosedRange<Double> = 0...1) {
         self.file = file
         self.arena = arena
         self.pool = pool
+        self.progress = progress
+        self.progressRange = progressRange
+        totalBytes = max(1, file.tensors.reduce(0) { $0 + $1.byteCount })
+    }
+
+    private mutating func loaded(_ info: GGUFTensorInfo) throws {
+        loadedBytes += info.byteCount
+        let done = Double(loadedBytes) / Double(totalBytes)
+        try progress(progressRange.lowerBound + done * (progressRange.upperBound - progressRange.lowerBound))
     }
 
     func has(_ name: String) -> Bool { file.tensor(named: name) != nil }
@@ -31,6 +47,12 @@ struct WeightLoader {
     /// Q8_0, Q4_1 and Q4_0 tensors are used in place; others become Q8_0.
     mutating func matrix(_ name: String, rows: Int, columns: Int) throws -> QuantizedMatrix {
         let info = try tensor(name, dimensions: [columns, rows])
+        let matrix = try makeMatrix(name, info, rows: rows, columns: columns)
+        try loaded(info)
+        return matrix
+    }
+
+    private mutating func makeMatrix(_ name: String, _ info: GGUFTensorInfo, rows: Int, columns: Int) throws -> QuantizedMatrix {
         let source = file.data(of: info)
         if let format = WeightFormat(info.type) {
             return QuantizedMatrix(base: source.baseAddress!, rows: rows, columns: columns, format: format)
@@ -59,6 +81,7 @@ struct WeightLoader {
     /// A vector of `count` floats.
     mutating func vector(_ name: String, count: Int) throws -> UnsafePointer<Float> {
         let info = try tensor(name, dimensions: [count])
+        try loaded(info)
         let source = file.data(of: info)
         if info.type == .f32, Int(bitPattern: source.baseAddress!) % MemoryLayout<Float>.alignment == 0 {
             // Used in place; a file with an odd general.alignment gets a copy instead.

@@ -3,7 +3,8 @@ import Synchronization
 
 /// One conversation's state over a shared model: KV cache, scratch buffers,
 /// worker threads, the tokens evaluated so far and the last logits. Used by
-/// one thread at a time; `cancel()` is the exception and may come from any thread.
+/// one thread at a time (`exclusive` detects a second caller); `cancel()` is
+/// the exception and may come from any thread.
 public final class InferenceContext: @unchecked Sendable {
     public let model: LanguageModel
     public let capacity: Int
@@ -18,7 +19,12 @@ public final class InferenceContext: @unchecked Sendable {
     private let scratch: ForwardScratch
     private let logitsBuffer: ArenaBuffer<Float>
     private var logitsValid = false
-    private let cancelRequested = Atomic<Bool>(false)
+    /// The running call, if any: (call number << 1) | 1 while a call runs,
+    /// (number of the last call << 1) while idle. Numbers start at 1.
+    private let callState = Atomic<UInt64>(0)
+    /// The number of the call a cancel request was aimed at; 0 for none. A
+    /// request names its call, so it can never leak into a later one.
+    private let cancelledCall = Atomic<UInt64>(0)
 
     public static let defaultCapacityLimit = 4096
     public static let defaultBatchCapacity = 256
@@ -55,13 +61,12 @@ public final class InferenceContext: @unchecked Sendable {
     /// With `allLogits`, every token's logits are written there (count × n_vocab).
     public func evaluate(_ input: UnsafeBufferPointer<Int32>, allLogits: UnsafeMutablePointer<Float>? = nil) throws {
         guard !input.isEmpty else { throw SwiftletError.invalidArgument("no tokens to evaluate") }
+        // Room first: a count larger than the context must not make us read
+        // the caller's ids at all (the array may be shorter than claimed).
+        try checkRoom(for: input.count)
         let vocabulary = model.config.vocabularySize
         for (i, token) in input.enumerated() where token < 0 || Int(token) >= vocabulary {
             throw SwiftletError.invalidArgument("token id \(token) at index \(i) is outside the vocabulary (0..<\(vocabulary))")
-        }
-        guard input.count <= capacity - position else {
-            throw SwiftletError(.contextFull,
-                "\(input.count) tokens do not fit: the context holds \(position) of \(capacity)")
         }
         var start = 0
         while start < input.count {
@@ -69,10 +74,11 @@ public final class InferenceContext: @unchecked Sendable {
             let batch = UnsafeBufferPointer(rebasing: input[start..<end])
             let request: LogitsRequest = allLogits.map { .everyToken($0 + start * vocabulary) }
                 ?? .lastToken(logitsBuffer.pointer)
-            logitsValid = false
+            // A batch cancelled part way throws before the head writes any
+            // logits, so the logits still belong to the last token evaluated.
             try model.transformer.forward(
                 tokens: batch, startPosition: position, cache: cache, scratch: scratch, pool: pool,
-                logits: request, isCancelled: { self.consumeCancelRequest() })
+                logits: request, isCancelled: { self.isCancelled })
             tokens.append(contentsOf: batch)
             if let allLogits {
                 logitsBuffer.pointer.update(from: allLogits + (end - 1) * vocabulary, count: vocabulary)
@@ -82,16 +88,37 @@ public final class InferenceContext: @unchecked Sendable {
         }
     }
 
-    /// Throws `.cancelled` (and clears the request) if a cancel is pending: the
-    /// check generation loops make between tokens.
-    public func checkCancellation() throws {
-        if consumeCancelRequest() {
-            throw SwiftletError(.cancelled, "evaluation was cancelled")
+    /// Throws `.contextFull` unless `count` more tokens fit after the position.
+    public func checkRoom(for count: Int) throws {
+        guard count <= capacity - position else {
+            throw SwiftletError(.contextFull, "\(count) tokens do not fit: the context holds \(position) of \(capacity)")
         }
     }
 
-    /// A request is cleared only by the call it stops, so none is lost to a race.
-    private func consumeCancelRequest() -> Bool { cancelRequested.exchange(false, ordering: .relaxed) }
+    /// Runs `body` as the context's one running call, the call `cancel()`
+    /// aims at. Throws `.busy` if a call is running already: another thread's,
+    /// or the one whose callback is calling back in.
+    public func exclusive<Result>(_ body: () throws -> Result) throws -> Result {
+        let idle = callState.load(ordering: .acquiring)
+        // idle = n << 1; the call starting now is n + 1, running: ((n + 1) << 1) | 1 = idle + 3.
+        guard idle & 1 == 0,
+              callState.compareExchange(expected: idle, desired: idle + 3, ordering: .acquiringAndReleasing).exchanged
+        else { throw SwiftletError(.busy, "the context is in use by another call") }
+        defer { callState.store(idle + 2, ordering: .releasing) }
+        return try body()
+    }
+
+    /// True once `cancel()` was aimed at the call running now.
+    public var isCancelled: Bool {
+        let state = callState.load(ordering: .relaxed)
+        return state & 1 == 1 && cancelledCall.load(ordering: .relaxed) == state >> 1
+    }
+
+    /// Throws `.cancelled` if the running call was cancelled: the check
+    /// generation loops make between tokens.
+    public func checkCancellation() throws {
+        if isCancelled { throw SwiftletError(.cancelled, "evaluation was cancelled") }
+    }
 
     /// Keeps the first `newPosition` tokens and forgets the rest.
     public func rewind(to newPosition: Int) throws {
@@ -108,7 +135,11 @@ public final class InferenceContext: @unchecked Sendable {
     /// earlier turns of a chat), rewinding past anything after it, and returns
     /// the tokens still to evaluate. At least one is always left, so the
     /// evaluation that follows produces fresh logits.
+    /// Throws `.contextFull`, changing nothing, if `tokens` do not fit at all.
     public func rewindToSharedPrefix(of tokens: [Int32]) throws -> [Int32] {
+        guard tokens.count <= capacity else {
+            throw SwiftletError(.contextFull, "\(tokens.count) tokens do not fit in the context's \(capacity)")
+        }
         var shared = 0
         while shared < min(position, tokens.count - 1), self.tokens[shared] == tokens[shared] { shared += 1 }
         try rewind(to: shared)
@@ -120,8 +151,12 @@ public final class InferenceContext: @unchecked Sendable {
         logitsValid = false
     }
 
-    /// Asks the running evaluation to stop; see swiftlet_context_cancel.
-    public func cancel() { cancelRequested.store(true, ordering: .relaxed) }
+    /// Asks the call running now to stop; does nothing while no call runs
+    /// (see swiftlet_context_cancel).
+    public func cancel() {
+        let state = callState.load(ordering: .acquiring)
+        if state & 1 == 1 { cancelledCall.store(state >> 1, ordering: .relaxed) }
+    }
 }
 
 /// Online processors, as the OS reports them.

@@ -19,7 +19,7 @@ typedef struct reply {
     size_t length, capacity;
 } reply;
 
-static bool collect(const char *piece, size_t piece_len, int32_t token, void *user_data) {
+static int32_t collect(const char *piece, size_t piece_len, int32_t token, void *user_data) {
     (void)token;
     reply *r = user_data;
     fwrite(piece, 1, piece_len, stdout);
@@ -27,14 +27,14 @@ static bool collect(const char *piece, size_t piece_len, int32_t token, void *us
     if (r->length + piece_len + 1 > r->capacity) {
         size_t capacity = (r->length + piece_len + 1) * 2;
         char *grown = realloc(r->text, capacity);
-        if (!grown) return false;
+        if (!grown) return 0; /* stop */
         r->text = grown;
         r->capacity = capacity;
     }
     memcpy(r->text + r->length, piece, piece_len);
     r->length += piece_len;
     r->text[r->length] = 0;
-    return true;
+    return 1; /* go on */
 }
 
 int main(int argc, char **argv) {
@@ -58,7 +58,10 @@ int main(int argc, char **argv) {
     swiftlet_generate_params params;
     swiftlet_generate_params_init(&params);
     params.max_tokens = 256;
-    params.sampling.temperature = 0;
+    swiftlet_sampler_params sampling;
+    swiftlet_sampler_params_init(&sampling);
+    sampling.temperature = 0;
+    params.sampling = &sampling;
 
     static swiftlet_chat_message messages[MAX_MESSAGES];
     static char *owned[MAX_MESSAGES];
@@ -70,10 +73,10 @@ int main(int argc, char **argv) {
         line[strcspn(line, "\n")] = 0;
         if (line[0] == 0) { fprintf(stderr, "> "); continue; }
         owned[count] = strdup(line);
-        messages[count] = (swiftlet_chat_message){"user", owned[count]};
+        messages[count] = (swiftlet_chat_message){sizeof(swiftlet_chat_message), 0, "user", owned[count]};
         count++;
         reply r = {0};
-        status = swiftlet_chat(context, messages, count, &params, collect, &r, NULL);
+        status = swiftlet_chat(context, messages, count, NULL, &params, collect, &r, NULL);
         putchar('\n');
         if (status == SWIFTLET_ERROR_CONTEXT_FULL) {
             fprintf(stderr, "(the context is full; ending the chat)\n");
@@ -87,7 +90,7 @@ int main(int argc, char **argv) {
             break;
         }
         owned[count] = r.text ? r.text : strdup("");
-        messages[count] = (swiftlet_chat_message){"assistant", owned[count]};
+        messages[count] = (swiftlet_chat_message){sizeof(swiftlet_chat_message), 0, "assistant", owned[count]};
         count++;
         fprintf(stderr, "> ");
     }

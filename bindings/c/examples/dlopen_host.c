@@ -15,15 +15,16 @@ typedef void (*model_free_fn)(swiftlet_model *);
 typedef swiftlet_status (*context_create_fn)(swiftlet_model *, const swiftlet_context_params *, swiftlet_context **);
 typedef void (*context_free_fn)(swiftlet_context *);
 typedef void (*generate_params_init_fn)(swiftlet_generate_params *);
+typedef void (*sampler_params_init_fn)(swiftlet_sampler_params *);
 typedef swiftlet_status (*generate_fn)(swiftlet_context *, const char *, const swiftlet_generate_params *,
                                        swiftlet_token_callback, void *, swiftlet_generate_result *);
 typedef const char *(*last_error_fn)(void);
 
-static bool print_piece(const char *piece, size_t len, int32_t token, void *user_data) {
+static int32_t print_piece(const char *piece, size_t len, int32_t token, void *user_data) {
     (void)token;
     (void)user_data;
     fwrite(piece, 1, len, stdout);
-    return true;
+    return 1; /* go on */
 }
 
 #define LOOKUP(type, name)                                                   \
@@ -51,10 +52,14 @@ int main(int argc, char **argv) {
     LOOKUP(context_create_fn, swiftlet_context_create)
     LOOKUP(context_free_fn, swiftlet_context_free)
     LOOKUP(generate_params_init_fn, swiftlet_generate_params_init)
+    LOOKUP(sampler_params_init_fn, swiftlet_sampler_params_init)
     LOOKUP(generate_fn, swiftlet_generate)
     LOOKUP(last_error_fn, swiftlet_last_error)
 
+    LOOKUP(version_fn, swiftlet_system_info)
+
     printf("loaded Swiftlet %s\n", swiftlet_version());
+    fprintf(stderr, "%s\n", swiftlet_system_info());
     swiftlet_model *model = NULL;
     if (swiftlet_model_load(argv[2], NULL, &model) != SWIFTLET_OK) {
         fprintf(stderr, "load: %s\n", swiftlet_last_error());
@@ -69,7 +74,10 @@ int main(int argc, char **argv) {
     swiftlet_generate_params params;
     swiftlet_generate_params_init(&params);
     params.max_tokens = 16;
-    params.sampling.temperature = 0;
+    swiftlet_sampler_params sampling;
+    swiftlet_sampler_params_init(&sampling);
+    sampling.temperature = 0;
+    params.sampling = &sampling;
     swiftlet_status status = swiftlet_generate(context, argv[3], &params, print_piece, NULL, NULL);
     printf("\n");
     swiftlet_context_free(context);

@@ -12,12 +12,12 @@
 
 #include "swiftlet.h"
 
-static bool print_piece(const char *piece, size_t piece_len, int32_t token, void *user_data) {
+static int32_t print_piece(const char *piece, size_t piece_len, int32_t token, void *user_data) {
     (void)token;
     (void)user_data;
     fwrite(piece, 1, piece_len, stdout);
     fflush(stdout);
-    return true;
+    return 1; /* go on */
 }
 
 static int fail(const char *what, swiftlet_status status) {
@@ -48,7 +48,10 @@ int main(int argc, char **argv) {
     swiftlet_generate_params params;
     swiftlet_generate_params_init(&params);
     params.max_tokens = argc > 3 ? atoi(argv[3]) : 200;
-    params.sampling.temperature = 0; /* greedy: the same text every run */
+    swiftlet_sampler_params sampling;
+    swiftlet_sampler_params_init(&sampling);
+    sampling.temperature = 0;
+    params.sampling = &sampling; /* greedy: the same text every run */
 
     swiftlet_generate_result result = {.struct_size = sizeof result};
     const char *raw = getenv("SWIFTLET_RAW");
@@ -56,8 +59,8 @@ int main(int argc, char **argv) {
         fputs(argv[2], stdout);
         status = swiftlet_generate(context, argv[2], &params, print_piece, NULL, &result);
     } else {
-        swiftlet_chat_message message = {"user", argv[2]};
-        status = swiftlet_chat(context, &message, 1, &params, print_piece, NULL, &result);
+        swiftlet_chat_message message = {sizeof message, 0, "user", argv[2]};
+        status = swiftlet_chat(context, &message, 1, NULL, &params, print_piece, NULL, &result);
     }
     putchar('\n');
     fflush(stdout); /* the text first, then the summary on stderr */

@@ -1,0 +1,86 @@
+/* Prints the size of every public struct of swiftlet.h and the offset and
+** size of each field, one per line, as gcc lays them out. The tests compare
+** the output with Tests/abi/layout.txt (the ABI as published for x86-64), so
+** an accidental layout change fails; a deliberate one updates that file and
+** the README's changelog. The C# binding checks its own view against the
+** same file. */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "swiftlet.h"
+
+#define STRUCT(type) printf("%s %zu\n", #type, sizeof(type));
+#define FIELD(type, field) \
+    printf("%s.%s %zu %zu\n", #type, #field, offsetof(type, field), sizeof(((type *)0)->field));
+
+int main(void) {
+    STRUCT(swiftlet_memory_info)
+    FIELD(swiftlet_memory_info, struct_size)
+    FIELD(swiftlet_memory_info, reserved)
+    FIELD(swiftlet_memory_info, allocator)
+    FIELD(swiftlet_memory_info, bytes_allocated)
+    FIELD(swiftlet_memory_info, bytes_mapped)
+
+    STRUCT(swiftlet_model_params)
+    FIELD(swiftlet_model_params, struct_size)
+    FIELD(swiftlet_model_params, n_threads)
+    FIELD(swiftlet_model_params, progress)
+    FIELD(swiftlet_model_params, progress_user_data)
+
+    STRUCT(swiftlet_model_info)
+    FIELD(swiftlet_model_info, struct_size)
+    FIELD(swiftlet_model_info, n_vocab)
+    FIELD(swiftlet_model_info, architecture)
+    FIELD(swiftlet_model_info, name)
+    FIELD(swiftlet_model_info, n_ctx_train)
+    FIELD(swiftlet_model_info, n_embd)
+    FIELD(swiftlet_model_info, n_layer)
+    FIELD(swiftlet_model_info, n_head)
+    FIELD(swiftlet_model_info, n_head_kv)
+    FIELD(swiftlet_model_info, n_ff)
+    FIELD(swiftlet_model_info, n_params)
+    FIELD(swiftlet_model_info, bos_token)
+    FIELD(swiftlet_model_info, eos_token)
+
+    STRUCT(swiftlet_context_params)
+    FIELD(swiftlet_context_params, struct_size)
+    FIELD(swiftlet_context_params, n_ctx)
+    FIELD(swiftlet_context_params, n_threads)
+    FIELD(swiftlet_context_params, n_batch)
+
+    STRUCT(swiftlet_sampler_params)
+    FIELD(swiftlet_sampler_params, struct_size)
+    FIELD(swiftlet_sampler_params, temperature)
+    FIELD(swiftlet_sampler_params, top_k)
+    FIELD(swiftlet_sampler_params, top_p)
+    FIELD(swiftlet_sampler_params, min_p)
+    FIELD(swiftlet_sampler_params, repeat_penalty)
+    FIELD(swiftlet_sampler_params, repeat_last_n)
+    FIELD(swiftlet_sampler_params, reserved)
+    FIELD(swiftlet_sampler_params, seed)
+
+    STRUCT(swiftlet_generate_params)
+    FIELD(swiftlet_generate_params, struct_size)
+    FIELD(swiftlet_generate_params, max_tokens)
+    FIELD(swiftlet_generate_params, tokenize_flags)
+    FIELD(swiftlet_generate_params, reserved)
+    FIELD(swiftlet_generate_params, sampling)
+
+    STRUCT(swiftlet_generate_result)
+    FIELD(swiftlet_generate_result, struct_size)
+    FIELD(swiftlet_generate_result, n_prompt_tokens)
+    FIELD(swiftlet_generate_result, n_generated_tokens)
+    FIELD(swiftlet_generate_result, stop_reason)
+
+    STRUCT(swiftlet_chat_message)
+    FIELD(swiftlet_chat_message, struct_size)
+    FIELD(swiftlet_chat_message, reserved)
+    FIELD(swiftlet_chat_message, role)
+    FIELD(swiftlet_chat_message, content)
+
+    STRUCT(swiftlet_chat_params)
+    FIELD(swiftlet_chat_params, struct_size)
+    FIELD(swiftlet_chat_params, add_generation_prompt)
+    FIELD(swiftlet_chat_params, chat_template)
+    return 0;
+}
