@@ -17,7 +17,10 @@ public final class LanguageModel: @unchecked Sendable {
     /// Architectures this build can run (DESIGN: one file per architecture).
     public static let supportedArchitectures = ["llama"]
 
-    public init(path: String, loadThreads: Int) throws {
+    /// Loads a GGUF file. `progress` hears 0 first and 1 last; the tokenizer
+    /// takes the first tenth, the weights the rest, by bytes.
+    public init(path: String, loadThreads: Int, progress: LoadProgress = LoadProgress()) throws {
+        try progress(0)
         file = try GGUFFile(path: path)
         guard let architecture = file.metadata("general.architecture")?.asString else {
             throw SwiftletError.notFound("missing metadata key general.architecture")
@@ -28,6 +31,7 @@ public final class LanguageModel: @unchecked Sendable {
         self.architecture = architecture
         name = file.metadata("general.name")?.asString ?? ""
         tokenizer = try Self.makeTokenizer(file)
+        try progress(0.1)
         config = try LlamaConfig(file: file, vocabularySize: tokenizer.vocabularySize)
         if let templateValue = file.metadata("tokenizer.chat_template") {
             guard let source = templateValue.asString else {
@@ -40,8 +44,10 @@ public final class LanguageModel: @unchecked Sendable {
         parameterCount = file.tensors.reduce(0) { $0 + UInt64($1.elementCount) }
         arena = try Arena()
         let pool = try WorkerPool(threadCount: loadThreads)
-        let weights = try LlamaWeights(config: config, file: file, arena: arena, pool: pool)
+        let weights = try LlamaWeights(config: config, file: file, arena: arena, pool: pool,
+                                       progress: progress, progressRange: 0.1...1)
         transformer = LlamaTransformer(config: config, weights: weights)
+        try progress(1)
     }
 
     private static func makeTokenizer(_ file: GGUFFile) throws -> Tokenizer {
