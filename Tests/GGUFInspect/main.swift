@@ -22,6 +22,7 @@ func statusName(_ kind: SwiftletError.Kind) -> String {
     case .outOfMemory: return "SWIFTLET_ERROR_OUT_OF_MEMORY"
     case .template: return "SWIFTLET_ERROR_TEMPLATE"
     case .internal: return "SWIFTLET_ERROR_INTERNAL"
+    case .busy: return "SWIFTLET_ERROR_BUSY"
     }
 }
 
