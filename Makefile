@@ -55,6 +55,8 @@ examples: build
 	$(CC) -std=c99 -Wall -Wextra -O2 -I include bindings/c/examples/generate.c -L $(BUILD)/lib -lswiftlet -Wl,-rpath,'$$ORIGIN/../lib' -o $(BUILD)/bin/generate
 	$(CC) -std=c99 -Wall -Wextra -O2 -I include bindings/c/examples/chat.c -L $(BUILD)/lib -lswiftlet -Wl,-rpath,'$$ORIGIN/../lib' -o $(BUILD)/bin/chat
 	$(CC) -std=c99 -Wall -Wextra -O2 -I include bindings/c/examples/dlopen_host.c -ldl -o $(BUILD)/bin/dlopen_host
+	@mkdir -p $(BUILD)/test-bin
+	$(CC) -std=c99 -Wall -Wextra -Werror -O1 -g -I include Tests/c/misuse.c -L $(BUILD)/lib -lswiftlet -lpthread -Wl,-rpath,'$$ORIGIN/../lib' -o $(BUILD)/test-bin/misuse
 
 model: deps
 	@scripts/fetch-model.sh >/dev/null

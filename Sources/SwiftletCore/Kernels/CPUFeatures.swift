@@ -30,7 +30,7 @@ enum CPUFeatures {
         #endif
     }()
 
-    fileprivate static func environment(_ name: String) -> String? {
+    private static func environment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
 }
@@ -39,10 +39,13 @@ extension CPUFeatures {
     /// The kernel set this process runs, and the reason when it is not the
     /// best the CPU has, for swiftlet_system_info.
     public static var kernelSetDescription: String {
-        let forced = environment("SWIFTLET_PORTABLE_KERNELS") == "1" ? " (SWIFTLET_PORTABLE_KERNELS=1)"
-            : environment("SWIFTLET_KERNELS") == "avx2" ? " (SWIFTLET_KERNELS=avx2)" : ""
+        #if arch(x86_64)
         if hasAVX512 { return "avx512-vnni" }
-        return (hasAVX2 ? "avx2" : "portable") + forced
+        if hasAVX2 { return slc_cpu_has_avx512_vnni() ? "avx2 (SWIFTLET_KERNELS=avx2)" : "avx2" }
+        return slc_cpu_has_avx2_fma() ? "portable (SWIFTLET_PORTABLE_KERNELS=1)" : "portable"
+        #else
+        return "portable"
+        #endif
     }
 
     /// The features the kernel choice looks at, as the CPU reports them.
