@@ -28,7 +28,7 @@ SWIFT_BUILD_FLAGS := -c release \
 EXAMPLES := generate chat dlopen_host
 PROMPT ?= Write a haiku about a small fast bird.
 
-.PHONY: all deps build examples model demo test bench bench-kernels clean
+.PHONY: all deps build examples csharp model demo test bench bench-kernels clean
 
 all: build examples
 
@@ -58,13 +58,25 @@ examples: build
 	@mkdir -p $(BUILD)/test-bin
 	$(CC) -std=c99 -Wall -Wextra -Werror -O1 -g -I include Tests/c/misuse.c -L $(BUILD)/lib -lswiftlet -lpthread -Wl,-rpath,'$$ORIGIN/../lib' -o $(BUILD)/test-bin/misuse
 
+# The C# binding (bindings/csharp) with Mono's compiler: Swiftlet.dll, the
+# Generate.exe example and the binding's tests, beside a copy of the library
+# (DllImport("swiftlet") finds libswiftlet.so next to the assemblies).
+CSHARP := $(BUILD)/csharp
+MCS := mcs -warnaserror -nologo
+csharp: build
+	@mkdir -p $(CSHARP)
+	$(MCS) -target:library -out:$(CSHARP)/Swiftlet.dll bindings/csharp/src/*.cs
+	$(MCS) -out:$(CSHARP)/Generate.exe -r:$(CSHARP)/Swiftlet.dll bindings/csharp/examples/Generate.cs
+	$(MCS) -out:$(CSHARP)/SwiftletTests.exe -r:$(CSHARP)/Swiftlet.dll bindings/csharp/tests/BindingTests.cs
+	@cp $(BUILD)/lib/libswiftlet.so $(CSHARP)/
+
 model: deps
 	@scripts/fetch-model.sh >/dev/null
 
 demo: examples model
 	$(BUILD)/bin/generate "$$(scripts/fetch-model.sh)" "$(PROMPT)"
 
-test: examples model
+test: examples csharp model
 	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" scripts/run-tests.sh
 
 # Swiftlet and llama.cpp side by side (not part of `make test`): installs

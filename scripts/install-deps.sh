@@ -6,7 +6,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
-apt_packages=(build-essential autoconf dpkg-dev libopenblas-dev python3-pip unzip)
+# mono-mcs and mono-runtime: the C# binding (make csharp) is built and tested under Mono.
+apt_packages=(build-essential autoconf dpkg-dev libopenblas-dev python3-pip unzip mono-mcs mono-runtime)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

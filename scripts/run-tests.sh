@@ -57,6 +57,11 @@ check "bindings/c/examples/generate.c continues a prompt" generate_example_runs
 check "bindings/c/examples/chat.c holds a two-turn chat" chat_example_runs
 check "bindings/c/examples/dlopen_host.c loads the library at run time" dlopen_host_runs
 check "the kernel micro-benchmark runs" kernel_bench_runs
+csharp_binding_tests() {  # bindings/csharp/tests under Mono: layout, C-equal text, cancel, errors, lifetimes
+    mono build/csharp/SwiftletTests.exe "$SWIFTLET_MODEL_Q4_1" Tests/abi/layout.txt build/bin/generate | sed 's/^/     | /'
+    [ "${PIPESTATUS[0]}" -eq 0 ]
+}
+check "the C# binding under Mono (bindings/csharp/tests)" csharp_binding_tests
 echo "shell checks: $passes passed, $failures failed"
 
 status=0

@@ -1,0 +1,193 @@
+// Native.cs — the P/Invoke layer: one [DllImport] per function of
+// include/swiftlet.h and one struct per C struct, field for field.
+//
+// The rules the header promises for other languages, applied here:
+//  - only fixed-width types: int (int32_t), uint (uint32_t), ulong (uint64_t),
+//    float, UIntPtr (size_t), IntPtr (pointers); no bool, no enum;
+//  - structs are LayoutKind.Sequential with the C field names, so the layout
+//    test compares Marshal.OffsetOf with Tests/abi/layout.txt name by name;
+//  - strings the library owns arrive as IntPtr and are copied (Utf8.Read),
+//    never freed by the marshaller; strings we pass are NUL-terminated UTF-8
+//    byte arrays we own for the call (Utf8.Bytes);
+//  - every function and callback is Cdecl.
+// Unity: put libswiftlet.so in Assets/Plugins/x86_64/ (and the .dll/.dylib of
+// other platforms beside it); DllImport("swiftlet") finds it by that name.
+using System;
+using System.Runtime.InteropServices;
+
+namespace Swiftlet.Interop
+{
+    [StructLayout(LayoutKind.Sequential)]
+    public struct swiftlet_memory_info
+    {
+        public uint struct_size;
+        public uint reserved;
+        public IntPtr allocator;
+        public ulong bytes_allocated;
+        public ulong bytes_mapped;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct swiftlet_model_params
+    {
+        public uint struct_size;
+        public int n_threads;
+        public IntPtr progress;            // a swiftlet_progress_callback, or zero
+        public IntPtr progress_user_data;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct swiftlet_model_info
+    {
+        public uint struct_size;
+        public int n_vocab;
+        public IntPtr architecture;
+        public IntPtr name;
+        public int n_ctx_train;
+        public int n_embd;
+        public int n_layer;
+        public int n_head;
+        public int n_head_kv;
+        public int n_ff;
+        public ulong n_params;
+        public int bos_token;
+        public int eos_token;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct swiftlet_context_params
+    {
+        public uint struct_size;
+        public int n_ctx;
+        public int n_threads;
+        public int n_batch;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct swiftlet_sampler_params
+    {
+        public uint struct_size;
+        public float temperature;
+        public int top_k;
+        public float top_p;
+        public float min_p;
+        public float repeat_penalty;
+        public int repeat_last_n;
+        public uint reserved;
+        public ulong seed;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct swiftlet_generate_params
+    {
+        public uint struct_size;
+        public int max_tokens;
+        public uint tokenize_flags;
+        public uint reserved;
+        public IntPtr sampling;            // const swiftlet_sampler_params *, or zero for defaults
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct swiftlet_generate_result
+    {
+        public uint struct_size;
+        public int n_prompt_tokens;
+        public int n_generated_tokens;
+        public int stop_reason;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct swiftlet_chat_message
+    {
+        public uint struct_size;
+        public uint reserved;
+        public IntPtr role;
+        public IntPtr content;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct swiftlet_chat_params
+    {
+        public uint struct_size;
+        public int add_generation_prompt;
+        public IntPtr chat_template;
+    }
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    public delegate int swiftlet_token_callback(IntPtr piece, UIntPtr piece_len, int token, IntPtr user_data);
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    public delegate void swiftlet_log_callback(int level, IntPtr message, IntPtr user_data);
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    public delegate int swiftlet_progress_callback(float progress, IntPtr user_data);
+
+    /// <summary>The C API, function for function. Status codes are the SWIFTLET_* constants in <see cref="Status"/>.</summary>
+    public static class Native
+    {
+        public const string Library = "swiftlet";
+        const CallingConvention Cdecl = CallingConvention.Cdecl;
+
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern IntPtr swiftlet_version();
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_version_number();
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern IntPtr swiftlet_status_string(int status);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern IntPtr swiftlet_last_error();
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_set_log_callback(swiftlet_log_callback callback, IntPtr user_data);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_memory_get_info(ref swiftlet_memory_info info);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern IntPtr swiftlet_system_info();
+
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_model_params_init(out swiftlet_model_params parameters);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_model_load(byte[] path, ref swiftlet_model_params parameters, out IntPtr model);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_model_free(IntPtr model);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_model_get_info(SafeModelHandle model, ref swiftlet_model_info info);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_model_meta_count(SafeModelHandle model);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_model_meta_key(SafeModelHandle model, int index, byte[] buf, UIntPtr buf_size, out UIntPtr out_len);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_model_meta_value(SafeModelHandle model, byte[] key, byte[] buf, UIntPtr buf_size, out UIntPtr out_len);
+
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_tokenize(SafeModelHandle model, byte[] text, UIntPtr text_len, uint flags, int[] tokens, UIntPtr capacity, out UIntPtr out_count);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_token_to_bytes(SafeModelHandle model, int token, byte[] buf, UIntPtr buf_size, out UIntPtr out_len);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_detokenize(SafeModelHandle model, int[] tokens, UIntPtr n_tokens, byte[] buf, UIntPtr buf_size, out UIntPtr out_len);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_vocab_size(SafeModelHandle model);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_token_is_end_of_generation(SafeModelHandle model, int token);
+
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_context_params_init(out swiftlet_context_params parameters);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_create(SafeModelHandle model, ref swiftlet_context_params parameters, out IntPtr context);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_context_free(IntPtr context);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_eval(SafeContextHandle context, int[] tokens, UIntPtr n_tokens);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_eval_all_logits(SafeContextHandle context, int[] tokens, UIntPtr n_tokens, float[] logits, UIntPtr logits_capacity);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern IntPtr swiftlet_context_logits(SafeContextHandle context);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_position(SafeContextHandle context);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_size(SafeContextHandle context);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_rewind(SafeContextHandle context, int position);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_reset(SafeContextHandle context);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_context_cancel(SafeContextHandle context);
+
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_sampler_params_init(out swiftlet_sampler_params parameters);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_sampler_create(ref swiftlet_sampler_params parameters, out IntPtr sampler);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_sampler_free(IntPtr sampler);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_sampler_sample(SafeSamplerHandle sampler, SafeContextHandle context, out int token);
+
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_generate_params_init(out swiftlet_generate_params parameters);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_generate(SafeContextHandle context, byte[] prompt, ref swiftlet_generate_params parameters, swiftlet_token_callback callback, IntPtr user_data, ref swiftlet_generate_result result);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_chat_params_init(out swiftlet_chat_params parameters);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_chat_format(SafeModelHandle model, swiftlet_chat_message[] messages, UIntPtr n_messages, ref swiftlet_chat_params parameters, byte[] buf, UIntPtr buf_size, out UIntPtr out_len);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_chat(SafeContextHandle context, swiftlet_chat_message[] messages, UIntPtr n_messages, ref swiftlet_chat_params chat_params, ref swiftlet_generate_params parameters, swiftlet_token_callback callback, IntPtr user_data, ref swiftlet_generate_result result);
+    }
+
+    /// <summary>The header's SWIFTLET_* status, stop-reason and flag constants.</summary>
+    public static class Status
+    {
+        public const int OK = 0, InvalidArgument = 1, IO = 2, InvalidFile = 3, Unsupported = 4, NotFound = 5,
+            BufferTooSmall = 6, ContextFull = 7, Cancelled = 8, OutOfMemory = 9, Template = 10, Internal = 11, Busy = 12;
+    }
+
+    public static class StopReason
+    {
+        public const int EndOfGeneration = 0, MaxTokens = 1, Callback = 2, Cancelled = 3, ContextFull = 4;
+    }
+
+    public static class TokenizeFlags
+    {
+        public const uint AddBos = 1, Special = 2, ModelBos = 4;
+    }
+}

@@ -1,0 +1,170 @@
+// SwiftletContext.cs — one conversation's state (KV cache, worker threads).
+// Used by one thread at a time (a second caller gets SwiftletException with
+// Status.Busy); Cancel() may come from any thread and stops the call running then.
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using Swiftlet.Interop;
+
+namespace Swiftlet
+{
+    public sealed class SwiftletContext : IDisposable
+    {
+        internal readonly SafeContextHandle Handle;
+        readonly int vocabularySize;
+
+        internal SwiftletContext(SwiftletModel model, ContextOptions options)
+        {
+            swiftlet_context_params p;
+            Native.swiftlet_context_params_init(out p);
+            p.n_ctx = options.ContextSize;
+            p.n_threads = options.Threads;
+            p.n_batch = options.BatchSize;
+            IntPtr context;
+            SwiftletException.Check(Native.swiftlet_context_create(model.Handle, ref p, out context));
+            Handle = new SafeContextHandle(context);
+            vocabularySize = model.VocabularySize;
+        }
+
+        public int Position { get { return Native.swiftlet_context_position(Handle); } }
+        public int Size { get { return Native.swiftlet_context_size(Handle); } }
+
+        /// <summary>Evaluates `tokens` after the current position.</summary>
+        public void Eval(int[] tokens)
+        {
+            SwiftletException.Check(Native.swiftlet_context_eval(Handle, tokens, new UIntPtr((uint)tokens.Length)));
+        }
+
+        /// <summary>A copy of the last evaluated token's logits, or null if there are none.</summary>
+        public float[] Logits()
+        {
+            var pointer = Native.swiftlet_context_logits(Handle);
+            if (pointer == IntPtr.Zero) return null;
+            var logits = new float[vocabularySize];
+            Marshal.Copy(pointer, logits, 0, logits.Length);
+            return logits;
+        }
+
+        public void Rewind(int position) { SwiftletException.Check(Native.swiftlet_context_rewind(Handle, position)); }
+        public void Reset() { SwiftletException.Check(Native.swiftlet_context_reset(Handle)); }
+
+        /// <summary>Stops the Eval/Generate/Chat running now (from any thread); does nothing if none runs.</summary>
+        public void Cancel() { Native.swiftlet_context_cancel(Handle); }
+
+        /// <summary>
+        /// Continues the context with `prompt` and generates, passing each piece
+        /// of text to `onPiece` (may be null) as it comes. A cancelled or
+        /// context-full generation returns its result (StopReason says so);
+        /// other failures throw SwiftletException.
+        /// </summary>
+        public GenerateResult Generate(string prompt, GenerateOptions options, Action<string> onPiece)
+        {
+            var stream = new PieceStream(onPiece);
+            var sampling = options.SamplerParams();
+            var pinned = GCHandle.Alloc(sampling, GCHandleType.Pinned);
+            try
+            {
+                var p = GenerateParams(options, pinned.AddrOfPinnedObject());
+                var result = NewResult();
+                var status = Native.swiftlet_generate(Handle, Utf8.Bytes(prompt), ref p, stream.Callback, IntPtr.Zero, ref result);
+                return stream.Finish(status, result);
+            }
+            finally { pinned.Free(); }
+        }
+
+        /// <summary>
+        /// The assistant's reply to `messages` (the model's chat template, or
+        /// `template`), reusing what the context already holds of the same chat.
+        /// </summary>
+        public GenerateResult Chat(IList<ChatMessage> messages, GenerateOptions options, Action<string> onPiece,
+                                   string template = null)
+        {
+            var stream = new PieceStream(onPiece);
+            var sampling = options.SamplerParams();
+            var pinned = GCHandle.Alloc(sampling, GCHandleType.Pinned);
+            try
+            {
+                using (var pins = new PinnedStrings())
+                {
+                    var native = ChatInterop.Messages(messages, pins);
+                    var chatParams = ChatInterop.Params(template, pins);
+                    var p = GenerateParams(options, pinned.AddrOfPinnedObject());
+                    var result = NewResult();
+                    var status = Native.swiftlet_chat(Handle, native, new UIntPtr((uint)native.Length), ref chatParams, ref p,
+                                                      stream.Callback, IntPtr.Zero, ref result);
+                    return stream.Finish(status, result);
+                }
+            }
+            finally { pinned.Free(); }
+        }
+
+        public void Dispose() { Handle.Dispose(); }
+
+        static swiftlet_generate_params GenerateParams(GenerateOptions options, IntPtr sampling)
+        {
+            swiftlet_generate_params p;
+            Native.swiftlet_generate_params_init(out p);
+            p.max_tokens = options.MaxTokens;
+            p.tokenize_flags = options.TokenizeFlags;
+            p.sampling = sampling;
+            return p;
+        }
+
+        static swiftlet_generate_result NewResult()
+        {
+            // stop_reason -1: "not written", so a call that failed before
+            // generating (a conversation too long for the context) is told
+            // apart from one that stopped part way.
+            return new swiftlet_generate_result
+            {
+                struct_size = (uint)Marshal.SizeOf(typeof(swiftlet_generate_result)), stop_reason = -1
+            };
+        }
+
+        /// <summary>
+        /// The token callback's managed side: decodes each piece, and keeps an
+        /// exception thrown by the host's handler to rethrow after the native
+        /// call returns (an exception must never unwind through native frames).
+        /// </summary>
+        sealed class PieceStream
+        {
+            readonly Action<string> onPiece;
+            Exception thrown;
+            internal readonly swiftlet_token_callback Callback;
+
+            internal PieceStream(Action<string> onPiece)
+            {
+                this.onPiece = onPiece;
+                Callback = Deliver;
+            }
+
+            int Deliver(IntPtr piece, UIntPtr length, int token, IntPtr userData)
+            {
+                if (onPiece == null) return 1;
+                try
+                {
+                    onPiece(Utf8.Read(piece, (int)length.ToUInt64()));
+                    return 1;
+                }
+                catch (Exception e)
+                {
+                    thrown = e;
+                    return 0;
+                }
+            }
+
+            internal GenerateResult Finish(int status, swiftlet_generate_result result)
+            {
+                GC.KeepAlive(Callback);
+                if (thrown != null) throw thrown;
+                var stopped = (status == Status.Cancelled || status == Status.ContextFull) && result.stop_reason >= 0;
+                if (!stopped) SwiftletException.Check(status);
+                return new GenerateResult
+                {
+                    PromptTokens = result.n_prompt_tokens, GeneratedTokens = result.n_generated_tokens,
+                    StopReason = result.stop_reason
+                };
+            }
+        }
+    }
+}

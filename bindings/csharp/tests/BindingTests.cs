@@ -1,0 +1,337 @@
+// BindingTests.cs — the C# binding against the real library, under Mono.
+//
+//   mono SwiftletTests.exe MODEL.gguf LAYOUT.txt GENERATE_EXAMPLE
+//
+// LAYOUT.txt is Tests/abi/layout.txt (the C compiler's layout, published);
+// GENERATE_EXAMPLE is build/bin/generate, the C example whose greedy text the
+// binding must reproduce. Prints one line per test and "N passed, N failed".
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Threading;
+using Swiftlet;
+using Swiftlet.Interop;
+
+static class BindingTests
+{
+    static string modelPath, layoutPath, generateExample;
+
+    static int Main(string[] args)
+    {
+        if (args.Length != 3)
+        {
+            Console.Error.WriteLine("usage: SwiftletTests.exe MODEL.gguf LAYOUT.txt GENERATE_EXAMPLE");
+            return 2;
+        }
+        modelPath = args[0];
+        layoutPath = args[1];
+        generateExample = args[2];
+        var tests = new List<KeyValuePair<string, Action>>
+        {
+            Test("struct sizes and offsets equal the C compiler's (Tests/abi/layout.txt)", LayoutMatchesC),
+            Test("raw greedy generation equals the C example's text", RawGreedyEqualsC),
+            Test("chat greedy generation equals the C example's text", ChatGreedyEqualsC),
+            Test("a streamed generation cancelled from another thread stops; the context still works", CancelFromAnotherThread),
+            Test("a missing file raises the library's message", MissingFileRaises),
+            Test("an invalid token raises the library's message", InvalidTokenRaises),
+            Test("a nested call from the piece callback raises Busy", NestedCallIsBusy),
+            Test("an exception in the piece callback reaches the caller; the context still works", CallbackExceptionPropagates),
+            Test("model disposed before its context: the context still generates", ModelDisposedFirst),
+            Test("finalizers free model and context in any order", FinalizersFreeEverything),
+            Test("1,000 context create/dispose cycles keep memory flat", CyclesKeepMemoryFlat),
+            Test("load progress reaches 1, and false cancels the load", LoadProgress),
+            Test("tokenize, detokenize and a caller's chat template", TokensAndTemplates),
+        };
+        int passed = 0, failed = 0;
+        foreach (var test in tests)
+        {
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                test.Value();
+                Console.WriteLine("ok   {0} ({1:F1} s)", test.Key, clock.Elapsed.TotalSeconds);
+                passed++;
+            }
+            catch (Exception e)
+            {
+                Console.WriteLine("FAIL " + test.Key + ": " + e);
+                failed++;
+            }
+        }
+        Console.WriteLine("{0} passed, {1} failed", passed, failed);
+        return failed == 0 ? 0 : 1;
+    }
+
+    static KeyValuePair<string, Action> Test(string name, Action body) { return new KeyValuePair<string, Action>(name, body); }
+
+    static void Assert(bool condition, string message) { if (!condition) throw new Exception(message); }
+
+    // ------------------------------------------------------------------ ABI
+
+    static void LayoutMatchesC()
+    {
+        var sizes = new Dictionary<string, int>();
+        var fields = new Dictionary<string, Tuple<int, int>>();
+        foreach (var line in File.ReadAllLines(layoutPath))
+        {
+            var parts = line.Split(' ');
+            if (parts.Length == 2) sizes[parts[0]] = int.Parse(parts[1]);
+            else fields[parts[0]] = Tuple.Create(int.Parse(parts[1]), int.Parse(parts[2]));
+        }
+        var structs = typeof(Native).Assembly.GetTypes()
+            .Where(t => t.IsValueType && t.Namespace == "Swiftlet.Interop" && t.Name.StartsWith("swiftlet_")).ToList();
+        Assert(new HashSet<string>(structs.Select(t => t.Name)).SetEquals(sizes.Keys),
+               "C# structs " + string.Join(",", structs.Select(t => t.Name)) + " vs layout " + string.Join(",", sizes.Keys));
+        var seenFields = 0;
+        foreach (var type in structs)
+        {
+            Assert(Marshal.SizeOf(type) == sizes[type.Name], type.Name + ": size " + Marshal.SizeOf(type) + ", C says " + sizes[type.Name]);
+            foreach (var field in type.GetFields(BindingFlags.Public | BindingFlags.Instance))
+            {
+                var key = type.Name + "." + field.Name;
+                Assert(fields.ContainsKey(key), key + " is not in the C layout");
+                var offset = Marshal.OffsetOf(type, field.Name).ToInt32();
+                var size = field.FieldType == typeof(IntPtr) || field.FieldType == typeof(UIntPtr) ? IntPtr.Size : Marshal.SizeOf(field.FieldType);
+                Assert(offset == fields[key].Item1 && size == fields[key].Item2,
+                       key + ": offset " + offset + " size " + size + ", C says " + fields[key].Item1 + " " + fields[key].Item2);
+                seenFields++;
+            }
+        }
+        Assert(seenFields == fields.Count, seenFields + " fields in C#, " + fields.Count + " in the C layout");
+    }
+
+    // ------------------------------------------------------------------ generation
+
+    static string RunC(string prompt, int maxTokens, bool raw)
+    {
+        var start = new ProcessStartInfo(generateExample, "\"" + modelPath + "\" \"" + prompt + "\" " + maxTokens)
+        {
+            UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true,
+            StandardOutputEncoding = System.Text.Encoding.UTF8,
+        };
+        start.EnvironmentVariables["SWIFTLET_RAW"] = raw ? "1" : "0";
+        using (var process = Process.Start(start))
+        {
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            Assert(process.ExitCode == 0, "the C example failed: " + process.StandardError.ReadToEnd());
+            return output;
+        }
+    }
+
+    static void RawGreedyEqualsC()
+    {
+        const string prompt = "The capital of France is";
+        var text = prompt;
+        using (var model = new SwiftletModel(modelPath))
+        using (var context = model.CreateContext())
+        {
+            var result = context.Generate(prompt, GenerateOptions.Greedy(24), piece => text += piece);
+            Assert(result.GeneratedTokens > 0, "nothing generated");
+        }
+        var expected = RunC(prompt, 24, true);
+        Assert(text + "\n" == expected, "C# gave [" + text + "], C gave [" + expected + "]");
+    }
+
+    static void ChatGreedyEqualsC()
+    {
+        const string prompt = "Name three colours.";
+        var text = "";
+        using (var model = new SwiftletModel(modelPath))
+        using (var context = model.CreateContext())
+        {
+            context.Chat(new[] { new ChatMessage("user", prompt) }, GenerateOptions.Greedy(24), piece => text += piece);
+        }
+        var expected = RunC(prompt, 24, false);
+        Assert(text + "\n" == expected, "C# gave [" + text + "], C gave [" + expected + "]");
+    }
+
+    static void CancelFromAnotherThread()
+    {
+        using (var model = new SwiftletModel(modelPath))
+        using (var context = model.CreateContext())
+        {
+            var firstPiece = new ManualResetEvent(false);
+            var cancelled = new ManualResetEvent(false);
+            var canceller = new Thread(() =>
+            {
+                firstPiece.WaitOne();
+                context.Cancel();
+                cancelled.Set();
+            });
+            canceller.Start();
+            var pieces = 0;
+            // The first piece's handler waits until the other thread has
+            // cancelled, so the cancel lands while the call runs, every time.
+            var result = context.Generate("Once upon a time", GenerateOptions.Greedy(64), piece =>
+            {
+                if (pieces++ == 0)
+                {
+                    firstPiece.Set();
+                    cancelled.WaitOne();
+                }
+            });
+            canceller.Join();
+            Assert(result.Cancelled && result.StopReason == StopReason.Cancelled, "stop reason " + result.StopReason);
+            Assert(pieces == 1, pieces + " pieces after the cancel");
+            var again = context.Generate(" And then", GenerateOptions.Greedy(4), null);
+            Assert(again.StopReason == StopReason.MaxTokens && again.GeneratedTokens == 4, "the context did not go on");
+        }
+    }
+
+    // ------------------------------------------------------------------ errors
+
+    static SwiftletException Catch(Action body)
+    {
+        try { body(); }
+        catch (SwiftletException e) { return e; }
+        throw new Exception("no SwiftletException");
+    }
+
+    static void MissingFileRaises()
+    {
+        var e = Catch(() => new SwiftletModel("/nonexistent/model.gguf"));
+        Assert(e.Status == Status.IO, "status " + e.Status);
+        Assert(e.Message.Contains("/nonexistent/model.gguf"), "message: " + e.Message);
+    }
+
+    static void InvalidTokenRaises()
+    {
+        using (var model = new SwiftletModel(modelPath))
+        using (var context = model.CreateContext())
+        {
+            var e = Catch(() => context.Eval(new[] { 1, model.VocabularySize + 5 }));
+            Assert(e.Status == Status.InvalidArgument, "status " + e.Status);
+            Assert(e.Message.Contains("outside the vocabulary"), "message: " + e.Message);
+            Assert(context.Position == 0, "a failed eval moved the position");
+        }
+    }
+
+    static void NestedCallIsBusy()
+    {
+        using (var model = new SwiftletModel(modelPath))
+        using (var context = model.CreateContext())
+        {
+            SwiftletException nested = null;
+            context.Generate("Hello", GenerateOptions.Greedy(2), piece =>
+            {
+                if (nested == null) nested = Catch(() => context.Eval(new[] { 1 }));
+            });
+            Assert(nested.Status == Status.Busy, "status " + nested.Status);
+        }
+    }
+
+    static void CallbackExceptionPropagates()
+    {
+        using (var model = new SwiftletModel(modelPath))
+        using (var context = model.CreateContext())
+        {
+            try
+            {
+                context.Generate("Hello", GenerateOptions.Greedy(8), piece => { throw new InvalidOperationException("from the handler"); });
+                throw new Exception("no exception");
+            }
+            catch (InvalidOperationException e) { Assert(e.Message == "from the handler", e.Message); }
+            var again = context.Generate(" there", GenerateOptions.Greedy(2), null);
+            Assert(again.GeneratedTokens == 2, "the context did not go on");
+        }
+    }
+
+    // ------------------------------------------------------------------ lifetimes
+
+    static swiftlet_memory_info Memory() { return SwiftletModel.MemoryInfo; }
+
+    static void ModelDisposedFirst()
+    {
+        var model = new SwiftletModel(modelPath);
+        var context = model.CreateContext();
+        model.Dispose();
+        var result = context.Generate("The sky is", GenerateOptions.Greedy(4), null);
+        Assert(result.GeneratedTokens == 4, "generated " + result.GeneratedTokens);
+        Assert(Memory().bytes_mapped > 0, "the model is gone while its context lives");
+        context.Dispose();
+        Assert(Memory().bytes_mapped == 0, "the model outlived its last context");
+    }
+
+    static void MakeGarbage()
+    {
+        var model = new SwiftletModel(modelPath);
+        var context = model.CreateContext();
+        context.Eval(new[] { 1, 2, 3 });
+        GC.KeepAlive(context);
+    }
+
+    static void FinalizersFreeEverything()
+    {
+        for (var i = 0; i < 3; i++) MakeGarbage();
+        for (var i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        var memory = Memory();
+        Assert(memory.bytes_mapped == 0 && memory.bytes_allocated == 0,
+               memory.bytes_mapped + " bytes mapped, " + memory.bytes_allocated + " allocated after the finalizers ran");
+    }
+
+    static long ResidentBytes()
+    {
+        var fields = File.ReadAllText("/proc/self/statm").Split(' ');
+        return long.Parse(fields[1]) * 4096;
+    }
+
+    static void CyclesKeepMemoryFlat()
+    {
+        using (var model = new SwiftletModel(modelPath))
+        {
+            var options = new ContextOptions { ContextSize = 64, Threads = 1 };
+            Action cycle = () =>
+            {
+                using (var context = model.CreateContext(options)) context.Eval(new[] { 1 });
+            };
+            for (var i = 0; i < 50; i++) cycle();   // warm up: allocator caches, JIT
+            var library = Memory().bytes_allocated;
+            var resident = ResidentBytes();
+            for (var i = 0; i < 1000; i++) cycle();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            var grown = ResidentBytes() - resident;
+            Assert(Memory().bytes_allocated == library, "the library holds " + (Memory().bytes_allocated - library) + " more bytes");
+            // A leaked context would be its KV cache and scratch, megabytes each:
+            // 1,000 of them could not hide in 16 MiB.
+            Assert(grown < 16L << 20, "resident memory grew by " + (grown >> 20) + " MiB over 1,000 cycles");
+        }
+    }
+
+    static void LoadProgress()
+    {
+        var seen = new List<float>();
+        using (new SwiftletModel(modelPath, 0, fraction => { seen.Add(fraction); return true; })) { }
+        Assert(seen.Count >= 3 && seen[0] == 0 && seen[seen.Count - 1] == 1, "progress " + string.Join(" ", seen));
+        for (var i = 1; i < seen.Count; i++) Assert(seen[i] >= seen[i - 1], "progress went back");
+        var e = Catch(() => new SwiftletModel(modelPath, 0, fraction => fraction < 0.5f));
+        Assert(e.Status == Status.Cancelled, "status " + e.Status);
+        Assert(Memory().bytes_mapped == 0, "a cancelled load kept its file mapped");
+    }
+
+    static void TokensAndTemplates()
+    {
+        using (var model = new SwiftletModel(modelPath))
+        {
+            const string text = "Héllo, wörld — 你好 👋";
+            var tokens = model.Tokenize(text, 0);
+            Assert(tokens.Length > 0, "no tokens");
+            Assert(model.Detokenize(tokens) == text, "round trip gave " + model.Detokenize(tokens));
+            var messages = new[] { new ChatMessage("user", "hi") };
+            var own = model.FormatChat(messages, true, "{% for m in messages %}[{{ m.role }}: {{ m.content }}]{% endfor %}");
+            Assert(own == "[user: hi]", "custom template gave " + own);
+            Assert(model.FormatChat(messages).Contains("<|im_start|>user"), "the model's template was not used");
+            var e = Catch(() => model.FormatChat(messages, true, "{% for %}"));
+            Assert(e.Status == Status.Template, "status " + e.Status);
+        }
+    }
+}
