@@ -37,7 +37,7 @@ namespace Swiftlet.Interop
             return Encoding.UTF8.GetString(bytes);
         }
 
-        /// <summary>A copy of a library string, for NativeString-style fields.</summary>
+        /// <summary>The text of the first `length` UTF-8 bytes of a buffer the library filled.</summary>
         public static string Decode(byte[] buffer, int length) { return Encoding.UTF8.GetString(buffer, 0, length); }
     }
 
