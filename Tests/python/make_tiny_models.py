@@ -1,4 +1,5 @@
-"""Writes tiny random `llama` GGUF models for Swiftlet's tests.
+"""Writes tiny random GGUF models for Swiftlet's tests: `llama` (the standard
+set), and `qwen2` and `gpt2` (ARCHITECTURE_SPECS).
 
 Everything is deterministic (fixed seeds), so the same spec always gives the
 same bytes. The models follow llama.cpp's GGUF conventions:
@@ -15,6 +16,17 @@ same bytes. The models follow llama.cpp's GGUF conventions:
   blk.N.ffn_down.weight    [n_ff, n_embd]
   output_norm.weight       [n_embd]                         F32
   output.weight            [n_embd, n_vocab]                (absent when tied)
+
+`qwen2` adds blk.N.attn_q.bias / attn_k.bias / attn_v.bias [n_head*hd] /
+[n_head_kv*hd]. `gpt2` (llama.cpp's converter's names) has instead:
+
+  position_embd.weight     [n_embd, n_ctx_train]            (absent with sinusoidal positions,
+                                                             metadata gpt2.position_encoding)
+  blk.N.attn_norm.weight / .bias, blk.N.ffn_norm.weight / .bias, output_norm.weight / .bias
+  blk.N.attn_qkv.weight    [n_embd, 3*n_embd]  + .bias      Q, K, V rows at 0, n_embd, 2*n_embd
+  blk.N.attn_output.weight [n_embd, n_embd]    + .bias
+  blk.N.ffn_up.weight      [n_embd, n_ff]      + .bias
+  blk.N.ffn_down.weight    [n_ff, n_embd]      + .bias
 
 A numpy matrix of shape (rows, cols) is a ggml tensor with dims [cols, rows]:
 each row is one output unit, contiguous along the input dimension (so the
@@ -146,6 +158,7 @@ class TinySpec:
     tokenizer_pre: str = "gpt-2"
     omit_key: Optional[str] = None       # leave this metadata key out
     transpose_tensor: Optional[str] = None  # store this matrix with its dims swapped
+    positions: str = "learned"           # gpt2 only: "learned" (position_embd) or "sinusoidal"
 
     @property
     def head_dim(self) -> int:
@@ -170,6 +183,20 @@ STANDARD_SPECS: list[TinySpec] = [
 ]
 SPECS_BY_NAME = {s.name: s for s in STANDARD_SPECS}
 
+# The other architectures' tiny models (issue: one block for many models):
+# qwen2 with GQA and biases on Q, K, V; gpt2 with learned and with
+# sinusoidal positions. Not in the standard set until the engine runs them.
+ARCHITECTURE_SPECS: list[TinySpec] = [
+    TinySpec("tiny-qwen2-q8_0-gqa2-untied", QT.Q8_0, architecture="qwen2", n_layer=2, n_head_kv=2, tied=False,
+             rope_base=1000000.0, rms_eps=1e-6, seed=21),
+    TinySpec("tiny-qwen2-f16-mha-tied", QT.F16, architecture="qwen2", n_layer=2, n_head_kv=4, tied=True, seed=22),
+    TinySpec("tiny-gpt2-f32-learned", QT.F32, architecture="gpt2", n_layer=2, tied=True, seed=23),
+    TinySpec("tiny-gpt2-q8_0-learned-untied", QT.Q8_0, architecture="gpt2", n_layer=3, tied=False, seed=24),
+    TinySpec("tiny-gpt2-f16-sinusoidal", QT.F16, architecture="gpt2", n_layer=2, tied=True, positions="sinusoidal",
+             seed=25),
+]
+SPECS_BY_NAME.update({s.name: s for s in ARCHITECTURE_SPECS})
+
 
 def random_weights(spec: TinySpec) -> dict[str, np.ndarray]:
     """float32 weights in numpy layout (rows = output units), before storage rounding."""
@@ -183,9 +210,32 @@ def random_weights(spec: TinySpec) -> dict[str, np.ndarray]:
     def norm(n):
         return (1.0 + 0.1 * rng.standard_normal(n)).astype(np.float32)
 
+    def bias(n, scale=0.1):
+        return (scale * rng.standard_normal(n)).astype(np.float32)
+
     w: dict[str, np.ndarray] = {}
     embd = (0.5 * rng.standard_normal((V, E))).astype(np.float32)
     w["token_embd.weight"] = embd
+    if spec.architecture == "gpt2":
+        if spec.positions == "learned":
+            w["position_embd.weight"] = (0.3 * rng.standard_normal((spec.n_ctx_train, E))).astype(np.float32)
+        for i in range(spec.n_layer):
+            p = f"blk.{i}."
+            w[p + "attn_norm.weight"], w[p + "attn_norm.bias"] = norm(E), bias(E)
+            # Q and K rows carry the q/k gain (attention far from uniform), V's do not.
+            qkv = np.concatenate([mat(E, E, spec.qk_gain), mat(E, E, spec.qk_gain), mat(E, E)])
+            w[p + "attn_qkv.weight"], w[p + "attn_qkv.bias"] = qkv, bias(3 * E)
+            w[p + "attn_output.weight"], w[p + "attn_output.bias"] = mat(E, E, spec.branch_gain), bias(E)
+            w[p + "ffn_norm.weight"], w[p + "ffn_norm.bias"] = norm(E), bias(E)
+            w[p + "ffn_up.weight"], w[p + "ffn_up.bias"] = mat(spec.n_ff, E), bias(spec.n_ff)
+            w[p + "ffn_down.weight"], w[p + "ffn_down.bias"] = mat(E, spec.n_ff, spec.branch_gain), bias(E)
+        w["output_norm.weight"], w["output_norm.bias"] = norm(E), bias(E)
+        if not spec.tied:
+            w["output.weight"] = mat(V, E, spec.out_gain)
+        out_name = "token_embd.weight" if spec.tied else "output.weight"
+        for tid in (VOCAB.eos_id, VOCAB.eot_id):
+            w[out_name][tid, :] = 0.0
+        return w
     for i in range(spec.n_layer):
         p = f"blk.{i}."
         w[p + "attn_norm.weight"] = norm(E)
@@ -197,6 +247,10 @@ def random_weights(spec: TinySpec) -> dict[str, np.ndarray]:
         w[p + "ffn_gate.weight"] = mat(spec.n_ff, E)
         w[p + "ffn_up.weight"] = mat(spec.n_ff, E)
         w[p + "ffn_down.weight"] = mat(E, spec.n_ff, spec.branch_gain)
+        if spec.architecture == "qwen2":
+            w[p + "attn_q.bias"] = bias(spec.n_head * hd)
+            w[p + "attn_k.bias"] = bias(spec.n_head_kv * hd)
+            w[p + "attn_v.bias"] = bias(spec.n_head_kv * hd)
     w["output_norm.weight"] = norm(E)
     if not spec.tied:
         w["output.weight"] = mat(V, E, spec.out_gain)
@@ -226,10 +280,15 @@ def write_model(spec: TinySpec, path: str, weights: Optional[dict] = None,
     writer.add_uint32(f"{arch}.embedding_length", spec.n_embd)
     writer.add_uint32(f"{arch}.feed_forward_length", spec.n_ff)
     writer.add_uint32(f"{arch}.attention.head_count", spec.n_head)
-    writer.add_uint32(f"{arch}.attention.head_count_kv", spec.n_head_kv)
-    writer.add_float32(f"{arch}.rope.freq_base", spec.rope_base)
-    writer.add_float32(f"{arch}.attention.layer_norm_rms_epsilon", spec.rms_eps)
-    writer.add_uint32(f"{arch}.rope.dimension_count", spec.head_dim)
+    if arch == "gpt2":
+        writer.add_float32(f"{arch}.attention.layer_norm_epsilon", spec.rms_eps)
+        if spec.positions == "sinusoidal":
+            writer.add_string(f"{arch}.position_encoding", "sinusoidal")
+    else:
+        writer.add_uint32(f"{arch}.attention.head_count_kv", spec.n_head_kv)
+        writer.add_float32(f"{arch}.rope.freq_base", spec.rope_base)
+        writer.add_float32(f"{arch}.attention.layer_norm_rms_epsilon", spec.rms_eps)
+        writer.add_uint32(f"{arch}.rope.dimension_count", spec.head_dim)
     writer.add_uint32(f"{arch}.vocab_size", VOCAB.n_vocab)
     writer.add_tokenizer_model(spec.tokenizer_model)
     writer.add_tokenizer_pre(spec.tokenizer_pre)
@@ -263,9 +322,9 @@ def write_model(spec: TinySpec, path: str, weights: Optional[dict] = None,
     return path
 
 
-def write_standard_set(out_dir: str) -> dict[str, str]:
+def write_standard_set(out_dir: str, specs: Optional[list[TinySpec]] = None) -> dict[str, str]:
     os.makedirs(out_dir, exist_ok=True)
-    return {s.name: write_model(s, os.path.join(out_dir, s.name + ".gguf")) for s in STANDARD_SPECS}
+    return {s.name: write_model(s, os.path.join(out_dir, s.name + ".gguf")) for s in (specs or STANDARD_SPECS)}
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""A numpy reference forward pass for `llama` GGUF models, written from the
-equations (not from Swiftlet's code).
+"""A numpy reference forward pass for decoder GGUF models (`llama`, `qwen2`,
+`gpt2` and its sinusoidal variant), written from the equations (not from
+Swiftlet's code). The `llama` pass:
 
     x   = E[token]                                         embedding lookup
     per layer:
@@ -13,6 +14,20 @@ equations (not from Swiftlet's code).
       h   = rmsnorm(x) * w_ffn_norm
       x   = x + (silu(h Wgate^T) * (h Wup^T)) Wdown^T
     logits = (rmsnorm(x) * w_output_norm) Wout^T           Wout = E when output.weight is absent
+
+What the other architectures change (llama.cpp's llm_build_qwen2 / _gpt2):
+
+  qwen2   q,k,v get biases (attn_q.bias, ...); RoPE pairs are NEOX's
+          (v[i], v[i + n_rot/2]); otherwise llama.
+  gpt2    x = E[token] + P[pos] (position_embd.weight, learned), no RoPE;
+          layernorm(v) = (v - mean) / sqrt(var + eps) * w + b everywhere
+          (attn_norm, ffn_norm, output_norm each with .weight and .bias);
+          q,k,v = the rows [0,E), [E,2E), [2E,3E) of one fused attn_qkv
+          product (+ attn_qkv.bias); every projection has a bias;
+          ffn = down(gelu(up(h))), gelu(v) = v/2 (1 + tanh(sqrt(2/pi)(v + 0.044715 v^3))).
+  gpt2 with metadata gpt2.position_encoding = "sinusoidal" (Swiftlet's own
+          key; no position_embd tensor): P[pos, 2i] = sin(pos / 10000^(2i/E)),
+          P[pos, 2i+1] = cos(pos / 10000^(2i/E)) (Vaswani et al. 2017).
 
 Weights are the stored values: gguf.quants.dequantize of each tensor.
 
@@ -134,6 +149,7 @@ def int8_matmul_error_bound(x: np.ndarray, w_exact: np.ndarray, w: Q8Matrix) -> 
 
 @dataclasses.dataclass
 class HParams:
+    arch: str
     n_vocab: int
     n_ctx_train: int
     n_embd: int
@@ -143,7 +159,8 @@ class HParams:
     n_ff: int
     n_rot: int
     rope_base: float
-    rms_eps: float
+    rms_eps: float            # the RMS norm's epsilon, or LayerNorm's for gpt2
+    positions: str = "rope"   # "rope", "learned" or "sinusoidal"
 
     @property
     def head_dim(self) -> int:
@@ -157,12 +174,17 @@ def _field(reader: gguf.GGUFReader, key: str):
     return f.contents()
 
 
+ARCHITECTURES = ("llama", "qwen2", "gpt2")
+
+
 class ReferenceLlama:
+    """The reference for any of ARCHITECTURES (named for the first one)."""
+
     def __init__(self, path: str):
         self.path = path
         r = gguf.GGUFReader(path)
         arch = _field(r, "general.architecture")
-        assert arch == "llama", arch
+        assert arch in ARCHITECTURES, arch
         self.tensors: dict[str, np.ndarray] = {}
         self.types: dict[str, QT] = {}
         self.raw: dict[str, np.ndarray] = {}
@@ -174,19 +196,24 @@ class ReferenceLlama:
             self.types[t.name] = t.tensor_type
             self.raw[t.name] = np.asarray(t.data)
         emb = self.tensors["token_embd.weight"]
-        n_head = int(_field(r, "llama.attention.head_count"))
-        n_embd = int(_field(r, "llama.embedding_length"))
+        n_head = int(_field(r, f"{arch}.attention.head_count"))
+        n_embd = int(_field(r, f"{arch}.embedding_length"))
+        gpt2 = arch == "gpt2"
         self.hp = HParams(
+            arch=arch,
             n_vocab=emb.shape[0],
-            n_ctx_train=int(_field(r, "llama.context_length")),
+            n_ctx_train=int(_field(r, f"{arch}.context_length")),
             n_embd=n_embd,
-            n_layer=int(_field(r, "llama.block_count")),
+            n_layer=int(_field(r, f"{arch}.block_count")),
             n_head=n_head,
-            n_head_kv=int(_field(r, "llama.attention.head_count_kv") or n_head),
-            n_ff=int(_field(r, "llama.feed_forward_length")),
-            n_rot=int(_field(r, "llama.rope.dimension_count") or n_embd // n_head),
-            rope_base=float(_field(r, "llama.rope.freq_base") or 10000.0),
-            rms_eps=float(_field(r, "llama.attention.layer_norm_rms_epsilon")),
+            n_head_kv=n_head if gpt2 else int(_field(r, f"{arch}.attention.head_count_kv") or n_head),
+            n_ff=int(_field(r, f"{arch}.feed_forward_length")),
+            n_rot=0 if gpt2 else int(_field(r, f"{arch}.rope.dimension_count") or n_embd // n_head),
+            rope_base=float(_field(r, f"{arch}.rope.freq_base") or 10000.0),
+            rms_eps=float(_field(r, f"{arch}.attention.layer_norm_epsilon" if gpt2
+                                 else f"{arch}.attention.layer_norm_rms_epsilon")),
+            positions=(("sinusoidal" if _field(r, "gpt2.position_encoding") == "sinusoidal" else "learned")
+                       if gpt2 else "rope"),
         )
         self.tied = "output.weight" not in self.tensors
         self.n_params = sum(int(np.prod(t.shape)) for t in r.tensors)
@@ -218,14 +245,17 @@ class ReferenceLlama:
 
     # forward ------------------------------------------------------------
     def forward(self, tokens: Sequence[int], mode: str = "exact", dtype=np.float64,
-                rope_mode: str = "normal", gqa_map: Optional[str] = None,
+                rope_mode: Optional[str] = None, gqa_map: Optional[str] = None,
                 perturb: Optional[np.random.Generator] = None, perturb_rel: float = 1e-6) -> np.ndarray:
         """Logits (len(tokens), n_vocab) of every position of `tokens`
-        evaluated from position 0. `rope_mode="neox"` and
-        `gqa_map="interleaved"` are deliberately wrong variants used to show
+        evaluated from position 0. `rope_mode` defaults to the architecture's
+        pairing ("normal" for llama, "neox" for qwen2); the other one, and
+        `gqa_map="interleaved"`, are deliberately wrong variants used to show
         that the tests' tolerances catch such mistakes."""
         assert mode in ("exact", "int8")
         hp = self.hp
+        if rope_mode is None:
+            rope_mode = "neox" if hp.arch == "qwen2" else "normal"
         tokens = np.asarray(tokens, dtype=np.int64)
         assert tokens.ndim == 1 and len(tokens) > 0
         assert tokens.min() >= 0 and tokens.max() < hp.n_vocab
@@ -245,11 +275,29 @@ class ReferenceLlama:
                 return (x_hat @ self.tensors[name].astype(np.float64).T).astype(fdt)
             return int8_matmul(x, self.q8(name), dtype=fdt).astype(fdt)
 
+        def bias(y, weight_name):
+            b = self.tensors.get(weight_name.replace(".weight", ".bias"))
+            return y if b is None else y + b.astype(y.dtype)
+
+        def linear(x, name):
+            return bias(mm(x, name), name)
+
         def rmsnorm(x, name):
             w = self.tensors[name].astype(fdt)
             x = x.astype(fdt)
             ms = np.mean(x * x, axis=-1, keepdims=True)
             return (x / np.sqrt(ms + fdt(hp.rms_eps))) * w
+
+        def layernorm(x, name):
+            x = x.astype(fdt)
+            mean = np.mean(x, axis=-1, keepdims=True)
+            var = np.mean((x - mean) ** 2, axis=-1, keepdims=True)
+            return bias((x - mean) / np.sqrt(var + fdt(hp.rms_eps)) * self.tensors[name].astype(fdt), name)
+
+        norm = layernorm if hp.arch == "gpt2" else rmsnorm
+
+        def gelu(v):  # the tanh form, as GPT-2 and ggml use
+            return fdt(0.5) * v * (fdt(1) + np.tanh(fdt(np.sqrt(2 / np.pi)) * (v + fdt(0.044715) * v ** 3)))
 
         pos = np.arange(T, dtype=np.float64)
         half = hp.n_rot // 2
@@ -273,19 +321,34 @@ class ReferenceLlama:
                 raise ValueError(rope_mode)
             return out
 
-        if mode == "exact" or self.is_four_bit("token_embd.weight"):
-            x = self.tensors["token_embd.weight"][tokens].astype(np.float64 if mode == "exact" else fdt)
-        else:
-            x = self.q8("token_embd.weight").dequantize()[tokens].astype(fdt)
+        def rows(name, index):  # an embedding table's rows as the engine holds them
+            if mode == "exact" or self.is_four_bit(name):
+                return self.tensors[name][index].astype(np.float64 if mode == "exact" else fdt)
+            return self.q8(name).dequantize()[index].astype(fdt)
+
+        x = rows("token_embd.weight", tokens)
+        if hp.positions == "learned":
+            x = x + rows("position_embd.weight", np.arange(T))
+        elif hp.positions == "sinusoidal":
+            angle = np.arange(T, dtype=np.float64)[:, None] / 10000.0 ** (
+                np.arange(0, hp.n_embd, 2, dtype=np.float64)[None, :] / hp.n_embd)
+            table = np.empty((T, hp.n_embd))
+            table[:, 0::2], table[:, 1::2] = np.sin(angle), np.cos(angle)
+            x = x + table.astype(x.dtype)
 
         group = hp.n_head // hp.n_head_kv
         mask = np.triu(np.full((T, T), -np.inf, dtype=fdt), k=1)
         for il in range(hp.n_layer):
             p = f"blk.{il}."
-            h = rmsnorm(x, p + "attn_norm.weight")
-            q = rope(mm(h, p + "attn_q.weight").reshape(T, hp.n_head, hd))
-            k = rope(mm(h, p + "attn_k.weight").reshape(T, hp.n_head_kv, hd))
-            v = mm(h, p + "attn_v.weight").reshape(T, hp.n_head_kv, hd)
+            h = norm(x, p + "attn_norm.weight")
+            if hp.arch == "gpt2":
+                qkv = linear(h, p + "attn_qkv.weight")
+                E = hp.n_embd
+                q, k, v = (qkv[:, i * E:(i + 1) * E].reshape(T, hp.n_head, hd) for i in range(3))
+            else:
+                q = rope(linear(h, p + "attn_q.weight").reshape(T, hp.n_head, hd))
+                k = rope(linear(h, p + "attn_k.weight").reshape(T, hp.n_head_kv, hd))
+                v = linear(h, p + "attn_v.weight").reshape(T, hp.n_head_kv, hd)
             if mode != "exact":
                 # Swiftlet's KV cache holds keys and values as fp16.
                 k, v = k.astype(np.float16).astype(fdt), v.astype(np.float16).astype(fdt)
@@ -297,13 +360,16 @@ class ReferenceLlama:
                 e = np.exp(s)
                 pr = e / e.sum(axis=1, keepdims=True)
                 o[:, hh, :] = pr @ v[:, g, :]
-            x = x + mm(o.reshape(T, hp.n_head * hd), p + "attn_output.weight")
-            h = rmsnorm(x, p + "ffn_norm.weight")
-            gate = mm(h, p + "ffn_gate.weight")
-            up = mm(h, p + "ffn_up.weight")
-            act = gate / (fdt(1) + np.exp(-gate)) * up
-            x = x + mm(act, p + "ffn_down.weight")
-        x = rmsnorm(x, "output_norm.weight")
+            x = x + linear(o.reshape(T, hp.n_head * hd), p + "attn_output.weight")
+            h = norm(x, p + "ffn_norm.weight")
+            if hp.arch == "gpt2":
+                act = gelu(linear(h, p + "ffn_up.weight"))
+            else:
+                gate = mm(h, p + "ffn_gate.weight")
+                up = mm(h, p + "ffn_up.weight")
+                act = gate / (fdt(1) + np.exp(-gate)) * up
+            x = x + linear(act, p + "ffn_down.weight")
+        x = norm(x, "output_norm.weight")
         return np.asarray(mm(x, self.out_weight_name()), dtype=np.float64)
 
 

@@ -12,7 +12,11 @@ too). For the quantized models llama.cpp quantizes activations itself (Q8_0
 with fp16 scales for Q8_0/Q4_0/Q4_1 weights, fp16 for F16), so it lands near
 mode (b) for Q8_0 and near mode (a) for F16.
 
-    python3 validate_reference_with_llamacpp.py [--llama-python PATH]
+With --architectures it does the same for the qwen2 and gpt2 tiny models
+(make_tiny_models.ARCHITECTURE_SPECS; the sinusoidal gpt2 variant is
+Swiftlet's own and llama.cpp cannot load it, so it is skipped).
+
+    python3 validate_reference_with_llamacpp.py [--llama-python PATH] [--architectures]
 """
 from __future__ import annotations
 
@@ -46,10 +50,13 @@ json.dump({"detok": detok, "tok": llm.tokenize(b"hello the world and", add_bos=F
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--llama-python", default=os.environ.get("LLAMA_PYTHON", os.path.expanduser("~/.cache/swiftlet/llama-venv/bin/python")))
+    ap.add_argument("--architectures", action="store_true", help="the qwen2 and gpt2 tiny models instead")
     args = ap.parse_args()
     from test_reference_forward import MAIN  # the suite's main token sequence
+    specs = ([s for s in mk.ARCHITECTURE_SPECS if s.positions != "sinusoidal"] if args.architectures
+             else mk.STANDARD_SPECS)
     with tempfile.TemporaryDirectory() as d:
-        paths = mk.write_standard_set(d)
+        paths = mk.write_standard_set(d, specs)
         for name, path in paths.items():
             out = os.path.join(d, name + ".npy")
             subprocess.run([args.llama_python, "-c", LLAMA_SNIPPET, path, json.dumps(MAIN), out], check=True)
@@ -59,7 +66,7 @@ def main() -> int:
             a = ref.forward(MAIN, "exact")
             b = ref.forward(MAIN, "int8")
             byte_ok = all(bytes.fromhex(h) == bytes([i]) for i, h in enumerate(extra["detok"]))
-            print(f"{name:24s} max|logit|={np.abs(a).max():6.2f}  |llama.cpp - exact|={np.abs(lc - a).max():.3e}  "
+            print(f"{name:30s} max|logit|={np.abs(a).max():6.2f}  |llama.cpp - exact|={np.abs(lc - a).max():.3e}  "
                   f"|llama.cpp - int8|={np.abs(lc - b).max():.3e}  |exact - int8|={np.abs(a - b).max():.3e}  "
                   f"byte tokens decode: {byte_ok}  tokenize('hello the world and')={extra['tok']}")
     return 0
