@@ -16,6 +16,11 @@ llama.cpp via llama-cpp-python's low-level ctypes bindings), with the same
 prompt token ids, threads, n_ctx and batch size (= prompt length), greedy
 argmax in numpy on each engine's logits pointer.
 
+A last row, the binding row, times the Python packages' own one-token loops
+(swiftlet's `Context.eval` and llama-cpp-python's `Llama.eval`, each followed
+by a greedy pick from the package's logits) against the same loops made with
+the bare C calls, so the cost of each binding stays measured.
+
 This parent process imports neither engine nor numpy and stays small, because
 Linux counts the parent's RSS at exec time in the child's ru_maxrss.
 """
@@ -42,6 +47,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 ENGINES = ("swiftlet", "llama.cpp")
+# The binding row: each package's own one-token loop, and the bare C call as the floor.
+BINDING_ENGINES = ("swiftlet", "swiftlet-py", "llama.cpp", "llama-py")
+BINDING_LABELS = {"swiftlet": "Swiftlet C call (ctypes)", "swiftlet-py": "swiftlet Context.eval",
+                  "llama.cpp": "llama.cpp llama_decode (ctypes)", "llama-py": "llama-cpp-python Llama.eval"}
 WARMUP_GEN = 8  # tokens generated in each worker's untimed warm-up pass
 
 
@@ -88,7 +97,7 @@ class SwiftletEngine:
         return self.lib.swiftlet_context_logits(self.ctx)
 
     def reset(self) -> None:
-        self.lib.swiftlet_context_reset(self.ctx)
+        self.sw.check(self.lib.swiftlet_context_reset(self.ctx))
 
     def token_array(self, count: int):
         import ctypes
@@ -146,43 +155,152 @@ class LlamaCppEngine:
         self.lc.llama_model_free(self.model)
 
 
+class SwiftletPackageEngine:
+    """The swiftlet package (bindings/python/src, the checkout's own) on the
+    same library: `Context.eval` and `Context.logits`, as a user's loop calls them."""
+
+    def __init__(self) -> None:
+        sys.path.insert(0, os.path.join(REPO, "bindings", "python", "src"))
+        import swiftlet
+        self.swiftlet = swiftlet
+
+    def versions(self) -> dict:
+        return {"swiftlet_package": self.swiftlet.__version__,
+                "swiftlet_package_library": os.path.realpath(self.swiftlet.library_path())}
+
+    def load(self, path: str, threads: int) -> None:
+        self.model = self.swiftlet.Model(path, n_threads=threads)
+        self.vocab = self.model.n_vocab
+
+    def create_context(self, n_ctx: int, threads: int, batch: int) -> None:
+        self.ctx = self.model.context(n_ctx=n_ctx, n_threads=threads, n_batch=batch)
+
+    def eval_prompt(self, tokens: list[int]) -> None:
+        self.ctx.eval(tokens)
+
+    def pick(self) -> int:
+        import numpy as np
+        return int(np.argmax(self.ctx.logits))
+
+    def step(self, token: int) -> int:
+        self.ctx.eval([token])
+        return self.pick()
+
+    def reset(self) -> None:
+        self.ctx.reset()
+
+    def free(self) -> None:
+        self.ctx.close()
+        self.model.close()
+
+
+class LlamaPythonEngine:
+    """llama-cpp-python's high-level `Llama`: `Llama.eval` and its `scores`,
+    as its own generate() loop uses them."""
+
+    def __init__(self) -> None:
+        import llama_cpp
+        self.lc = llama_cpp
+
+    def versions(self) -> dict:
+        return {"llama_cpp_python": self.lc.__version__}
+
+    def load(self, path: str, threads: int) -> None:
+        self.path, self.threads = path, threads  # Llama loads and makes its context in one call
+
+    def create_context(self, n_ctx: int, threads: int, batch: int) -> None:
+        self.llm = self.lc.Llama(model_path=self.path, n_ctx=n_ctx, n_batch=batch, n_ubatch=batch,
+                                 n_threads=threads, n_threads_batch=threads, logits_all=False, verbose=False)
+        self.vocab = self.llm.n_vocab()
+
+    def eval_prompt(self, tokens: list[int]) -> None:
+        self.llm.eval(tokens)
+
+    def pick(self) -> int:
+        import numpy as np
+        return int(np.argmax(self.llm.scores[self.llm.n_tokens - 1]))
+
+    def step(self, token: int) -> int:
+        self.llm.eval([token])
+        return self.pick()
+
+    def reset(self) -> None:
+        self.llm.reset()
+
+    def free(self) -> None:
+        self.llm.close()
+
+
+class CallLoop:
+    """The bare C engines as `prompt`/`step`: one-token eval through ctypes,
+    greedy argmax over the engine's logits pointer (no copy)."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+
+    def __getattr__(self, name: str):
+        return getattr(self.engine, name)
+
+    def create_context(self, n_ctx: int, threads: int, batch: int) -> None:
+        self.engine.create_context(n_ctx, threads, batch)
+        self.one = self.engine.token_array(1)
+
+    def pick(self) -> int:
+        import numpy as np
+        return int(np.argmax(np.ctypeslib.as_array(self.engine.logits_pointer(), shape=(self.engine.vocab,))))
+
+    def eval_prompt(self, tokens: list[int]) -> None:
+        array = self.engine.token_array(len(tokens))
+        array[:] = tokens
+        self.engine.eval(array, len(tokens))
+
+    def step(self, token: int) -> int:
+        self.one[0] = token
+        self.engine.eval(self.one, 1)
+        return self.pick()
+
+
+def make_engine(name: str):
+    if name == "swiftlet":
+        return CallLoop(SwiftletEngine())
+    if name == "llama.cpp":
+        return CallLoop(LlamaCppEngine())
+    if name == "swiftlet-py":
+        return SwiftletPackageEngine()
+    if name == "llama-py":
+        return LlamaPythonEngine()
+    raise ValueError(name)
+
+
 def worker(args: argparse.Namespace) -> None:
     """One engine, one file, one thread count: prints one JSON line."""
-    import numpy as np  # both engines' workers (and the baseline) import it
+    import numpy as np  # every engine's worker (and the baseline) imports it
     if args.engine == "none":  # the floor: Python + numpy, no engine
-        print(json.dumps({"engine": "none"}))
+        print(json.dumps({"engine": "none", "numpy": np.__version__}))
         return
-    engine = SwiftletEngine() if args.engine == "swiftlet" else LlamaCppEngine()
+    engine = make_engine(args.engine)
 
     start = time.perf_counter()
     engine.load(args.model, args.threads)
     load_ms = (time.perf_counter() - start) * 1e3
     engine.create_context(args.n_ctx, args.threads, args.prompt)
     prompt = prompt_tokens(args.prompt, engine.vocab)
-    prompt_array = engine.token_array(len(prompt))
-    prompt_array[:] = prompt
-    one = engine.token_array(1)
-
-    def next_token() -> int:
-        return int(np.argmax(np.ctypeslib.as_array(engine.logits_pointer(), shape=(engine.vocab,))))
 
     # Untimed warm-up over the same path: first-touch page faults of weights,
     # KV cache and scratch, lazily built buffers, thread start-up.
-    engine.eval(prompt_array, len(prompt))
+    engine.eval_prompt(prompt)
+    token = engine.pick()
     for _ in range(WARMUP_GEN):
-        one[0] = next_token()
-        engine.eval(one, 1)
+        token = engine.step(token)
     engine.reset()
 
     start = time.perf_counter()
-    engine.eval(prompt_array, len(prompt))
+    engine.eval_prompt(prompt)  # in one call
     prompt_done = time.perf_counter()
-    generated = [next_token()]
+    generated = [engine.pick()]
     first_token = time.perf_counter()
     for _ in range(args.gen):  # one token per call, greedy
-        one[0] = generated[-1]
-        engine.eval(one, 1)
-        generated.append(next_token())
+        generated.append(engine.step(generated[-1]))
     gen_done = time.perf_counter()
     engine.free()
 
@@ -466,13 +584,63 @@ def summarize(runs: dict[str, list[dict]], weights: dict, bandwidth_gb_s: float)
     }
 
 
+def binding_row(path: str, threads: int, runs: int, args: argparse.Namespace, env: dict,
+                versions: dict) -> dict:
+    """The binding row: each Python package's one-token loop against the same
+    loop made with the bare C call, on one file and thread count. Rounds
+    rotate which engine goes first; gen tok/s medians."""
+    results: dict[str, list[dict]] = {e: [] for e in BINDING_ENGINES}
+    errors = []
+    for r in range(runs):
+        order = BINDING_ENGINES[r % len(BINDING_ENGINES):] + BINDING_ENGINES[:r % len(BINDING_ENGINES)]
+        for engine in order:
+            print(f"binding row, {label(path)} {threads} thread(s), run {r + 1}/{runs}: {engine} ...",
+                  file=sys.stderr)
+            try:
+                result = run_child(worker_argv(engine, path, threads, args), env)
+            except RuntimeError as error:
+                errors.append(str(error))
+                print(error, file=sys.stderr)
+                continue
+            versions.update(result.pop("versions"))
+            results[engine].append(result)
+    gen = {e: statistics.median(r["gen_tps"] for r in results[e]) if results[e] else None for e in BINDING_ENGINES}
+    return {
+        "file": label(path), "path": path, "threads": threads, "gen_tps": gen,
+        "ratios": {"swiftlet_package_over_c_call": ratio(gen["swiftlet-py"], gen["swiftlet"]),
+                   "llama_package_over_c_call": ratio(gen["llama-py"], gen["llama.cpp"]),
+                   "swiftlet_package_over_llama_package": ratio(gen["swiftlet-py"], gen["llama-py"])},
+        "runs": results, "errors": errors,
+    }
+
+
+def render_binding_row(row: dict, runs: int, gen: int) -> str:
+    gen_tps, ratios = row["gen_tps"], row["ratios"]
+    floors = {"swiftlet": "swiftlet", "swiftlet-py": "swiftlet", "llama.cpp": "llama.cpp", "llama-py": "llama.cpp"}
+    lines = [f"Binding row ({row['file']}, {row['threads']} threads): {gen} tokens, one eval call each, then a "
+             f"greedy pick through each API; medians of {runs} rotating runs.",
+             f"  {'loop':32}{'gen tok/s':>10}{'vs its C call':>15}"]
+    for engine in BINDING_ENGINES:
+        value = gen_tps[engine]
+        versus = ratio(value, gen_tps[floors[engine]])
+        lines.append(f"  {BINDING_LABELS[engine]:32}{value if value is None else round(value, 1)!s:>10}"
+                     f"{'-' if versus is None else f'{versus:.3f}':>15}")
+    between = ratios["swiftlet_package_over_llama_package"]
+    lines.append(f"  swiftlet Context.eval / llama-cpp-python Llama.eval: "
+                 f"{'-' if between is None else f'{between:.2f}'}")
+    return "\n".join(lines)
+
+
 def benchmark(args: argparse.Namespace) -> int:
     args.n_ctx = args.n_ctx or -(-(args.prompt + args.gen) // 256) * 256
     env = dict(os.environ)
     if args.lib:
         env["SWIFTLET_LIB"] = os.path.abspath(args.lib)
+    # the package (binding row) measures the same library as the ctypes engine
+    env["SWIFTLET_LIBRARY"] = env.get("SWIFTLET_LIB") or os.path.join(REPO, "build", "lib", "libswiftlet.so")
     settings = {"prompt": args.prompt, "gen": args.gen, "runs": args.runs, "threads": args.threads,
-                "n_ctx": args.n_ctx, "batch": args.prompt, "warmup_gen": WARMUP_GEN}
+                "n_ctx": args.n_ctx, "batch": args.prompt, "warmup_gen": WARMUP_GEN,
+                "binding_runs": args.binding_runs}
     report = {"schema": 1, "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "settings": settings, "machine": machine_facts(), "versions": {}}
     start = time.perf_counter()
@@ -516,6 +684,14 @@ def benchmark(args: argparse.Namespace) -> int:
             rows.append({"file": label(path), "path": path, "threads": threads, "runs": runs, "errors": errors,
                          "bandwidth_probes_gb_s": probes})
 
+    binding = None
+    if args.binding_runs > 0:
+        binding_path = args.binding_model or args.models[-1]
+        binding = binding_row(binding_path, args.binding_threads or max(args.threads), args.binding_runs, args, env,
+                              report["versions"])
+        failures += len(binding["errors"])
+        report["binding"] = binding
+
     weights = {path: weight_accounting(path) for path in args.models}
     probe_directory.cleanup()
     for row in rows:
@@ -545,6 +721,12 @@ def benchmark(args: argparse.Namespace) -> int:
     print(table)
     print(f"Greedy tokens identical in both engines (first run): {agreement}. "
           f"Python + numpy alone peak at {report['baseline_rss_mib']['python_numpy_worker']:.0f} MiB.")
+    if binding is not None:
+        report["binding_table"] = render_binding_row(binding, args.binding_runs, args.gen)
+        print()
+        print(report["binding_table"])
+        for error in binding["errors"]:
+            print(f"ERROR binding row: {error.splitlines()[0]}")
     busy = report["machine"]["load_average_at_start"][0]
     if busy > 0.5:
         print(f"WARNING: load average was {busy:.2f} when the benchmark started: other processes share "
@@ -572,7 +754,7 @@ def _numpy_version() -> str | None:
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "worker":
         parser = argparse.ArgumentParser(prog="bench.py worker")
-        parser.add_argument("--engine", choices=[*ENGINES, "none"], required=True)
+        parser.add_argument("--engine", choices=[*BINDING_ENGINES, "none"], required=True)
         parser.add_argument("--model", required=True)
         parser.add_argument("--threads", type=int, required=True)
         parser.add_argument("--prompt", type=int, required=True)
@@ -588,6 +770,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="alternating runs per engine (median reported)")
     parser.add_argument("--n-ctx", type=int, default=0, help="default: prompt + gen rounded up to 256")
     parser.add_argument("--lib", help="libswiftlet.so (default $SWIFTLET_LIB or build/lib/libswiftlet.so)")
+    parser.add_argument("--binding-runs", type=int, default=5,
+                        help="rotating runs of the binding row (0: no binding row)")
+    parser.add_argument("--binding-model", help="the binding row's file (default: the last model)")
+    parser.add_argument("--binding-threads", type=int, help="the binding row's threads (default: the most given)")
     parser.add_argument("--results", default=os.path.join(HERE, "results"), help="directory for the JSON")
     return benchmark(parser.parse_args())
 

@@ -6,8 +6,11 @@
 #    (default $SWIFTLET_CACHE/llama-venv), unless it already imports both.
 # 2. The Q4_1 model from scripts/fetch-model.sh, and a Q8_0 copy made with
 #    `build/bin/swiftlet quantize` next to it in the cache, if missing.
-# 3. bench/bench.py on both files at 1 and 2 threads; arguments given to this
-#    script are passed on (e.g. `scripts/bench.sh --runs 5`).
+# 3. bench/bench.py on both files at 1 and 2 threads, then its binding row (the
+#    swiftlet package's Context.eval loop and llama-cpp-python's Llama.eval loop
+#    against their bare C calls) on the Q8_0 file at 2 threads; arguments given
+#    to this script are passed on (e.g. `scripts/bench.sh --runs 5`,
+#    `--binding-runs 0` to skip that row).
 #
 # Environment: SWIFTLET_CACHE (the Makefile sets it; default ~/.cache/swiftlet),
 # SWIFTLET_LLAMA_VENV, SWIFTLET_LLAMA_CPP_VERSION (the llama-cpp-python release

@@ -1,9 +1,15 @@
 """A small ctypes wrapper over include/swiftlet.h, for the tests.
 
-`load()` returns the CDLL with every function's argtypes/restype set; the
-struct classes mirror the header's structs; `new_*()` helpers return structs
-with struct_size filled (and defaults from the *_params_init functions);
-`check(status)` raises SwiftletError carrying swiftlet_last_error().
+The declarations themselves (constants, structs, callback types, every
+function's signature) are the Python package's, bindings/python/src/swiftlet/
+_abi.py, loaded here by path as the module `swiftlet_abi` (the package itself
+is not imported): one declaration for the package and the tests, its layout
+checked against Tests/abi/layout.txt by test_ctypes_layout.py.
+
+`load()` returns the CDLL with every function's argtypes/restype set; `new_*()`
+helpers return structs with struct_size filled (and defaults from the
+*_params_init functions); `check(status)` raises SwiftletError carrying
+swiftlet_last_error().
 
 The library path comes from $SWIFTLET_LIB, default
 <repo>/build/lib/libswiftlet.so with <repo> two levels above this file.
@@ -11,158 +17,85 @@ The library path comes from $SWIFTLET_LIB, default
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
-from ctypes import (CFUNCTYPE, POINTER, Structure, c_bool, c_char, c_char_p, c_float, c_int,
-                    c_int32, c_size_t, c_uint32, c_uint64, c_void_p)
+import sys
+from ctypes import POINTER, c_float, c_int32, c_size_t
 from typing import Optional, Sequence
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DEFAULT_LIB = os.path.join(REPO_ROOT, "build", "lib", "libswiftlet.so")
+ABI_PATH = os.path.join(REPO_ROOT, "bindings", "python", "src", "swiftlet", "_abi.py")
 
-# version macros of the header this wrapper was written against
-SWIFTLET_VERSION_MAJOR = 0
-SWIFTLET_VERSION_MINOR = 1
-SWIFTLET_VERSION_PATCH = 0
-SWIFTLET_VERSION_STRING = "0.1.0"
-SWIFTLET_VERSION_NUMBER = SWIFTLET_VERSION_MAJOR * 1000000 + SWIFTLET_VERSION_MINOR * 1000 + SWIFTLET_VERSION_PATCH
+
+def _load_abi():
+    if "swiftlet_abi" in sys.modules:
+        return sys.modules["swiftlet_abi"]
+    spec = importlib.util.spec_from_file_location("swiftlet_abi", ABI_PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["swiftlet_abi"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+abi = _load_abi()
+
+# version macros of the header the declarations were written against
+SWIFTLET_VERSION_MAJOR = abi.VERSION_MAJOR
+SWIFTLET_VERSION_MINOR = abi.VERSION_MINOR
+SWIFTLET_VERSION_PATCH = abi.VERSION_PATCH
+SWIFTLET_VERSION_STRING = abi.VERSION_STRING
+SWIFTLET_VERSION_NUMBER = abi.VERSION_NUMBER
 
 # swiftlet_status
-OK = 0
-ERROR_INVALID_ARGUMENT = 1
-ERROR_IO = 2
-ERROR_INVALID_FILE = 3
-ERROR_UNSUPPORTED = 4
-ERROR_NOT_FOUND = 5
-ERROR_BUFFER_TOO_SMALL = 6
-ERROR_CONTEXT_FULL = 7
-ERROR_CANCELLED = 8
-ERROR_OUT_OF_MEMORY = 9
-ERROR_TEMPLATE = 10
-ERROR_INTERNAL = 11
-STATUS_NAMES = {
-    OK: "OK", ERROR_INVALID_ARGUMENT: "INVALID_ARGUMENT", ERROR_IO: "IO",
-    ERROR_INVALID_FILE: "INVALID_FILE", ERROR_UNSUPPORTED: "UNSUPPORTED",
-    ERROR_NOT_FOUND: "NOT_FOUND", ERROR_BUFFER_TOO_SMALL: "BUFFER_TOO_SMALL",
-    ERROR_CONTEXT_FULL: "CONTEXT_FULL", ERROR_CANCELLED: "CANCELLED",
-    ERROR_OUT_OF_MEMORY: "OUT_OF_MEMORY", ERROR_TEMPLATE: "TEMPLATE", ERROR_INTERNAL: "INTERNAL",
-}
+OK = abi.OK
+ERROR_INVALID_ARGUMENT = abi.ERROR_INVALID_ARGUMENT
+ERROR_IO = abi.ERROR_IO
+ERROR_INVALID_FILE = abi.ERROR_INVALID_FILE
+ERROR_UNSUPPORTED = abi.ERROR_UNSUPPORTED
+ERROR_NOT_FOUND = abi.ERROR_NOT_FOUND
+ERROR_BUFFER_TOO_SMALL = abi.ERROR_BUFFER_TOO_SMALL
+ERROR_CONTEXT_FULL = abi.ERROR_CONTEXT_FULL
+ERROR_CANCELLED = abi.ERROR_CANCELLED
+ERROR_OUT_OF_MEMORY = abi.ERROR_OUT_OF_MEMORY
+ERROR_TEMPLATE = abi.ERROR_TEMPLATE
+ERROR_INTERNAL = abi.ERROR_INTERNAL
+ERROR_BUSY = abi.ERROR_BUSY
+STATUS_NAMES = {value: name[len("ERROR_"):] if name.startswith("ERROR_") else name
+                for name, value in vars(abi).items() if name == "OK" or name.startswith("ERROR_")}
 
-# swiftlet_log_level
-LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERROR = 0, 1, 2, 3
+LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERROR = abi.LOG_DEBUG, abi.LOG_INFO, abi.LOG_WARNING, abi.LOG_ERROR
 
-# tokenize flags
-TOKENIZE_ADD_BOS = 1
-TOKENIZE_SPECIAL = 2
-TOKENIZE_MODEL_BOS = 4
+TOKENIZE_ADD_BOS = abi.TOKENIZE_ADD_BOS
+TOKENIZE_SPECIAL = abi.TOKENIZE_SPECIAL
+TOKENIZE_MODEL_BOS = abi.TOKENIZE_MODEL_BOS
 
-# swiftlet_stop_reason
-STOP_END_OF_GENERATION = 0
-STOP_MAX_TOKENS = 1
-STOP_CALLBACK = 2
-STOP_CANCELLED = 3
-STOP_CONTEXT_FULL = 4
+STOP_END_OF_GENERATION = abi.STOP_END_OF_GENERATION
+STOP_MAX_TOKENS = abi.STOP_MAX_TOKENS
+STOP_CALLBACK = abi.STOP_CALLBACK
+STOP_CANCELLED = abi.STOP_CANCELLED
+STOP_CONTEXT_FULL = abi.STOP_CONTEXT_FULL
 
-
-# ------------------------------------------------------------------ structs
-
-
-class MemoryInfo(Structure):
-    _fields_ = [("struct_size", c_uint32), ("allocator", c_char_p),
-                ("bytes_allocated", c_uint64), ("bytes_mapped", c_uint64)]
-
-
-class ModelParams(Structure):
-    _fields_ = [("struct_size", c_uint32), ("n_threads", c_int32)]
-
-
-class ModelInfo(Structure):
-    _fields_ = [("struct_size", c_uint32), ("architecture", c_char_p), ("name", c_char_p),
-                ("n_vocab", c_int32), ("n_ctx_train", c_int32), ("n_embd", c_int32),
-                ("n_layer", c_int32), ("n_head", c_int32), ("n_head_kv", c_int32),
-                ("n_ff", c_int32), ("n_params", c_uint64), ("bos_token", c_int32),
-                ("eos_token", c_int32)]
-
-
-class ContextParams(Structure):
-    _fields_ = [("struct_size", c_uint32), ("n_ctx", c_int32), ("n_threads", c_int32),
-                ("n_batch", c_int32)]
-
-
-class SamplerParams(Structure):
-    _fields_ = [("struct_size", c_uint32), ("temperature", c_float), ("top_k", c_int32),
-                ("top_p", c_float), ("min_p", c_float), ("repeat_penalty", c_float),
-                ("repeat_last_n", c_int32), ("seed", c_uint64)]
-
-
-class GenerateParams(Structure):
-    _fields_ = [("struct_size", c_uint32), ("max_tokens", c_int32), ("tokenize_flags", c_uint32),
-                ("sampling", SamplerParams)]
-
-
-class GenerateResult(Structure):
-    _fields_ = [("struct_size", c_uint32), ("n_prompt_tokens", c_int32),
-                ("n_generated_tokens", c_int32), ("stop_reason", c_int)]
-
-
-class ChatMessage(Structure):
-    _fields_ = [("role", c_char_p), ("content", c_char_p)]
-
+MemoryInfo = abi.MemoryInfo
+ModelParams = abi.ModelParams
+ModelInfo = abi.ModelInfo
+ContextParams = abi.ContextParams
+SamplerParams = abi.SamplerParams
+GenerateParams = abi.GenerateParams
+GenerateResult = abi.GenerateResult
+ChatMessage = abi.ChatMessage
+ChatParams = abi.ChatParams
 
 # opaque handles are void pointers
-ModelP = c_void_p
-ContextP = c_void_p
-SamplerP = c_void_p
+ModelP = ctypes.c_void_p
+ContextP = ctypes.c_void_p
+SamplerP = ctypes.c_void_p
 
-LOG_CALLBACK = CFUNCTYPE(None, c_int, c_char_p, c_void_p)
-# piece is not NUL-terminated and may be empty: take it as a raw pointer
-TOKEN_CALLBACK = CFUNCTYPE(c_bool, POINTER(c_char), c_size_t, c_int32, c_void_p)
+LOG_CALLBACK = abi.LogCallback
+PROGRESS_CALLBACK = abi.ProgressCallback
+TOKEN_CALLBACK = abi.TokenCallback  # piece is an address (not NUL-terminated, may be empty)
 
-_SIGNATURES = {
-    "swiftlet_version": (c_char_p, []),
-    "swiftlet_version_number": (c_int32, []),
-    "swiftlet_status_string": (c_char_p, [c_int]),
-    "swiftlet_last_error": (c_char_p, []),
-    "swiftlet_set_log_callback": (None, [LOG_CALLBACK, c_void_p]),
-    "swiftlet_memory_get_info": (c_int, [POINTER(MemoryInfo)]),
-    "swiftlet_model_params_init": (None, [POINTER(ModelParams)]),
-    "swiftlet_model_load": (c_int, [c_char_p, POINTER(ModelParams), POINTER(ModelP)]),
-    "swiftlet_model_free": (None, [ModelP]),
-    "swiftlet_model_get_info": (c_int, [ModelP, POINTER(ModelInfo)]),
-    "swiftlet_model_meta_count": (c_int32, [ModelP]),
-    "swiftlet_model_meta_key": (c_int, [ModelP, c_int32, c_char_p, c_size_t, POINTER(c_size_t)]),
-    "swiftlet_model_meta_value": (c_int, [ModelP, c_char_p, c_char_p, c_size_t, POINTER(c_size_t)]),
-    "swiftlet_tokenize": (c_int, [ModelP, c_char_p, c_size_t, c_uint32, POINTER(c_int32), c_size_t,
-                                  POINTER(c_size_t)]),
-    "swiftlet_token_to_bytes": (c_int, [ModelP, c_int32, c_char_p, c_size_t, POINTER(c_size_t)]),
-    "swiftlet_detokenize": (c_int, [ModelP, POINTER(c_int32), c_size_t, c_char_p, c_size_t,
-                                    POINTER(c_size_t)]),
-    "swiftlet_vocab_size": (c_int32, [ModelP]),
-    "swiftlet_token_is_end_of_generation": (c_bool, [ModelP, c_int32]),
-    "swiftlet_context_params_init": (None, [POINTER(ContextParams)]),
-    "swiftlet_context_create": (c_int, [ModelP, POINTER(ContextParams), POINTER(ContextP)]),
-    "swiftlet_context_free": (None, [ContextP]),
-    "swiftlet_context_eval": (c_int, [ContextP, POINTER(c_int32), c_size_t]),
-    "swiftlet_context_eval_all_logits": (c_int, [ContextP, POINTER(c_int32), c_size_t, POINTER(c_float),
-                                                 c_size_t]),
-    "swiftlet_context_logits": (POINTER(c_float), [ContextP]),
-    "swiftlet_context_position": (c_int32, [ContextP]),
-    "swiftlet_context_size": (c_int32, [ContextP]),
-    "swiftlet_context_rewind": (c_int, [ContextP, c_int32]),
-    "swiftlet_context_reset": (None, [ContextP]),
-    "swiftlet_context_cancel": (None, [ContextP]),
-    "swiftlet_sampler_params_init": (None, [POINTER(SamplerParams)]),
-    "swiftlet_sampler_create": (c_int, [POINTER(SamplerParams), POINTER(SamplerP)]),
-    "swiftlet_sampler_free": (None, [SamplerP]),
-    "swiftlet_sampler_sample": (c_int, [SamplerP, ContextP, POINTER(c_int32)]),
-    "swiftlet_generate_params_init": (None, [POINTER(GenerateParams)]),
-    "swiftlet_generate": (c_int, [ContextP, c_char_p, POINTER(GenerateParams), TOKEN_CALLBACK, c_void_p,
-                                  POINTER(GenerateResult)]),
-    "swiftlet_chat_format": (c_int, [ModelP, POINTER(ChatMessage), c_size_t, c_bool, c_char_p, c_size_t,
-                                     POINTER(c_size_t)]),
-    "swiftlet_chat": (c_int, [ContextP, POINTER(ChatMessage), c_size_t, POINTER(GenerateParams),
-                              TOKEN_CALLBACK, c_void_p, POINTER(GenerateResult)]),
-}
-FUNCTION_NAMES = tuple(_SIGNATURES)
+FUNCTION_NAMES = tuple(abi.FUNCTIONS)
 
 _lib: Optional[ctypes.CDLL] = None
 
@@ -176,11 +109,7 @@ def load(path: Optional[str] = None) -> ctypes.CDLL:
     global _lib
     if _lib is not None and path is None:
         return _lib
-    lib = ctypes.CDLL(path or library_path())
-    for name, (restype, argtypes) in _SIGNATURES.items():
-        fn = getattr(lib, name)  # AttributeError names a missing export
-        fn.restype = restype
-        fn.argtypes = argtypes
+    lib = abi.declare(ctypes.CDLL(path or library_path()))  # AttributeError names a missing export
     if path is None:
         _lib = lib
     return lib
@@ -244,12 +173,23 @@ def new_sampler_params(**fields) -> SamplerParams:
 
 
 def new_generate_params(sampling: Optional[dict] = None, **fields) -> GenerateParams:
+    """Generate params from swiftlet_generate_params_init; with `sampling`, they
+    point at sampler params from swiftlet_sampler_params_init with those fields
+    (kept alive by the returned struct), else at nothing (NULL: defaults)."""
     p = GenerateParams()
     load().swiftlet_generate_params_init(ctypes.byref(p))
     for k, v in fields.items():
         setattr(p, k, v)
-    for k, v in (sampling or {}).items():
-        setattr(p.sampling, k, v)
+    if sampling is not None:
+        p.sampling = ctypes.pointer(new_sampler_params(**sampling))
+    return p
+
+
+def new_chat_params(**fields) -> ChatParams:
+    p = ChatParams()
+    load().swiftlet_chat_params_init(ctypes.byref(p))
+    for k, v in fields.items():
+        setattr(p, k, v.encode() if isinstance(v, str) else v)
     return p
 
 
@@ -259,6 +199,8 @@ def token_array(tokens: Sequence[int]):
 
 def messages_array(messages: Sequence[tuple[str, str]]):
     arr = (ChatMessage * max(len(messages), 1))()
+    for i in range(len(arr)):
+        arr[i].struct_size = ctypes.sizeof(ChatMessage)
     for i, (role, content) in enumerate(messages):
         arr[i].role = role.encode()
         arr[i].content = content.encode()
@@ -360,10 +302,12 @@ def meta_value(model, key: str) -> str:
     return _sized_string(lambda b, s, n: load().swiftlet_model_meta_value(model, key.encode(), b, s, n))
 
 
-def chat_format(model, messages: Sequence[tuple[str, str]], add_generation_prompt: bool = True) -> str:
+def chat_format(model, messages: Sequence[tuple[str, str]], add_generation_prompt: bool = True,
+                chat_template: Optional[str] = None) -> str:
     arr = messages_array(messages)
+    params = new_chat_params(add_generation_prompt=int(add_generation_prompt), chat_template=chat_template)
     return _sized_string(lambda b, s, n: load().swiftlet_chat_format(
-        model, arr, len(messages), add_generation_prompt, b, s, n))
+        model, arr, len(messages), ctypes.byref(params), b, s, n))
 
 
 def logits(context, n_vocab: int):
@@ -401,10 +345,10 @@ class Collector:
         self.pieces.append(ctypes.string_at(piece, piece_len) if piece_len else b"")
         self.tokens.append(token)
         if self.on_token is not None and self.on_token(self) is False:
-            return False
+            return 0
         if self.stop_after is not None and len(self.tokens) >= self.stop_after:
-            return False
-        return True
+            return 0
+        return 1
 
 
 def generate(context, prompt: str, params: Optional[GenerateParams] = None,

@@ -63,8 +63,8 @@ def test_version_matches_header(lib):
 
 def test_every_header_function_is_exported_and_wrapped(lib):
     code = re.sub(r"/\*.*?\*/", "", open(HEADER).read(), flags=re.S)  # declarations, not prose
-    declared = set(re.findall(r"\b(swiftlet_[a-z_0-9]+)\s*\(", code))
-    declared -= {"swiftlet_log_callback", "swiftlet_token_callback"}  # typedefs
+    declared = set(re.findall(r"SWIFTLET_API[^;(]*?\b(swiftlet_[a-z_0-9]+)\s*\(", code))
+    assert len(declared) > 30
     assert declared == set(sw.FUNCTION_NAMES)
     for name in declared:
         assert hasattr(lib, name), name
@@ -75,13 +75,14 @@ def test_every_header_function_is_exported_and_wrapped(lib):
 
 def test_status_strings(lib):
     names = {}
-    for st in range(0, 12):
+    for st in range(0, 13):
         s = lib.swiftlet_status_string(st)
         assert s is not None and s.decode() != ""
         names[st] = s.decode()
-    assert len(set(names.values())) == 12, names
+    assert len(set(names.values())) == 13, names
     assert names[sw.ERROR_CONTEXT_FULL] == "context full"
-    for bad in (12, 999, -1):
+    assert names[sw.ERROR_BUSY] == "context busy"
+    for bad in (13, 999, -1):
         assert lib.swiftlet_status_string(bad).decode() == "unknown status"
 
 
@@ -185,11 +186,12 @@ def test_null_arguments_are_invalid_argument(lib, model, make_context, tiny_path
             "sampler_sample(NULL out)": lambda: lib.swiftlet_sampler_sample(smp, ctx, None),
             "generate(NULL ctx)": lambda: lib.swiftlet_generate(None, b"hi", None, sw.TOKEN_CALLBACK(), None, None),
             "generate(NULL prompt)": lambda: lib.swiftlet_generate(ctx, None, None, sw.TOKEN_CALLBACK(), None, None),
-            "chat_format(NULL model)": lambda: lib.swiftlet_chat_format(None, msgs, 1, True, buf, 64, byref(n)),
-            "chat_format(NULL messages)": lambda: lib.swiftlet_chat_format(model, None, 1, True, buf, 64, byref(n)),
-            "chat_format(NULL buf, size>0)": lambda: lib.swiftlet_chat_format(model, msgs, 1, True, None, 64, byref(n)),
-            "chat(NULL ctx)": lambda: lib.swiftlet_chat(None, msgs, 1, None, sw.TOKEN_CALLBACK(), None, None),
-            "chat(NULL messages)": lambda: lib.swiftlet_chat(ctx, None, 1, None, sw.TOKEN_CALLBACK(), None, None),
+            "chat_format(NULL model)": lambda: lib.swiftlet_chat_format(None, msgs, 1, None, buf, 64, byref(n)),
+            "chat_format(NULL messages)": lambda: lib.swiftlet_chat_format(model, None, 1, None, buf, 64, byref(n)),
+            "chat_format(NULL buf, size>0)": lambda: lib.swiftlet_chat_format(model, msgs, 1, None, None, 64, byref(n)),
+            "chat(NULL ctx)": lambda: lib.swiftlet_chat(None, msgs, 1, None, None, sw.TOKEN_CALLBACK(), None, None),
+            "chat(NULL messages)": lambda: lib.swiftlet_chat(ctx, None, 1, None, None, sw.TOKEN_CALLBACK(), None, None),
+            "context_reset(NULL)": lambda: lib.swiftlet_context_reset(None),
         }
         for what, call in calls.items():
             expect(call(), sw.ERROR_INVALID_ARGUMENT, what)
@@ -199,20 +201,21 @@ def test_null_arguments_are_invalid_argument(lib, model, make_context, tiny_path
         bad = (sw.ChatMessage * 1)()
         bad[0].role = None
         bad[0].content = b"hi"
-        expect(lib.swiftlet_chat_format(model, bad, 1, True, buf, 64, byref(n)), sw.ERROR_INVALID_ARGUMENT,
+        bad[0].struct_size = ctypes.sizeof(sw.ChatMessage)
+        expect(lib.swiftlet_chat_format(model, bad, 1, None, buf, 64, byref(n)), sw.ERROR_INVALID_ARGUMENT,
                "chat_format(role NULL)")
         # documented NULL-tolerant calls: no crash, documented results
         assert lib.swiftlet_model_meta_count(None) == 0
         assert lib.swiftlet_vocab_size(None) == 0
-        assert lib.swiftlet_token_is_end_of_generation(None, V.eos_id) is False
+        assert lib.swiftlet_token_is_end_of_generation(None, V.eos_id) == 0
         assert not lib.swiftlet_context_logits(None)
         lib.swiftlet_context_position(None)
         lib.swiftlet_context_size(None)
         for free in ("swiftlet_model_free", "swiftlet_context_free", "swiftlet_sampler_free",
-                     "swiftlet_context_reset", "swiftlet_context_cancel"):
+                     "swiftlet_context_cancel"):
             getattr(lib, free)(None)
         for init in ("swiftlet_model_params_init", "swiftlet_context_params_init",
-                     "swiftlet_sampler_params_init", "swiftlet_generate_params_init"):
+                     "swiftlet_sampler_params_init", "swiftlet_generate_params_init", "swiftlet_chat_params_init"):
             getattr(lib, init)(None)
         lib.swiftlet_set_log_callback(sw.LOG_CALLBACK(), None)
         # out_len may be NULL for meta_key
@@ -370,8 +373,8 @@ def test_token_bytes_and_detokenize(lib, model):
     for bad in (-1, N_VOCAB):
         expect(lib.swiftlet_detokenize(model, sw.token_array([65, bad]), 2, ctypes.create_string_buffer(64), 64,
                                        byref(n)), sw.ERROR_INVALID_ARGUMENT, f"detokenize({bad})")
-    assert lib.swiftlet_token_is_end_of_generation(model, V.eos_id) is True
-    assert lib.swiftlet_token_is_end_of_generation(model, 292) is False
+    assert lib.swiftlet_token_is_end_of_generation(model, V.eos_id) == 1
+    assert lib.swiftlet_token_is_end_of_generation(model, 292) == 0
 
 
 def test_chat_format_chatml_and_sizes(lib, model):
@@ -383,9 +386,35 @@ def test_chat_format_chatml_and_sizes(lib, model):
     n = c_size_t(0)
     for size in (0, 10, len(want)):
         b = ctypes.create_string_buffer(max(size, 1))
-        expect(lib.swiftlet_chat_format(model, arr, 2, False, b if size else None, size, byref(n)),
+        no_prompt = sw.new_chat_params(add_generation_prompt=0)
+        expect(lib.swiftlet_chat_format(model, arr, 2, byref(no_prompt), b if size else None, size, byref(n)),
                sw.ERROR_BUFFER_TOO_SMALL, f"chat_format size {size}")
         assert n.value == len(want)
+    # NULL params: the defaults, which add the generation prompt
+    b = ctypes.create_string_buffer(len(want) + 64)
+    expect(lib.swiftlet_chat_format(model, arr, 2, None, b, len(b), byref(n)), sw.OK, "chat_format NULL params")
+    assert b.value.decode() == want + "<|im_start|>assistant\n"
+
+
+def test_chat_params_defaults_and_a_callers_template(lib, model):
+    p = sw.new_chat_params()
+    assert p.struct_size == ctypes.sizeof(sw.ChatParams)
+    assert p.add_generation_prompt == 1 and not p.chat_template
+    msgs = [("system", "be brief"), ("user", "hello")]
+    own = "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}{% if add_generation_prompt %}<bot>{% endif %}"
+    assert sw.chat_format(model, msgs, True, chat_template=own) == "<system>be brief<user>hello<bot>"
+    assert sw.chat_format(model, msgs, False, chat_template=own) == "<system>be brief<user>hello"
+    # the messages' struct_size is their stride: a wrong one is refused
+    arr = sw.messages_array(msgs)
+    arr[0].struct_size = 8
+    n = c_size_t()
+    expect(lib.swiftlet_chat_format(model, arr, 2, None, None, 0, byref(n)), sw.ERROR_INVALID_ARGUMENT,
+           "chat message struct_size 8")
+    # a template that does not parse is TEMPLATE, and the model's own still works
+    broken = sw.new_chat_params(chat_template="{% for m in messages %}")
+    expect(lib.swiftlet_chat_format(model, sw.messages_array(msgs), 2, byref(broken), None, 0, byref(n)),
+           sw.ERROR_TEMPLATE, "a caller's template that does not parse")
+    assert sw.chat_format(model, msgs, False).startswith("<|im_start|>system")
 
 
 # ------------------------------------------------------------------ contexts
@@ -457,13 +486,128 @@ def test_rewind_rules(lib, model, make_context):
     assert sw.logits(ctx, N_VOCAB) is None
 
 
-def test_pending_cancel_is_kept(lib, model, make_context):
+def test_cancel_while_nothing_runs_does_nothing(lib, model, make_context):
+    """A cancel applies only to the call running when it is made: one made
+    while the context is idle is not kept for the next call."""
     ctx = make_context(model, n_ctx=32)
     lib.swiftlet_context_cancel(ctx)
-    expect(lib.swiftlet_context_eval(ctx, sw.token_array([1, 2, 3]), 3), sw.ERROR_CANCELLED, "pending cancel")
-    assert lib.swiftlet_context_position(ctx) == 0
-    sw.eval_tokens(ctx, [1, 2, 3])  # the request was cleared
+    sw.eval_tokens(ctx, [1, 2, 3])
     assert lib.swiftlet_context_position(ctx) == 3
+    sw.eval_tokens(ctx, [4])
+    lib.swiftlet_context_cancel(ctx)
+    lib.swiftlet_context_cancel(ctx)
+    st, res = sw.generate(ctx, "", greedy_params(3), sw.Collector())
+    expect(st, sw.OK, "generate after idle cancels")
+    assert res.n_generated_tokens == 3 and lib.swiftlet_context_position(ctx) == 7
+
+
+def test_cancel_from_a_callback_stops_only_that_call(lib, model, make_context):
+    """Cancelled from its own token callback: the call returns CANCELLED, and
+    the next call runs to its end."""
+    ctx = make_context(model, n_ctx=64)
+
+    def cancel_at_2(c):
+        if len(c.tokens) == 2:
+            lib.swiftlet_context_cancel(ctx)
+        return True
+
+    st, res = sw.generate(ctx, PROMPT, greedy_params(20), sw.Collector(on_token=cancel_at_2))
+    expect(st, sw.ERROR_CANCELLED, "cancelled from the callback")
+    assert res.stop_reason == sw.STOP_CANCELLED and res.n_generated_tokens == 2
+    st, res = sw.generate(ctx, "", greedy_params(4), sw.Collector())
+    expect(st, sw.OK, "the next call")
+    assert res.n_generated_tokens == 4
+
+
+def test_a_call_cancelled_before_any_work_keeps_the_logits(lib, model, make_context, references):
+    """A chat cancelled from its first callback leaves nothing half-done: the
+    one token delivered was not evaluated, and the logits stay those of the
+    last evaluated token, so generation continues from there exactly."""
+    ctx = make_context(model, n_ctx=64)
+    sw.eval_tokens(ctx, PROMPT_IDS)
+    before = sw.logits(ctx, N_VOCAB)
+
+    def cancel_first(c):
+        lib.swiftlet_context_cancel(ctx)
+        return True
+
+    col = sw.Collector(on_token=cancel_first)
+    st, res = sw.generate(ctx, "", greedy_params(5), col)
+    expect(st, sw.ERROR_CANCELLED, "cancelled at the first token")
+    assert lib.swiftlet_context_position(ctx) == len(PROMPT_IDS)
+    assert np.array_equal(sw.logits(ctx, N_VOCAB), before)
+    assert col.tokens == [int(np.argmax(before))]
+
+
+def test_calls_that_change_a_running_context_are_busy(lib, model, make_context):
+    """From inside its own callback, eval/generate/rewind/reset of the running
+    context return BUSY and change nothing; queries and sampling work."""
+    ctx = make_context(model, n_ctx=64)
+    seen = {}
+
+    def inside(c):
+        if len(c.tokens) == 1:
+            pos = lib.swiftlet_context_position(ctx)
+            seen["eval"] = lib.swiftlet_context_eval(ctx, sw.token_array([5]), 1)
+            seen["rewind"] = lib.swiftlet_context_rewind(ctx, 0)
+            seen["reset"] = lib.swiftlet_context_reset(ctx)
+            seen["generate"], _ = sw.generate(ctx, "x", greedy_params(1))
+            seen["position"] = (pos, lib.swiftlet_context_position(ctx), lib.swiftlet_context_size(ctx))
+            smp = sw.sampler_create(temperature=0.0)
+            tok = c_int32()
+            seen["sample"] = lib.swiftlet_sampler_sample(smp, ctx, byref(tok))
+            lib.swiftlet_sampler_free(smp)
+        return True
+
+    st, res = sw.generate(ctx, PROMPT, greedy_params(3), sw.Collector(on_token=inside))
+    expect(st, sw.OK, "the running generate")
+    assert res.n_generated_tokens == 3
+    for call in ("eval", "rewind", "reset", "generate"):
+        assert seen[call] == sw.ERROR_BUSY, (call, seen)
+    assert seen["position"][0] == seen["position"][1] and seen["position"][2] == 64
+    assert seen["sample"] == sw.OK
+    assert lib.swiftlet_context_position(ctx) == len(PROMPT_IDS) + 3
+
+
+def test_context_freed_from_its_own_callback(lib, model):
+    """swiftlet_context_free inside the token callback: the running generate
+    stops with CANCELLED, no further callback comes, and the memory is
+    released when the call returns."""
+    sw.memory_info()
+    start = sw.memory_info().bytes_allocated
+    ctx = sw.context_create(model, n_ctx=64, n_threads=2)
+    calls = []
+
+    def free_at_2(c):
+        calls.append(len(c.tokens))
+        if len(c.tokens) == 2:
+            lib.swiftlet_context_free(ctx)
+        return True
+
+    col = sw.Collector(on_token=free_at_2)
+    st, res = sw.generate(ctx, PROMPT, greedy_params(20), col)
+    expect(st, sw.ERROR_CANCELLED, "generate whose context was freed by its callback")
+    assert res.stop_reason == sw.STOP_CANCELLED
+    assert calls == [1, 2]
+    assert sw.memory_info().bytes_allocated == start
+
+
+def test_free_order_never_matters(lib, tiny_paths):
+    """The model freed before its context: the context keeps it alive and
+    still generates what it generated before; everything goes with the context."""
+    start = sw.memory_info()
+    model = sw.model_load(tiny_paths[TINY], n_threads=1)
+    ctx = sw.context_create(model, n_ctx=64, n_threads=1)
+    other = sw.context_create(model, n_ctx=64, n_threads=1)
+    expected, got = sw.Collector(), sw.Collector()
+    expect(sw.generate(other, PROMPT, greedy_params(6), expected)[0], sw.OK, "generate before the model's free")
+    lib.swiftlet_context_free(other)
+    lib.swiftlet_model_free(model)
+    expect(sw.generate(ctx, PROMPT, greedy_params(6), got)[0], sw.OK, "generate after the model's free")
+    assert got.tokens == expected.tokens
+    lib.swiftlet_context_free(ctx)
+    after = sw.memory_info()
+    assert (after.bytes_allocated, after.bytes_mapped) == (start.bytes_allocated, start.bytes_mapped)
 
 
 # -------------------------------------------------------------------- memory
@@ -556,12 +700,26 @@ def greedy_params(max_tokens):
     return sw.new_generate_params(max_tokens=max_tokens, sampling=dict(temperature=0.0))
 
 
-def test_generate_params_defaults(lib, model):
+def test_generate_params_defaults(lib, model, make_context):
     p = sw.new_generate_params()
     assert p.struct_size == ctypes.sizeof(sw.GenerateParams)
-    assert p.sampling.struct_size == ctypes.sizeof(sw.SamplerParams)
-    assert p.max_tokens == 256
+    assert not p.sampling  # NULL: the sampler defaults
+    assert p.max_tokens == 256 and p.reserved == 0
     assert p.tokenize_flags == sw.TOKENIZE_MODEL_BOS
+    # NULL sampling draws as explicit default sampler params (seed 0) do
+    runs = []
+    for sampling in (None, {}):
+        ctx = make_context(model, n_ctx=64)
+        col = sw.Collector()
+        expect(sw.generate(ctx, PROMPT, sw.new_generate_params(max_tokens=12, sampling=sampling), col)[0], sw.OK,
+               f"sampling={sampling}")
+        runs.append(col.tokens)
+    assert runs[0] == runs[1]
+    # a sampling struct without its struct_size is refused before anything runs
+    bad = sw.new_generate_params(max_tokens=2, sampling={"struct_size": 0})
+    ctx = make_context(model, n_ctx=64)
+    expect(sw.generate(ctx, PROMPT, bad, sw.Collector())[0], sw.ERROR_INVALID_ARGUMENT, "sampling.struct_size 0")
+    assert lib.swiftlet_context_position(ctx) == 0
 
 
 def test_generate_callback_stop(lib, model, make_context):
@@ -690,7 +848,7 @@ def test_chat_reuses_prefix(lib, model, make_context):
     p = greedy_params(4)
     res = sw.new_generate_result()
     msgs = [("user", "hello")]
-    st = lib.swiftlet_chat(ctx, sw.messages_array(msgs), 1, byref(p), col.cfunc, None, byref(res))
+    st = lib.swiftlet_chat(ctx, sw.messages_array(msgs), 1, None, byref(p), col.cfunc, None, byref(res))
     expect(st, sw.OK, "chat")
     assert res.n_generated_tokens == 4
     first = sw.tokenize(model, sw.chat_format(model, msgs, True), sw.TOKENIZE_SPECIAL)
@@ -699,7 +857,7 @@ def test_chat_reuses_prefix(lib, model, make_context):
     msgs2 = msgs + [("assistant", reply), ("user", "and the world")]
     full = sw.tokenize(model, sw.chat_format(model, msgs2, True), sw.TOKENIZE_SPECIAL)
     res2 = sw.new_generate_result()
-    st = lib.swiftlet_chat(ctx, sw.messages_array(msgs2), 3, byref(p), sw.TOKEN_CALLBACK(), None, byref(res2))
+    st = lib.swiftlet_chat(ctx, sw.messages_array(msgs2), 3, None, byref(p), sw.TOKEN_CALLBACK(), None, byref(res2))
     expect(st, sw.OK, "chat turn 2")
     # The context held first + the 4 generated tokens. Re-tokenizing the
     # rendered reply can merge across the boundary ("\n" + "\n\n" → "\n\n" ...),

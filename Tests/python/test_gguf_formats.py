@@ -34,7 +34,7 @@ STATUS_NAMES = [
     "SWIFTLET_OK", "SWIFTLET_ERROR_INVALID_ARGUMENT", "SWIFTLET_ERROR_IO", "SWIFTLET_ERROR_INVALID_FILE",
     "SWIFTLET_ERROR_UNSUPPORTED", "SWIFTLET_ERROR_NOT_FOUND", "SWIFTLET_ERROR_BUFFER_TOO_SMALL",
     "SWIFTLET_ERROR_CONTEXT_FULL", "SWIFTLET_ERROR_CANCELLED", "SWIFTLET_ERROR_OUT_OF_MEMORY",
-    "SWIFTLET_ERROR_TEMPLATE", "SWIFTLET_ERROR_INTERNAL",
+    "SWIFTLET_ERROR_TEMPLATE", "SWIFTLET_ERROR_INTERNAL", "SWIFTLET_ERROR_BUSY",
 ]
 
 
@@ -103,18 +103,8 @@ class CApiBackend:
     can_quantize = False
 
     def __init__(self, lib: Path):
-        self.lib = ctypes.CDLL(str(lib))
-        self.lib.swiftlet_model_load.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
-        self.lib.swiftlet_model_load.restype = ctypes.c_int
-        self.lib.swiftlet_last_error.restype = ctypes.c_char_p
-        self.lib.swiftlet_model_free.argtypes = [ctypes.c_void_p]
-        self.lib.swiftlet_model_meta_count.argtypes = [ctypes.c_void_p]
-        self.lib.swiftlet_model_meta_count.restype = ctypes.c_int32
-        size_p = ctypes.POINTER(ctypes.c_size_t)
-        self.lib.swiftlet_model_meta_key.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_char_p, ctypes.c_size_t, size_p]
-        self.lib.swiftlet_model_meta_key.restype = ctypes.c_int
-        self.lib.swiftlet_model_meta_value.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t, size_p]
-        self.lib.swiftlet_model_meta_value.restype = ctypes.c_int
+        import swiftlet_ctypes  # the one declaration of the header's functions
+        self.lib = swiftlet_ctypes.load(str(lib))
 
     def _open(self, path: Path) -> tuple[int, ctypes.c_void_p]:
         model = ctypes.c_void_p()

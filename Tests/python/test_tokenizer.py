@@ -125,13 +125,13 @@ def test_special_tokens_only_with_the_flag(lib, real_model):
 
 
 def test_end_of_generation(lib, real_model):
-    assert lib.swiftlet_token_is_end_of_generation(real_model, IM_END) is True  # EOS
-    assert lib.swiftlet_token_is_end_of_generation(real_model, ENDOFTEXT) is True  # "<|endoftext|>"
-    assert lib.swiftlet_token_is_end_of_generation(real_model, IM_START) is False
+    assert lib.swiftlet_token_is_end_of_generation(real_model, IM_END) == 1  # EOS
+    assert lib.swiftlet_token_is_end_of_generation(real_model, ENDOFTEXT) == 1  # "<|endoftext|>"
+    assert lib.swiftlet_token_is_end_of_generation(real_model, IM_START) == 0
     hello = sw.tokenize(real_model, "Hello")
-    assert lib.swiftlet_token_is_end_of_generation(real_model, hello[0]) is False
-    assert lib.swiftlet_token_is_end_of_generation(real_model, -1) is False
-    assert lib.swiftlet_token_is_end_of_generation(real_model, VOCAB_SIZE) is False
+    assert lib.swiftlet_token_is_end_of_generation(real_model, hello[0]) == 0
+    assert lib.swiftlet_token_is_end_of_generation(real_model, -1) == 0
+    assert lib.swiftlet_token_is_end_of_generation(real_model, VOCAB_SIZE) == 0
 
 
 @pytest.mark.parametrize("data", [

@@ -1,6 +1,15 @@
 """Run by test_interrupt.py: starts a long generation, is sent SIGINT, and
 checks that the model and the context are usable afterwards, then lets the
-KeyboardInterrupt end the process. Usage: interrupt_child.py MODEL MODE"""
+KeyboardInterrupt end the process. Usage: interrupt_child.py MODEL MODE
+
+Modes: model-generate, context-stream, context-eval (the main thread inside
+one long C call: cancelled by the watcher thread), context-eval-host-fd (the
+same with a wakeup fd of the host's own, as asyncio sets: it must be back
+after the calls and must have received the SIGINT too), host-handler (a SIGINT
+handler of the host's own: the evaluation is left to finish, the handler runs,
+no KeyboardInterrupt)."""
+import os
+import signal
 import sys
 import time
 
@@ -11,6 +20,21 @@ mode = sys.argv[2]
 context = model.context(n_ctx=2048)
 prompt_length = len(model.tokenize("Once upon a time"))
 started = time.monotonic()
+host_fd = None
+if mode == "context-eval-host-fd":
+    host_read, host_fd = os.pipe()
+    os.set_blocking(host_fd, False)
+    os.set_blocking(host_read, False)
+    signal.set_wakeup_fd(host_fd)
+if mode == "host-handler":
+    handled = []
+    signal.signal(signal.SIGINT, lambda number, frame: handled.append(number))
+    tokens = model.tokenize("the quick brown fox jumps over the lazy dog " * 180)[:1900]
+    print("GENERATING", flush=True)
+    context.eval(tokens)  # ~2 s on one thread: the SIGINT comes in the middle
+    print(f"FINISHED position={context.position} of {len(tokens)} handled={handled} "
+          f"after {time.monotonic() - started:.2f}s", flush=True)
+    sys.exit(0)
 try:
     if mode == "model-generate":  # not streamed: waiting inside generate()
         print("GENERATING", flush=True)
@@ -20,7 +44,7 @@ try:
                                                        seed=1, stream=True)):
             if count == 2:
                 print("GENERATING", flush=True)
-    elif mode == "context-eval":  # one long evaluation of many batches
+    elif mode in ("context-eval", "context-eval-host-fd"):  # one long evaluation of many batches
         tokens = model.tokenize("the quick brown fox jumps over the lazy dog " * 180)[:1900]
         print("GENERATING", flush=True)
         for _ in range(100):
@@ -34,4 +58,8 @@ except KeyboardInterrupt:
     context.reset()
     again = context.generate("The capital of France is", max_tokens=4, temperature=0)
     print(f"USABLE position={position} answer={answer!r} again={again!r}", flush=True)
+    if host_fd is not None:
+        restored = signal.set_wakeup_fd(-1) == host_fd
+        forwarded = signal.SIGINT in os.read(host_read, 512)
+        print(f"HOST-FD restored={restored} forwarded={forwarded}", flush=True)
     raise

@@ -1,58 +1,30 @@
-"""A minimal raw ctypes route to the C API, independent of the package's own
-binding: the reference the binding's results are compared with. Declares
-only the few functions the comparisons need, straight from include/swiftlet.h."""
+"""A minimal raw ctypes route to the C API, independent of the package's
+binding logic (no Model/Context objects, no threads, no stream): the reference
+the binding's results are compared with. It uses the package's declaration of
+the header (swiftlet._abi, checked against gcc's layout by test_abi.py) and
+nothing else of the package."""
 from __future__ import annotations
 
 import ctypes
-from ctypes import POINTER, Structure, byref, c_bool, c_char_p, c_float, c_int, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
+from ctypes import byref, c_int32, c_size_t, c_void_p
 
 import numpy as np
 
-
-class SamplerParams(Structure):
-    _fields_ = [("struct_size", c_uint32), ("temperature", c_float), ("top_k", c_int32), ("top_p", c_float),
-                ("min_p", c_float), ("repeat_penalty", c_float), ("repeat_last_n", c_int32), ("seed", c_uint64)]
-
-
-class GenerateParams(Structure):
-    _fields_ = [("struct_size", c_uint32), ("max_tokens", c_int32), ("tokenize_flags", c_uint32),
-                ("sampling", SamplerParams)]
-
-
-class ContextParams(Structure):
-    _fields_ = [("struct_size", c_uint32), ("n_ctx", c_int32), ("n_threads", c_int32), ("n_batch", c_int32)]
-
-
-CALLBACK = ctypes.CFUNCTYPE(c_bool, c_void_p, c_size_t, c_int32, c_void_p)
+from swiftlet import _abi
 
 
 class RawC:
     """Loads the library at `path` and runs whole operations through the C API."""
 
     def __init__(self, path: str) -> None:
-        c = ctypes.CDLL(path)
-        c.swiftlet_model_load.argtypes = [c_char_p, c_void_p, POINTER(c_void_p)]
-        c.swiftlet_model_free.argtypes = [c_void_p]
-        c.swiftlet_context_params_init.argtypes = [POINTER(ContextParams)]
-        c.swiftlet_context_create.argtypes = [c_void_p, POINTER(ContextParams), POINTER(c_void_p)]
-        c.swiftlet_context_free.argtypes = [c_void_p]
-        c.swiftlet_context_eval.argtypes = [c_void_p, POINTER(c_int32), c_size_t]
-        c.swiftlet_context_logits.argtypes = [c_void_p]
-        c.swiftlet_context_logits.restype = POINTER(c_float)
-        c.swiftlet_vocab_size.argtypes = [c_void_p]
-        c.swiftlet_vocab_size.restype = c_int32
-        c.swiftlet_tokenize.argtypes = [c_void_p, c_char_p, c_size_t, c_uint32, POINTER(c_int32), c_size_t,
-                                        POINTER(c_size_t)]
-        c.swiftlet_generate_params_init.argtypes = [POINTER(GenerateParams)]
-        c.swiftlet_generate.argtypes = [c_void_p, c_char_p, POINTER(GenerateParams), CALLBACK, c_void_p, c_void_p]
-        self.c = c
+        self.c = _abi.declare(ctypes.CDLL(path))
 
     def _with_context(self, model_path: str, n_ctx: int, n_threads: int, work):  # type: ignore[no-untyped-def]
         c = self.c
         model, context = c_void_p(), c_void_p()
         assert c.swiftlet_model_load(model_path.encode(), None, byref(model)) == 0
         try:
-            params = ContextParams()
+            params = _abi.ContextParams()
             c.swiftlet_context_params_init(byref(params))
             params.n_ctx, params.n_threads = n_ctx, n_threads
             assert c.swiftlet_context_create(model, byref(params), byref(context)) == 0
@@ -91,16 +63,46 @@ class RawC:
             pieces.append(ctypes.string_at(address, length) if length else b"")
             if token >= 0:
                 tokens.append(token)
-            return True
+            return 1
 
-        callback = CALLBACK(on_piece)
+        callback = _abi.TokenCallback(on_piece)
 
         def work(model, context):  # type: ignore[no-untyped-def]
-            params = GenerateParams()
+            params = _abi.GenerateParams()
             self.c.swiftlet_generate_params_init(byref(params))
+            sampling = _abi.SamplerParams()
+            self.c.swiftlet_sampler_params_init(byref(sampling))
             params.max_tokens = max_tokens
-            params.sampling.temperature = temperature
-            params.sampling.seed = seed
+            sampling.temperature = temperature
+            sampling.seed = seed
+            params.sampling = ctypes.pointer(sampling)
             assert self.c.swiftlet_generate(context, prompt.encode(), byref(params), callback, None, None) == 0
             return b"".join(pieces), tokens
         return self._with_context(model_path, 512, n_threads, work)
+
+    def free_from_callback(self, model_path: str, prompt: str, free_after: int) -> tuple[int, list[int], int]:
+        """swiftlet_generate whose token callback frees the context after
+        `free_after` tokens: (status, tokens delivered, stop reason)."""
+        tokens: list[int] = []
+        result = _abi.new(_abi.GenerateResult)
+        c = self.c
+        model, context = c_void_p(), c_void_p()
+        assert c.swiftlet_model_load(model_path.encode(), None, byref(model)) == 0
+        params = _abi.ContextParams()
+        c.swiftlet_context_params_init(byref(params))
+        params.n_ctx, params.n_threads = 256, 1
+        assert c.swiftlet_context_create(model, byref(params), byref(context)) == 0
+        c.swiftlet_model_free(model)  # the context keeps it alive
+
+        def on_piece(address, length, token, _):  # type: ignore[no-untyped-def]
+            tokens.append(token)
+            if len(tokens) == free_after:
+                c.swiftlet_context_free(context)
+            return 1
+
+        callback = _abi.TokenCallback(on_piece)
+        generate = _abi.GenerateParams()
+        c.swiftlet_generate_params_init(byref(generate))
+        generate.max_tokens = 50
+        status = c.swiftlet_generate(context, prompt.encode(), byref(generate), callback, None, byref(result))
+        return status, tokens, result.stop_reason

@@ -3,6 +3,7 @@ one-thread-at-a-time rule. Logits are compared with the C API called
 through raw ctypes (tests/raw_c.py)."""
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -100,16 +101,39 @@ def test_greedy_sample_is_argmax_and_samplers_are_reproducible(model: swiftlet.M
         assert kept == sequence
 
 
-def test_cancel_before_a_call_cancels_that_call_and_the_context_stays_usable(tiny: swiftlet.Model) -> None:
+def test_a_cancel_while_nothing_runs_does_not_cancel_the_next_call(tiny: swiftlet.Model) -> None:
     with tiny.context() as context:
         context.eval([1, 2])
-        context.cancel()
-        with pytest.raises(swiftlet.CancelledError) as caught:
-            context.eval([3])
-        assert caught.value.status == swiftlet.Status.CANCELLED
-        assert context.position == 2
+        logits = context.logits
+        context.cancel()  # nothing runs: nothing to stop, and nothing kept for later
         context.eval([3])
         assert context.position == 3
+        context.cancel()
+        context.cancel()
+        assert context.generate("", max_tokens=4, temperature=0)  # runs to its end
+        assert context.position == 7
+        with tiny.context() as fresh:  # and the logits were the real ones all along
+            fresh.eval([1, 2])
+            np.testing.assert_array_equal(fresh.logits, logits)  # type: ignore[arg-type]
+
+
+def test_a_cancel_after_a_call_ended_keeps_its_logits(tiny: swiftlet.Model) -> None:
+    """The package used to consume a cancel that arrived after its call had
+    finished by evaluating a throwaway token and rewinding, which lost the
+    logits. With the library's rule there is nothing to consume."""
+    with tiny.context() as context:
+        context.eval([5, 6, 7])
+        before = context.logits
+        done = threading.Event()
+
+        def late_cancel() -> None:
+            context.cancel()
+            done.set()
+
+        threading.Thread(target=late_cancel).start()
+        assert done.wait(10)
+        np.testing.assert_array_equal(context.logits, before)  # type: ignore[arg-type]
+        assert context.sample(temperature=0) == int(np.argmax(before))  # type: ignore[arg-type]
 
 
 def test_cancel_from_another_thread_stops_a_generation(model: swiftlet.Model) -> None:
@@ -124,7 +148,7 @@ def test_cancel_from_another_thread_stops_a_generation(model: swiftlet.Model) ->
         assert 3 <= len(pieces) < 100
         position = context.position
         assert 5 < position < 120
-        # usable, and the stale-cancel bookkeeping left nothing behind
+        # usable, and the next calls are not cancelled
         context.eval(model.tokenize(" The end."))
         assert context.position > position
         assert context.generate("", max_tokens=3, temperature=0) != ""
@@ -165,3 +189,36 @@ def test_closing_a_stream_early_keeps_what_was_generated(model: swiftlet.Model) 
         assert prompt_length <= position < prompt_length + 16
         # usable (with a prompt: a cancel that hit an evaluation leaves no logits to continue from)
         assert context.generate(" The", max_tokens=2, temperature=0)
+
+
+def test_eval_on_the_main_thread_starts_no_thread_per_call(tiny: swiftlet.Model,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C support for eval is a watcher thread per process, woken through
+    signal.set_wakeup_fd, not a thread per call (which cost a quarter of the
+    one-token loop's speed); and the host's wakeup fd is put back after each call."""
+    assert threading.current_thread() is threading.main_thread()
+    import signal
+    with tiny.context() as context:
+        context.eval([1])  # the watcher starts on first use
+        started: list[threading.Thread] = []
+        original = threading.Thread.start
+
+        def counting_start(thread: threading.Thread) -> None:
+            started.append(thread)
+            original(thread)
+
+        monkeypatch.setattr(threading.Thread, "start", counting_start)
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        previous = signal.set_wakeup_fd(write_fd)
+        try:
+            for token in range(2, 40):
+                context.eval([token])
+            context.eval_all_logits([40, 41])
+            assert signal.set_wakeup_fd(write_fd) == write_fd  # the host's fd is back after every call
+        finally:
+            signal.set_wakeup_fd(previous)
+            os.close(read_fd)
+            os.close(write_fd)
+        assert started == []
+        assert context.position == 41

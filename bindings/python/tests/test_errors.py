@@ -139,10 +139,38 @@ def test_context_full(tiny: swiftlet.Model) -> None:
 
 def test_cancelled(tiny: swiftlet.Model) -> None:
     with tiny.context() as context:
-        context.cancel()
+        stream = context.generate("hello", max_tokens=50, temperature=0.5, seed=1, stream=True)
+        next(stream)
+        context.cancel()  # from this thread, while the stream's call runs on its worker
         with pytest.raises(swiftlet.CancelledError) as caught:
-            context.generate("hello", max_tokens=5)
+            stream.text()
         assert caught.value.status == Status.CANCELLED
+        assert context.generate(" again", max_tokens=3)  # the next call is not cancelled
+
+
+def test_busy_is_a_context_busy_error() -> None:
+    error = swiftlet.errors.error_for(Status.BUSY, "the context is in use by another call")
+    assert isinstance(error, swiftlet.ContextBusyError) and isinstance(error, RuntimeError)
+    assert error.status == Status.BUSY and "in use" in str(error)
+
+
+def test_a_load_cancelled_by_its_progress_callback(tiny_path: str) -> None:
+    seen: list[float] = []
+    with swiftlet.Model(tiny_path, progress=seen.append) as loaded:  # None: go on
+        assert loaded.n_vocab == 300
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen) and 0 <= seen[0]
+    before = swiftlet.memory_info()
+    with pytest.raises(swiftlet.CancelledError) as caught:
+        swiftlet.Model(tiny_path, progress=lambda fraction: fraction < 0.5)
+    assert isinstance(caught.value, ModelLoadError) and caught.value.status == Status.CANCELLED
+    assert swiftlet.memory_info() == before  # everything the load had taken was given back
+
+    def fails(fraction: float) -> bool:
+        raise ZeroDivisionError("from the progress callback")
+
+    with pytest.raises(ZeroDivisionError):  # raised to the caller, and the load is cancelled
+        swiftlet.Model(tiny_path, progress=fails)
+    assert swiftlet.memory_info() == before
 
 
 def _with_template(tmp_path: object, tiny_path: str, template: str) -> str:
@@ -155,11 +183,19 @@ def _with_template(tmp_path: object, tiny_path: str, template: str) -> str:
 
 
 def test_chat_template_that_does_not_parse(tmp_path: object, tiny_path: str) -> None:
+    """The model loads; chat with its own template fails, a caller's template works."""
     path = _with_template(tmp_path, tiny_path, "{% for message in messages %}{{ message.content }")
-    with pytest.raises(swiftlet.TemplateError) as caught:  # templates are parsed at load time
-        swiftlet.Model(path)
-    assert isinstance(caught.value, ModelLoadError) and caught.value.status == Status.TEMPLATE
-    assert "syntax error" in caught.value.message
+    messages = [{"role": "user", "content": "hi"}]
+    with swiftlet.Model(path) as model:
+        with pytest.raises(swiftlet.TemplateError) as caught:
+            model.chat_format(messages)
+        assert not isinstance(caught.value, ModelLoadError) and caught.value.status == Status.TEMPLATE
+        assert "syntax error" in caught.value.message
+        with pytest.raises(swiftlet.TemplateError):
+            model.chat(messages, max_tokens=2)
+        own = "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}"
+        assert model.chat_format(messages, chat_template=own) == "user: hi\n"
+        assert isinstance(model.chat(messages, max_tokens=2, temperature=0, chat_template=own), str)
 
 
 def test_chat_template_that_fails_to_render(tmp_path: object, tiny_path: str) -> None:

@@ -24,6 +24,41 @@ def raw() -> RawC:
 # ----------------------------------------------------------- generate
 
 
+def test_options_left_out_are_the_librarys_defaults(tiny: swiftlet.Model) -> None:
+    """No default is copied into Python: every sampling option is None (or
+    DEFAULT for max_tokens) in the signatures, and leaving them out samples as
+    passing swiftlet_sampler_params_init's values explicitly does."""
+    import ctypes
+    import inspect
+
+    from swiftlet import _abi
+    sampling = ("temperature", "top_k", "top_p", "min_p", "repeat_penalty", "repeat_last_n")
+    for method in (swiftlet.Model.generate, swiftlet.Model.chat, swiftlet.Context.generate, swiftlet.Context.chat,
+                   swiftlet.Context.sample, swiftlet.Sampler.__init__):
+        parameters = inspect.signature(method).parameters
+        for name in sampling:
+            assert parameters[name].default is None, (method.__qualname__, name)
+        if "max_tokens" in parameters:
+            assert parameters["max_tokens"].default is swiftlet.DEFAULT
+    c = _abi.declare(ctypes.CDLL(swiftlet.library_path()))
+    defaults = _abi.SamplerParams()
+    c.swiftlet_sampler_params_init(ctypes.byref(defaults))
+    generate = _abi.GenerateParams()
+    c.swiftlet_generate_params_init(ctypes.byref(generate))
+    explicit = {name: getattr(defaults, name) for name in sampling}
+    with tiny.context(n_ctx=512) as context:
+        left_out = context.generate("hello the", seed=11, stream=True)
+        text = left_out.text()
+        assert left_out.result is not None
+        assert len(left_out.result.tokens) == generate.max_tokens  # the tiny models never stop by themselves
+        for changed, same in ((explicit, True), (dict(explicit, temperature=explicit["temperature"] * 2), False)):
+            context.reset()
+            again = context.generate("hello the", seed=11, max_tokens=generate.max_tokens, **changed)
+            assert (again == text) is same
+
+
+
+
 def test_greedy_continuation_names_paris(model: swiftlet.Model) -> None:
     text = model.generate(PARIS_PROMPT, max_tokens=8, temperature=0)
     assert text.startswith(" Paris"), text

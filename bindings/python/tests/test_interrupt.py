@@ -17,7 +17,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-@pytest.mark.parametrize("mode", ["model-generate", "context-stream", "context-eval"])
+@pytest.mark.parametrize("mode", ["model-generate", "context-stream", "context-eval", "context-eval-host-fd"])
 def test_ctrl_c_cancels_and_the_model_stays_usable(model_path: str, mode: str) -> None:
     child = subprocess.Popen([sys.executable, os.path.join(HERE, "interrupt_child.py"), model_path, mode],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -42,4 +42,28 @@ def test_ctrl_c_cancels_and_the_model_stays_usable(model_path: str, mode: str) -
     assert usable.group(2).startswith(" Paris") and usable.group(3).startswith(" Paris")
     if mode == "context-stream":
         assert 4 < int(usable.group(1)) < 1900  # stopped partway, keeping what was evaluated
+    if mode == "context-eval-host-fd":
+        assert "HOST-FD restored=True forwarded=True" in out
     assert elapsed < 10, f"the child took {elapsed:.1f}s to stop and check itself"
+
+
+def test_a_host_sigint_handler_is_left_alone(model_path: str) -> None:
+    """With a SIGINT handler of the host's own, Ctrl-C is the host's business:
+    the evaluation is not cancelled, and the handler runs (after the call)."""
+    child = subprocess.Popen([sys.executable, os.path.join(HERE, "interrupt_child.py"), model_path, "host-handler"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        assert line.strip() == "GENERATING", line + child.stderr.read() if child.stderr else ""
+        time.sleep(0.3)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, (out, err)
+    finished = re.search(r"FINISHED position=(\d+) of (\d+) handled=\[(\d+)\]", out)
+    assert finished, out + err
+    assert finished.group(1) == finished.group(2)  # evaluated to the end
+    assert int(finished.group(3)) == signal.SIGINT

@@ -12,10 +12,14 @@ from __future__ import annotations
 import gc
 import os
 import random
+import threading
+
+import pytest
 
 import swiftlet
 
-from conftest import THREADS
+from conftest import PARIS_PROMPT, THREADS
+from raw_c import RawC
 
 MiB = 1 << 20
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -36,15 +40,22 @@ def library_bytes() -> tuple[int, int]:
 
 
 def test_model_closed_before_its_context(tiny_path: str) -> None:
+    """The library keeps a context's model alive: after model.close() (the C
+    model freed by the binding at once) the context goes on generating the
+    same text, and everything is released with the context."""
     gc.collect()
     baseline = library_bytes()
     model = swiftlet.Model(tiny_path, n_threads=THREADS)
     context = model.context()
     expected = context.generate("hello", max_tokens=8, temperature=0)
     model.close()
-    assert library_bytes()[1] > baseline[1]  # the file stays mapped: the context needs it
+    assert library_bytes() != baseline  # the weights live on in the context
     context.reset()
     assert context.generate("hello", max_tokens=8, temperature=0) == expected
+    context.eval([5, 6])
+    assert context.logits is not None
+    with pytest.raises(ValueError, match="closed"):
+        context.model.tokenize("hello")  # the Model object itself is closed
     context.close()
     assert library_bytes() == baseline
 
@@ -59,6 +70,40 @@ def test_model_collected_while_its_context_lives(tiny_path: str) -> None:
     del context
     gc.collect()
     assert library_bytes() == baseline
+
+
+def test_context_freed_from_its_own_streaming_callback(model_path: str) -> None:
+    """Raw ctypes: swiftlet_context_free inside swiftlet_generate's callback
+    (the model freed before, too) stops the generation with CANCELLED, no
+    callback comes after it, and nothing is left allocated."""
+    gc.collect()
+    baseline = library_bytes()
+    status, tokens, stop_reason = RawC(swiftlet.library_path()).free_from_callback(model_path, PARIS_PROMPT, 3)
+    assert status == swiftlet.Status.CANCELLED and stop_reason == swiftlet.StopReason.CANCELLED
+    assert len(tokens) == 3
+    assert library_bytes() == baseline
+
+
+def test_closing_a_context_while_its_stream_runs_on_another_thread(tiny_path: str) -> None:
+    gc.collect()
+    baseline, thread_baseline = library_bytes(), threads()
+    model = swiftlet.Model(tiny_path, n_threads=THREADS)
+    context = model.context(n_ctx=256)
+    stream = context.generate("hello", max_tokens=200, temperature=0.5, seed=1, stream=True)
+    next(stream)
+    closer = threading.Thread(target=context.close)
+    closer.start()
+    closer.join(30)
+    assert not closer.is_alive() and context.closed
+    try:  # the stream ends: what the worker had queued, then the end (or CancelledError)
+        assert len(list(stream)) <= 8
+    except swiftlet.CancelledError:
+        pass
+    del stream
+    model.close()
+    gc.collect()
+    assert library_bytes() == baseline
+    assert threads() == thread_baseline
 
 
 def test_abandoned_stream_is_stopped_and_freed(tiny_path: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,9 +70,19 @@ def test_swiftlet_library_overrides_the_bundled_one(tmp_path: object, tiny_path:
     assert out.stdout.split() == [copy, "llama"]
 
 
+def header_version() -> tuple[str, int]:
+    """SWIFTLET_VERSION_STRING and SWIFTLET_VERSION_NUMBER of include/swiftlet.h."""
+    with open(os.path.join(SOURCE_DIR, "..", "..", "include", "swiftlet.h")) as handle:
+        text = handle.read()
+    parts = {k: int(v) for k, v in re.findall(r"#define SWIFTLET_VERSION_(MAJOR|MINOR|PATCH) (\d+)", text)}
+    return f"{parts['MAJOR']}.{parts['MINOR']}.{parts['PATCH']}", \
+        parts["MAJOR"] * 1000000 + parts["MINOR"] * 1000 + parts["PATCH"]
+
+
 def test_version_matches_the_header() -> None:
-    assert swiftlet.version() == "0.1.0" == swiftlet.__version__
-    assert swiftlet.HEADER_VERSION_NUMBER == 1000
+    string, number = header_version()
+    assert swiftlet.version() == string == swiftlet.__version__
+    assert swiftlet.HEADER_VERSION_NUMBER == number
 
 
 @pytest.mark.skipif(importlib.util.find_spec("build") is None, reason="the `build` package is not installed")
@@ -81,11 +92,12 @@ def test_wheel_is_platform_specific_and_carries_the_library(tmp_path: object) ->
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     (wheel,) = glob.glob(os.path.join(outdir, "*.whl"))
-    assert os.path.basename(wheel).startswith("swiftlet-0.1.0-py3-none-linux_")
+    version = header_version()[0]
+    assert os.path.basename(wheel).startswith(f"swiftlet-{version}-py3-none-linux_")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         assert {"swiftlet/libswiftlet.so", "swiftlet/py.typed", "swiftlet/__init__.py", "swiftlet/compat.py"} <= names
-        wheel_file = archive.read("swiftlet-0.1.0.dist-info/WHEEL").decode()
+        wheel_file = archive.read(f"swiftlet-{version}.dist-info/WHEEL").decode()
         library = archive.getinfo("swiftlet/libswiftlet.so")
     assert "Root-Is-Purelib: false" in wheel_file
     assert library.file_size > 1_000_000

@@ -18,20 +18,22 @@ The library file is the one bundled in this package unless
 """
 from __future__ import annotations
 
-from ._context import Context, Sampler, TextStream
-from ._generation import GenerationResult, StopMatcher
+from ._context import Context
+from ._generation import DEFAULT, GenerationResult, StopMatcher
 from ._lib import HEADER_VERSION_NUMBER, LibraryError, LogLevel, Status, StopReason
 from ._model import Model, ModelInfo
-from ._runtime import MemoryInfo, library_path, memory_info, set_log_handler, version
+from ._runtime import MemoryInfo, library_path, memory_info, set_log_handler, system_info, version
+from ._sampler import Sampler
+from ._stream import TextStream
 from .errors import (BufferTooSmallError, CancelledError, ContextBusyError, ContextFullError, FileIOError,
                      InternalError, InvalidArgumentError, InvalidFileError, ModelLoadError, NotFoundError,
                      OutOfMemoryError, SwiftletError, TemplateError, UnsupportedError)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Model", "ModelInfo", "Context", "Sampler", "TextStream", "GenerationResult", "StopMatcher",
-    "MemoryInfo", "memory_info", "version", "library_path", "set_log_handler",
+    "MemoryInfo", "memory_info", "version", "system_info", "library_path", "set_log_handler", "DEFAULT",
     "Status", "StopReason", "LogLevel", "HEADER_VERSION_NUMBER", "LibraryError",
     "SwiftletError", "InvalidArgumentError", "FileIOError", "InvalidFileError", "UnsupportedError",
     "NotFoundError", "BufferTooSmallError", "ContextFullError", "CancelledError", "OutOfMemoryError",

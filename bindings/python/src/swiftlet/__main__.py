@@ -16,9 +16,11 @@ import sys
 from typing import Optional, Sequence, Union
 
 from . import __version__
-from ._context import Context, TextStream
+from . import _abi
+from ._context import Context
 from ._model import Model
-from ._runtime import library_path, version
+from ._runtime import lib, library_path, version
+from ._stream import TextStream
 from .errors import SwiftletError
 
 
@@ -28,31 +30,49 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--ctx", type=int, default=None, help="context size in tokens (default: model's, <= 4096)")
 
 
-def _add_sampling(parser: argparse.ArgumentParser, max_tokens: int) -> None:
+def _add_sampling(parser: argparse.ArgumentParser, max_tokens: int, defaults: Optional[_abi.SamplerParams]) -> None:
+    """Sampling options; left out, the library's defaults apply (shown in the
+    help when the library loads)."""
+    def shown(field: str) -> str:
+        return f" ({getattr(defaults, field):.3g})" if defaults is not None else ""
+
     parser.add_argument("-n", "--max-tokens", type=int, default=max_tokens, help=f"most tokens to generate ({max_tokens})")
-    parser.add_argument("--temp", type=float, default=0.8, help="temperature; 0 = greedy (0.8)")
-    parser.add_argument("--top-k", type=int, default=40, help="top-k filter; 0 = off (40)")
-    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus filter; 1 = off (0.95)")
-    parser.add_argument("--min-p", type=float, default=0.05, help="min-p filter; 0 = off (0.05)")
-    parser.add_argument("--repeat-penalty", type=float, default=1.0, help="repetition penalty; 1 = off (1.0)")
+    parser.add_argument("--temp", type=float, default=None, help="temperature; 0 = greedy" + shown("temperature"))
+    parser.add_argument("--top-k", type=int, default=None, help="top-k filter; 0 = off" + shown("top_k"))
+    parser.add_argument("--top-p", type=float, default=None, help="nucleus filter; 1 = off" + shown("top_p"))
+    parser.add_argument("--min-p", type=float, default=None, help="min-p filter; 0 = off" + shown("min_p"))
+    parser.add_argument("--repeat-penalty", type=float, default=None,
+                        help="repetition penalty; 1 = off" + shown("repeat_penalty"))
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     parser.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
 
 
+def _sampling_defaults() -> Optional[_abi.SamplerParams]:
+    """swiftlet_sampler_params_init's values, or None if the library does not load."""
+    try:
+        library = lib()
+    except OSError:
+        return None  # the error comes when a command needs the library
+    defaults = _abi.SamplerParams()
+    library.sampler_params_init(defaults)
+    return defaults
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m swiftlet", description="Swiftlet from the command line.")
+    defaults = _sampling_defaults()
     parser.add_argument("--version", action="store_true", help="print package, library and path, then exit")
     commands = parser.add_subparsers(dest="command")
 
     generate = commands.add_parser("generate", help="continue a prompt (raw text, no chat template)")
     _add_model(generate)
-    _add_sampling(generate, 128)
+    _add_sampling(generate, 128, defaults)
     generate.add_argument("--chat", action="store_true", help="send the prompt as one user message instead")
     generate.add_argument("prompt", help="the text to continue")
 
     chat = commands.add_parser("chat", help="chat on stdin/stdout with the model's chat template")
     _add_model(chat)
-    _add_sampling(chat, 512)
+    _add_sampling(chat, 512, defaults)
     chat.add_argument("--system", default=None, help="a system message to start the conversation with")
 
     info = commands.add_parser("info", help="describe a model and list its metadata keys")

@@ -3,25 +3,33 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import enum
 import secrets
-from typing import Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
-from ._lib import SamplerParams, StopReason
-
-# The header's defaults (swiftlet_sampler_params_init / swiftlet_generate_params_init),
-# repeated here so the Python signatures show them.
-DEFAULT_MAX_TOKENS = 256
-DEFAULT_TEMPERATURE = 0.8
-DEFAULT_TOP_K = 40
-DEFAULT_TOP_P = 0.95
-DEFAULT_MIN_P = 0.05
-DEFAULT_REPEAT_PENALTY = 1.0
-DEFAULT_REPEAT_LAST_N = 64
+from ._abi import GenerateParams, SamplerParams
+from ._lib import StopReason
 
 INT32_MAX = 2**31 - 1
 UINT64_LIMIT = 2**64
 
 StopArgument = Union[str, Sequence[str], None]
+
+
+class LibraryDefault(enum.Enum):
+    """The value the library's ``*_params_init`` function gives: the default
+    of an option whose None means something else (``max_tokens=None`` is
+    "until the context is full")."""
+
+    DEFAULT = "default"
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+#: ``max_tokens``'s default: swiftlet_generate_params_init's (256).
+DEFAULT = LibraryDefault.DEFAULT
+MaxTokens = Union[int, None, LibraryDefault]
 
 
 class StopMatcher:
@@ -135,24 +143,50 @@ def random_seed() -> int:
     return secrets.randbits(64)
 
 
-def sampler_params(*, temperature: float, top_k: int, top_p: float, min_p: float, repeat_penalty: float,
-                   repeat_last_n: int, seed: Optional[int]) -> SamplerParams:
-    """A filled ``swiftlet_sampler_params``. Values are range-checked by the
-    library (InvalidArgumentError); only what ctypes would silently wrap is
-    checked here."""
+def sampler_params(library: Any, *, temperature: Optional[float] = None, top_k: Optional[int] = None,
+                   top_p: Optional[float] = None, min_p: Optional[float] = None,
+                   repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+                   seed: Optional[int] = None) -> SamplerParams:
+    """A ``swiftlet_sampler_params`` from ``swiftlet_sampler_params_init``, with
+    the options that are not None set (``seed`` None: a random one). Values are
+    range-checked by the library (InvalidArgumentError); only what ctypes would
+    silently wrap is checked here."""
+    params = SamplerParams()
+    library.sampler_params_init(params)
+    if temperature is not None:
+        params.temperature = float(temperature)
+    if top_k is not None:
+        params.top_k = _clamp_int32(top_k, "top_k")
+    if top_p is not None:
+        params.top_p = float(top_p)
+    if min_p is not None:
+        params.min_p = float(min_p)
+    if repeat_penalty is not None:
+        params.repeat_penalty = float(repeat_penalty)
+    if repeat_last_n is not None:
+        params.repeat_last_n = _clamp_int32(repeat_last_n, "repeat_last_n")
     if seed is None:
         seed = random_seed()
     if not 0 <= int(seed) < UINT64_LIMIT:
         raise ValueError(f"seed must be in [0, 2**64), not {seed}")
-    params = SamplerParams()
-    params.struct_size = ctypes.sizeof(SamplerParams)
-    params.temperature = float(temperature)
-    params.top_k = _clamp_int32(top_k, "top_k")
-    params.top_p = float(top_p)
-    params.min_p = float(min_p)
-    params.repeat_penalty = float(repeat_penalty)
-    params.repeat_last_n = _clamp_int32(repeat_last_n, "repeat_last_n")
     params.seed = int(seed)
+    return params
+
+
+def generate_params(library: Any, max_tokens: MaxTokens, sampling: SamplerParams,
+                    tokenize_flags: Optional[int] = None) -> GenerateParams:
+    """A ``swiftlet_generate_params`` from ``swiftlet_generate_params_init``;
+    ``max_tokens`` None: until the context is full. It points at `sampling`
+    (and keeps it alive)."""
+    params = GenerateParams()
+    library.generate_params_init(params)
+    if max_tokens is None:
+        params.max_tokens = INT32_MAX
+    elif max_tokens is not DEFAULT:
+        params.max_tokens = max(min(int(max_tokens), INT32_MAX), -1)  # negative: the library's error
+    if tokenize_flags is not None:
+        params.tokenize_flags = tokenize_flags
+    params.sampling = ctypes.pointer(sampling)
     return params
 
 

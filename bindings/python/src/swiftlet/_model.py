@@ -6,18 +6,21 @@ import dataclasses
 import os
 import threading
 import weakref
-from typing import Literal, Optional, Sequence, Union, overload
+from typing import Callable, Literal, Optional, Sequence, Union, overload
 
-from . import _lib
-from ._context import (ChatMessages, Context, TextStream, _chat_job, _deliver, _generate_job, chat_message_array,
-                       token_array, tokenize_flags)
-from ._generation import (DEFAULT_MAX_TOKENS, DEFAULT_MIN_P, DEFAULT_REPEAT_LAST_N, DEFAULT_REPEAT_PENALTY,
-                          DEFAULT_TEMPERATURE, DEFAULT_TOP_K, DEFAULT_TOP_P, StopArgument)
+from . import _abi, _lib
+from ._context import Context
+from ._core import token_array
+from ._generation import DEFAULT, MaxTokens, StopArgument
 from ._lib import Status
-from ._runtime import SharedHandle, check, read_sized
+from ._runtime import ModelHandle, check, read_sized
+from ._stream import (ChatMessages, Options, TextStream, chat_job, chat_message_array, chat_params, deliver,
+                      generate_job, tokenize_flags)
 from .errors import InvalidArgumentError
 
 PathLike = Union[str, "os.PathLike[str]"]
+#: ``progress(fraction)`` during a load; returning False cancels it.
+ProgressHandler = Callable[[float], Optional[bool]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,9 +60,9 @@ class Model:
     """A loaded GGUF model (``swiftlet_model``): immutable, shareable by any
     number of threads and contexts.
 
-    Use it as a context manager or call :meth:`close`; the C model is freed
-    once the model *and* every :class:`Context` made from it are closed (or
-    garbage collected), in whatever order.
+    Use it as a context manager or call :meth:`close`. Contexts made from it
+    keep its weights alive (the library counts them), so models, contexts,
+    samplers and streams may be closed or garbage collected in any order.
 
     :meth:`generate` and :meth:`chat` run on a context the model keeps for
     them (created on first use with ``n_ctx``/``n_batch`` given here). If
@@ -69,7 +72,7 @@ class Model:
     """
 
     def __init__(self, path: PathLike, *, n_threads: Optional[int] = None, n_ctx: Optional[int] = None,
-                 n_batch: Optional[int] = None) -> None:
+                 n_batch: Optional[int] = None, progress: Optional[ProgressHandler] = None) -> None:
         """Loads the model at `path` (GGUF v2/v3, architecture ``llama``).
 
         Args:
@@ -80,11 +83,15 @@ class Model:
                 :meth:`generate`/:meth:`chat` (default: the training length,
                 at most 4096).
             n_batch: most tokens evaluated in one pass in that context (default 256).
+            progress: called on this thread with the fraction loaded, from 0
+                to 1 (the last call gives 1); returning False cancels the load.
 
         Raises:
             ModelLoadError: for any failure; the object raised is also the
                 status class (FileIOError for a missing file, InvalidFileError
-                for a corrupt one, UnsupportedError, NotFoundError, ...).
+                for a corrupt one, UnsupportedError, NotFoundError,
+                CancelledError when `progress` returned False, ...).
+            KeyboardInterrupt: Ctrl-C during the load, which is cancelled first.
         """
         library = _lib.load()
         self._lib = library
@@ -92,20 +99,36 @@ class Model:
         self._n_threads = n_threads
         self._n_ctx = n_ctx
         self._n_batch = n_batch
-        params = _lib.ModelParams()
+        params = _abi.ModelParams()
         library.model_params_init(params)
         if n_threads is not None:
             params.n_threads = int(n_threads)
+        raised: list[BaseException] = []
+
+        def report(fraction: float, _user_data: Optional[int]) -> int:
+            # Also how Ctrl-C stops a load: the KeyboardInterrupt is raised
+            # here, on the loading thread, and cancels the load.
+            try:
+                return 0 if progress is not None and progress(fraction) is False else 1
+            except BaseException as error:  # never into the C library
+                raised.append(error)
+                return 0
+
+        params.progress = _abi.ProgressCallback(report)
         out = ctypes.c_void_p()
-        check(library, library.model_load(os.fsencode(self.path), params, out), loading=True)
+        status = library.model_load(os.fsencode(self.path), params, out)
+        if raised:
+            if status == Status.OK:  # the exception came with the last report
+                library.model_free(out.value)
+            raise raised[0]
+        check(library, status, loading=True)
         address = int(out.value or 0)
-        self._handle = SharedHandle(address, library.model_free, "model")
-        self._finalizer = weakref.finalize(self, self._handle.release)
+        self._handle = ModelHandle(address, library.model_free)
+        self._finalizer = weakref.finalize(self, self._handle.close)
         self._closed = False
         self._own_context: Optional[Context] = None
         self._own_context_lock = threading.Lock()
-        info = _lib.ModelInfo()
-        info.struct_size = ctypes.sizeof(_lib.ModelInfo)
+        info = _abi.new(_abi.ModelInfo)
         check(library, library.model_get_info(address, info))
         self.info: ModelInfo = ModelInfo(
             architecture=_decode(info.architecture), name=_decode(info.name), n_vocab=int(info.n_vocab),
@@ -116,10 +139,12 @@ class Model:
 
     # -- the C pointer, held for the duration of a call
 
-    def _use(self) -> _Use:
+    def _use(self) -> ModelHandle:
+        """``with model._use() as address``: the C model, not freed by a
+        :meth:`close` on another thread until the block ends."""
         if self._closed:
             raise ValueError("the model is closed")
-        return _Use(self._handle)
+        return self._handle
 
     # -- description
 
@@ -229,16 +254,19 @@ class Model:
         with self._use() as address:
             return self._lib.token_is_end_of_generation(address, value)
 
-    def chat_format(self, messages: ChatMessages, *, add_generation_prompt: bool = True) -> str:
+    def chat_format(self, messages: ChatMessages, *, add_generation_prompt: bool = True,
+                    chat_template: Optional[str] = None) -> str:
         """`messages` rendered with the model's chat template (ChatML if it has
-        none), as :meth:`chat` feeds them to the model. With
+        none), or with `chat_template` (a Jinja template as in Hugging Face's
+        tokenizer_config.json), as :meth:`chat` feeds them to the model. With
         `add_generation_prompt`, the opening of the assistant's turn is appended.
         Raises TemplateError if the template fails."""
         array = chat_message_array(messages)
+        params = chat_params(self._lib, add_generation_prompt=add_generation_prompt, chat_template=chat_template)
         with self._use() as address:
             status, text = read_sized(
-                lambda buf, size, out: self._lib.chat_format(address, array, len(array), add_generation_prompt,
-                                                             buf, size, out), 1024)
+                lambda buf, size, out: self._lib.chat_format(address, array, len(array), params, buf, size, out),
+                1024)
             check(self._lib, status)
         return text.decode("utf-8", "replace")
 
@@ -269,24 +297,29 @@ class Model:
         return temporary, temporary
 
     @overload
-    def generate(self, prompt: str, *, max_tokens: Optional[int] = ..., temperature: float = ...,
-                 top_k: int = ..., top_p: float = ..., min_p: float = ..., repeat_penalty: float = ...,
-                 repeat_last_n: int = ..., seed: Optional[int] = ..., stop: StopArgument = ...,
-                 stream: Literal[False] = ..., add_bos: Optional[bool] = ..., special: bool = ...) -> str: ...
+    def generate(self, prompt: str, *, max_tokens: MaxTokens = ..., temperature: Optional[float] = ...,
+                 top_k: Optional[int] = ..., top_p: Optional[float] = ..., min_p: Optional[float] = ...,
+                 repeat_penalty: Optional[float] = ..., repeat_last_n: Optional[int] = ...,
+                 seed: Optional[int] = ..., stop: StopArgument = ..., stream: Literal[False] = ...,
+                 add_bos: Optional[bool] = ..., special: bool = ...) -> str: ...
 
     @overload
-    def generate(self, prompt: str, *, max_tokens: Optional[int] = ..., temperature: float = ...,
-                 top_k: int = ..., top_p: float = ..., min_p: float = ..., repeat_penalty: float = ...,
-                 repeat_last_n: int = ..., seed: Optional[int] = ..., stop: StopArgument = ...,
-                 stream: Literal[True], add_bos: Optional[bool] = ..., special: bool = ...) -> TextStream: ...
+    def generate(self, prompt: str, *, max_tokens: MaxTokens = ..., temperature: Optional[float] = ...,
+                 top_k: Optional[int] = ..., top_p: Optional[float] = ..., min_p: Optional[float] = ...,
+                 repeat_penalty: Optional[float] = ..., repeat_last_n: Optional[int] = ...,
+                 seed: Optional[int] = ..., stop: StopArgument = ..., stream: Literal[True],
+                 add_bos: Optional[bool] = ..., special: bool = ...) -> TextStream: ...
 
-    def generate(self, prompt: str, *, max_tokens: Optional[int] = DEFAULT_MAX_TOKENS,
-                 temperature: float = DEFAULT_TEMPERATURE, top_k: int = DEFAULT_TOP_K,
-                 top_p: float = DEFAULT_TOP_P, min_p: float = DEFAULT_MIN_P,
-                 repeat_penalty: float = DEFAULT_REPEAT_PENALTY, repeat_last_n: int = DEFAULT_REPEAT_LAST_N,
+    def generate(self, prompt: str, *, max_tokens: MaxTokens = DEFAULT, temperature: Optional[float] = None,
+                 top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
+                 repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
                  seed: Optional[int] = None, stop: StopArgument = None, stream: bool = False,
                  add_bos: Optional[bool] = None, special: bool = False) -> Union[str, TextStream]:
         """Continues `prompt` (raw text, no chat template) from an empty context.
+
+        Options left out take the library's defaults (``swiftlet_generate_params_init``
+        and ``swiftlet_sampler_params_init``: 256 tokens, temperature 0.8,
+        top_k 40, top_p 0.95, min_p 0.05, no repetition penalty over the last 64).
 
         Args:
             prompt: the text to continue.
@@ -313,36 +346,38 @@ class Model:
         """
         context, temporary = self._reserve_context()
         try:
-            job = _generate_job(context._core, prompt, reset=True, max_tokens=max_tokens, temperature=temperature,
-                                top_k=top_k, top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty,
-                                repeat_last_n=repeat_last_n, seed=seed, stop=stop, add_bos=add_bos,
-                                special=special, owned=temporary)
+            options = Options(context._core, max_tokens=max_tokens, temperature=temperature, top_k=top_k,
+                              top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty,
+                              repeat_last_n=repeat_last_n, seed=seed, stop=stop)
+            job = generate_job(context._core, prompt, options, reset=True, add_bos=add_bos, special=special,
+                               owned=temporary)
         except BaseException:
             _unreserve(context, temporary)
             raise
-        result: Union[str, TextStream] = _deliver(job, stream, (self, context))
+        result: Union[str, TextStream] = deliver(job, stream, (self, context))
         return result
 
     @overload
-    def chat(self, messages: ChatMessages, *, max_tokens: Optional[int] = ..., temperature: float = ...,
-             top_k: int = ..., top_p: float = ..., min_p: float = ..., repeat_penalty: float = ...,
-             repeat_last_n: int = ..., seed: Optional[int] = ..., stop: StopArgument = ...,
-             stream: Literal[False] = ...) -> str: ...
+    def chat(self, messages: ChatMessages, *, max_tokens: MaxTokens = ..., temperature: Optional[float] = ...,
+             top_k: Optional[int] = ..., top_p: Optional[float] = ..., min_p: Optional[float] = ...,
+             repeat_penalty: Optional[float] = ..., repeat_last_n: Optional[int] = ..., seed: Optional[int] = ...,
+             stop: StopArgument = ..., stream: Literal[False] = ..., chat_template: Optional[str] = ...) -> str: ...
 
     @overload
-    def chat(self, messages: ChatMessages, *, max_tokens: Optional[int] = ..., temperature: float = ...,
-             top_k: int = ..., top_p: float = ..., min_p: float = ..., repeat_penalty: float = ...,
-             repeat_last_n: int = ..., seed: Optional[int] = ..., stop: StopArgument = ...,
-             stream: Literal[True]) -> TextStream: ...
+    def chat(self, messages: ChatMessages, *, max_tokens: MaxTokens = ..., temperature: Optional[float] = ...,
+             top_k: Optional[int] = ..., top_p: Optional[float] = ..., min_p: Optional[float] = ...,
+             repeat_penalty: Optional[float] = ..., repeat_last_n: Optional[int] = ..., seed: Optional[int] = ...,
+             stop: StopArgument = ..., stream: Literal[True], chat_template: Optional[str] = ...) -> TextStream: ...
 
-    def chat(self, messages: ChatMessages, *, max_tokens: Optional[int] = DEFAULT_MAX_TOKENS,
-             temperature: float = DEFAULT_TEMPERATURE, top_k: int = DEFAULT_TOP_K, top_p: float = DEFAULT_TOP_P,
-             min_p: float = DEFAULT_MIN_P, repeat_penalty: float = DEFAULT_REPEAT_PENALTY,
-             repeat_last_n: int = DEFAULT_REPEAT_LAST_N, seed: Optional[int] = None, stop: StopArgument = None,
-             stream: bool = False) -> Union[str, TextStream]:
+    def chat(self, messages: ChatMessages, *, max_tokens: MaxTokens = DEFAULT, temperature: Optional[float] = None,
+             top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
+             repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+             seed: Optional[int] = None, stop: StopArgument = None, stream: bool = False,
+             chat_template: Optional[str] = None) -> Union[str, TextStream]:
         """The assistant's reply to `messages`, a list of
         ``{"role": "system" | "user" | "assistant", "content": str}``, rendered
-        with the model's chat template. Options as :meth:`generate`.
+        with the model's chat template (or `chat_template`, a Jinja template
+        as in Hugging Face's tokenizer_config.json). Options as :meth:`generate`.
 
         Successive calls that extend the same conversation reuse its earlier
         turns from the model's context (only new tokens are evaluated).
@@ -350,20 +385,22 @@ class Model:
         Raises TemplateError if the template cannot be rendered."""
         context, temporary = self._reserve_context()
         try:
-            job = _chat_job(context._core, messages, max_tokens=max_tokens, temperature=temperature, top_k=top_k,
-                            top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n,
-                            seed=seed, stop=stop, owned=temporary)
+            options = Options(context._core, max_tokens=max_tokens, temperature=temperature, top_k=top_k,
+                              top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty,
+                              repeat_last_n=repeat_last_n, seed=seed, stop=stop)
+            job = chat_job(context._core, messages, options, chat_template=chat_template, owned=temporary)
         except BaseException:
             _unreserve(context, temporary)
             raise
-        result: Union[str, TextStream] = _deliver(job, stream, (self, context))
+        result: Union[str, TextStream] = deliver(job, stream, (self, context))
         return result
 
     # -- lifetime
 
     def close(self) -> None:
-        """Closes the model: its own context is freed, and the C model too once
-        every other context made from it is closed. Idempotent."""
+        """Closes the model and its own context (used by :meth:`generate` and
+        :meth:`chat`). Other contexts made from it go on working: they keep
+        the weights alive until they are closed too. Idempotent."""
         if self._closed:
             return
         self._closed = True
@@ -382,19 +419,6 @@ class Model:
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{self.info.architecture}, {self.info.n_params} params"
         return f"<swiftlet.Model {self.path!r} ({state})>"
-
-
-class _Use:
-    """``with``: holds a user on the model's handle for one call."""
-
-    def __init__(self, handle: SharedHandle) -> None:
-        self._handle = handle
-
-    def __enter__(self) -> int:
-        return self._handle.acquire()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._handle.release()
 
 
 def _unreserve(context: Context, temporary: Optional[Context]) -> None:

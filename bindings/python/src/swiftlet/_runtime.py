@@ -1,5 +1,5 @@
 """Process-wide things: the library handle, versions, memory, logging, and the
-reference-counted owner of a C model pointer."""
+owner of a C model pointer."""
 from __future__ import annotations
 
 import ctypes
@@ -7,7 +7,7 @@ import dataclasses
 import threading
 from typing import Any, Callable, Optional
 
-from . import _lib
+from . import _abi, _lib
 from ._lib import Library, LogLevel, Status
 from .errors import error_for
 
@@ -45,6 +45,13 @@ def version() -> str:
     return lib().version()
 
 
+def system_info() -> str:
+    """What this process's Swiftlet runs on (``swiftlet_system_info()``), for
+    support requests: the kernel set chosen and why, the CPU features seen,
+    the allocator and the BLAS library."""
+    return lib().system_info()
+
+
 def library_path() -> str:
     """The path of the ``libswiftlet.so`` this package uses: ``$SWIFTLET_LIBRARY``
     if set, else the copy installed inside the package (else, in a source
@@ -71,8 +78,7 @@ class MemoryInfo:
 def memory_info() -> MemoryInfo:
     """The library's current memory use; exact, so it is what leak checks compare."""
     library = lib()
-    info = _lib.MemoryInfo()
-    info.struct_size = ctypes.sizeof(_lib.MemoryInfo)
+    info = _abi.new(_abi.MemoryInfo)
     check(library, library.memory_get_info(info))
     allocator = info.allocator.decode("utf-8", "replace") if info.allocator else ""
     return MemoryInfo(allocator, int(info.bytes_allocated), int(info.bytes_mapped))
@@ -105,44 +111,47 @@ def set_log_handler(handler: Optional[LogHandler]) -> None:
             except Exception:  # a logging failure must never reach the C library
                 pass
 
-        callback = _lib.LogCallback(forward)
+        callback = _abi.LogCallback(forward)
         library.set_log_callback(callback)
         _log_state["callback"] = callback  # kept alive while installed
 
 
-class SharedHandle:
-    """Owns a C pointer shared by several Python objects; frees it when the
-    last user releases it. A model's handle starts with one user (the
-    :class:`~swiftlet.Model`); every context made from it adds one, so the C
-    model always outlives its contexts, whatever order Python frees them in."""
+class ModelHandle:
+    """Owns a C model pointer. ``with handle as address`` holds it for one
+    call; :meth:`close` frees it once the calls in flight on other threads
+    have returned. Contexts need nothing from it: the library keeps a
+    context's model alive itself."""
 
-    def __init__(self, address: int, free: Callable[[int], None], what: str) -> None:
+    def __init__(self, address: int, free: Callable[[int], None]) -> None:
         self._address = address
         self._free = free
-        self._what = what
-        self._users = 1
+        self._calls = 0
+        self._closed = False
         self._lock = threading.Lock()
 
-    def acquire(self) -> int:
-        """Adds a user and returns the address. ValueError if already freed."""
+    def __enter__(self) -> int:
         with self._lock:
-            if self._users == 0:
-                raise ValueError(f"the {self._what} is closed")
-            self._users += 1
+            if self._closed:
+                raise ValueError("the model is closed")
+            self._calls += 1
             return self._address
 
-    def release(self) -> None:
-        """Removes a user; the last one frees the pointer."""
+    def __exit__(self, *exc_info: object) -> None:
         with self._lock:
-            if self._users == 0:
+            self._calls -= 1
+            if not self._closed or self._calls:
                 return
-            self._users -= 1
-            if self._users:
+            address, self._address = self._address, 0
+        if address:
+            self._free(address)
+
+    def close(self) -> None:
+        """Frees the model now, or when the last call in flight returns. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._calls:
                 return
             address, self._address = self._address, 0
         self._free(address)
-
-    @property
-    def alive(self) -> bool:
-        """True until the pointer is freed."""
-        return self._users > 0

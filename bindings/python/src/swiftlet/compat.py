@@ -31,9 +31,10 @@ import time
 import uuid
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
-from ._context import Context, TextStream
+from ._context import Context
 from ._generation import GenerationResult
 from ._model import Model
+from ._stream import TextStream
 from .errors import ContextFullError
 
 #: llama.cpp's "pick a random seed" value.

@@ -19,20 +19,21 @@ works too):
 - ``OUT_OF_MEMORY`` → :class:`OutOfMemoryError` (also a ``MemoryError``)
 - ``TEMPLATE`` → :class:`TemplateError`
 - ``INTERNAL`` → :class:`InternalError`
+- ``BUSY`` → :class:`ContextBusyError` (also a ``RuntimeError``)
 
 **Loading a model** (``swiftlet.Model(path)``) raises :class:`ModelLoadError`
 whatever the status. The object raised is *also* an instance of the status
 class above: a missing file is a ``ModelLoadError`` and a :class:`FileIOError`
 (hence an ``OSError``); a truncated file is a ``ModelLoadError`` and an
-:class:`InvalidFileError`; a chat template that does not parse (templates are
-parsed at load time) is a ``ModelLoadError`` and a :class:`TemplateError`.
-Catch ``ModelLoadError`` for "the model did not load", or the status class
-when the reason matters.
+:class:`InvalidFileError`; a load stopped by its progress callback is a
+``ModelLoadError`` and a :class:`CancelledError`. Catch ``ModelLoadError``
+for "the model did not load", or the status class when the reason matters.
 
-Two errors come from the binding itself, not from a status:
-:class:`ContextBusyError` (a context used from two threads at once, which the
-C library forbids) and :class:`swiftlet.LibraryError` (``libswiftlet.so``
-missing or of the wrong version). Using a closed model or context raises
+:class:`ContextBusyError` is raised by the binding itself, before the call
+reaches the library, when a context is used from two threads at once or while
+a stream on it is open (the library would say BUSY).
+:class:`swiftlet.LibraryError` (``libswiftlet.so`` missing or of the wrong
+version) is not a status. Using a closed model or context raises
 ``ValueError``, as closed files do.
 """
 from __future__ import annotations
@@ -100,8 +101,9 @@ class ContextFullError(SwiftletError):
 
 
 class CancelledError(SwiftletError):
-    """:meth:`swiftlet.Context.cancel` stopped the call. The context stays usable;
-    its position is after the last token fully evaluated."""
+    """:meth:`swiftlet.Context.cancel` stopped the call (or a load's progress
+    callback stopped the load). The context stays usable; its position is
+    after the last token fully evaluated."""
 
 
 class OutOfMemoryError(SwiftletError, MemoryError):
@@ -147,13 +149,20 @@ class ModelInvalidArgumentError(ModelLoadError, InvalidArgumentError):
 
 
 class ModelTemplateError(ModelLoadError, TemplateError):
-    """The model's chat template does not parse (templates are parsed at load time)."""
+    """The model's chat template could not be used at load time."""
 
 
-class ContextBusyError(RuntimeError):
+class ModelCancelledError(ModelLoadError, CancelledError):
+    """The progress callback stopped the load."""
+
+
+class ContextBusyError(SwiftletError, RuntimeError):
     """A context is already in use by another thread, or a stream on it is still
     open. A context is used by one thread at a time; give each thread its own
     (``model.context()``), or finish/close the stream first."""
+
+    def __init__(self, status: int = Status.BUSY, message: str = "") -> None:
+        super().__init__(status, message)
 
 
 _BY_STATUS: dict[Status, type[SwiftletError]] = {
@@ -168,6 +177,7 @@ _BY_STATUS: dict[Status, type[SwiftletError]] = {
     Status.OUT_OF_MEMORY: OutOfMemoryError,
     Status.TEMPLATE: TemplateError,
     Status.INTERNAL: InternalError,
+    Status.BUSY: ContextBusyError,
 }
 
 _LOAD_BY_STATUS: dict[Status, type[SwiftletError]] = {
@@ -178,6 +188,7 @@ _LOAD_BY_STATUS: dict[Status, type[SwiftletError]] = {
     Status.OUT_OF_MEMORY: ModelOutOfMemoryError,
     Status.INVALID_ARGUMENT: ModelInvalidArgumentError,
     Status.TEMPLATE: ModelTemplateError,
+    Status.CANCELLED: ModelCancelledError,
 }
 
 
@@ -201,6 +212,6 @@ __all__ = [
     "NotFoundError", "BufferTooSmallError", "ContextFullError", "CancelledError", "OutOfMemoryError",
     "TemplateError", "InternalError", "ModelLoadError", "ModelFileIOError", "ModelInvalidFileError",
     "ModelUnsupportedError", "ModelNotFoundError", "ModelOutOfMemoryError", "ModelInvalidArgumentError",
-    "ModelTemplateError",
+    "ModelTemplateError", "ModelCancelledError",
     "ContextBusyError", "error_for",
 ]

@@ -1,0 +1,61 @@
+"""Samplers: the next token from a context's logits (``swiftlet_sampler_*``)."""
+from __future__ import annotations
+
+import ctypes
+import threading
+import weakref
+from typing import TYPE_CHECKING, Optional
+
+from . import _lib
+from ._generation import sampler_params
+from ._runtime import check
+
+if TYPE_CHECKING:
+    from ._context import Context
+
+
+class Sampler:
+    """Chooses the next token from a context's logits (``swiftlet_sampler_*``).
+
+    The chain is: repetition penalty, temperature (0 → greedy argmax, the rest
+    skipped), top-k, top-p, min-p, then a draw from a seeded generator. The
+    same seed gives the same choices on every run; ``seed=None`` takes a
+    random one. Options left at None take the library's defaults
+    (``swiftlet_sampler_params_init``: temperature 0.8, top_k 40, top_p 0.95,
+    min_p 0.05, repeat_penalty 1.0, repeat_last_n 64). A sampler keeps its
+    random state between calls; use it from one thread at a time.
+    """
+
+    def __init__(self, *, temperature: Optional[float] = None, top_k: Optional[int] = None,
+                 top_p: Optional[float] = None, min_p: Optional[float] = None,
+                 repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+                 seed: Optional[int] = None) -> None:
+        self._lib = _lib.load()
+        params = sampler_params(self._lib, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                                repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+        out = ctypes.c_void_p()
+        check(self._lib, self._lib.sampler_create(params, out))
+        self._address: int = int(out.value or 0)
+        self._lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, self._lib.sampler_free, self._address)
+
+    def sample(self, context: Context) -> int:
+        """Picks the next token from `context`'s current logits (it does not
+        evaluate it). InvalidArgumentError if the context has no logits."""
+        with self._lock, context._using() as core:
+            if not self._finalizer.alive:
+                raise ValueError("the sampler is closed")
+            token = ctypes.c_int32()
+            check(core.lib, core.lib.sampler_sample(self._address, core.address, token))
+            return int(token.value)
+
+    def close(self) -> None:
+        """Frees the sampler (idempotent)."""
+        with self._lock:
+            self._finalizer()
+
+    def __enter__(self) -> Sampler:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
