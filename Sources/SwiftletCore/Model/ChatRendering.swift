@@ -6,7 +6,8 @@ extension LanguageModel {
     /// Renders `messages` with `templateSource` when given (a caller's own
     /// template, as llama-cpp-python's `chat_format=`), otherwise with the
     /// model's `tokenizer.chat_template` (ChatML when the file has none).
-    /// Errors: `.template` for a template that does not parse or render.
+    /// Errors: `.template` for a template that does not parse or render; the
+    /// model's own template's syntax error was kept at load and is thrown here.
     public func renderChat(_ messages: [ChatMessage], addGenerationPrompt: Bool,
                            templateSource: String? = nil) throws -> String {
         let template = try templateSource.map { try ChatTemplate(source: $0) } ?? chatTemplate

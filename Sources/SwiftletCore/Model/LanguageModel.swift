@@ -7,6 +7,9 @@ public final class LanguageModel: @unchecked Sendable {
     public let name: String
     public let config: LlamaConfig
     public let tokenizer: Tokenizer
+    /// `tokenizer.chat_template` (ChatML when the file has none), parsed at
+    /// load. A template that does not parse is kept with its error: the model
+    /// loads, and rendering with it throws that error (`.template`).
     public let chatTemplate: ChatTemplate
     /// Weights stored in the file, counted element by element.
     public let parameterCount: UInt64
@@ -37,9 +40,9 @@ public final class LanguageModel: @unchecked Sendable {
             guard let source = templateValue.asString else {
                 throw SwiftletError.invalidFile("tokenizer.chat_template is not a string")
             }
-            chatTemplate = try ChatTemplate(source: source)
+            chatTemplate = ChatTemplate(keepingErrorsOf: source)
         } else {
-            chatTemplate = try ChatTemplate(source: ChatTemplate.chatML)
+            chatTemplate = ChatTemplate(keepingErrorsOf: ChatTemplate.chatML)
         }
         parameterCount = file.tensors.reduce(0) { $0 + UInt64($1.elementCount) }
         arena = try Arena()

@@ -5,15 +5,36 @@
 ///
 /// Immutable after init, so one instance may render on many threads.
 /// Every failure — syntax errors, unknown filters/tests, `raise_exception`,
-/// runaway loops — is a `SwiftletError` of kind `.template`.
+/// runaway loops, limits (JinjaLimits) — is a `SwiftletError` of kind `.template`.
 public final class ChatTemplate: Sendable {
     public let source: String
-    private let program: [JinjaNode]
+    /// The parsed template, or why it did not parse.
+    private let program: Result<[JinjaNode], SwiftletError>
 
     /// Parses `source`; throws `.template` with line and column on syntax errors.
-    public init(source: String) throws {
+    public convenience init(source: String) throws {
+        self.init(keepingErrorsOf: source)
+        if let parseError { throw parseError }
+    }
+
+    /// Parses `source` and keeps a syntax error for `render` to throw. A
+    /// model's template may use Jinja this renderer lacks (`center`, recursive
+    /// loops...): the model still loads, and only chat with it fails.
+    public init(keepingErrorsOf source: String) {
         self.source = source
-        self.program = try JinjaParser.parse(source)
+        do {
+            program = .success(try JinjaParser.parse(source))
+        } catch let error as SwiftletError {
+            program = .failure(error)
+        } catch {
+            program = .failure(SwiftletError(.template, "chat template error: \(error)"))
+        }
+    }
+
+    /// The syntax error `render` throws, if `source` did not parse.
+    public var parseError: SwiftletError? {
+        if case .failure(let error) = program { return error }
+        return nil
     }
 
     /// Renders the conversation. `addGenerationPrompt` asks the template to end
@@ -21,10 +42,8 @@ public final class ChatTemplate: Sendable {
     public func render(messages: [ChatMessage], addGenerationPrompt: Bool,
                        bosToken: String, eosToken: String) throws -> String {
         let messageValues: [JinjaValue] = messages.map { message in
-            var dict = JinjaDict()
-            dict.set(.string("role"), .string(message.role))
-            dict.set(.string("content"), .string(message.content))
-            return .dict(dict)
+            .dict(JinjaDict(entries: [.init(key: .string("role"), value: .string(message.role)),
+                                      .init(key: .string("content"), value: .string(message.content))]))
         }
         // The variables transformers passes: tools/documents are None when absent.
         let renderer = JinjaRenderer(variables: [
@@ -36,7 +55,7 @@ public final class ChatTemplate: Sendable {
             "documents": .none,
         ])
         do {
-            return try renderer.render(program)
+            return try renderer.render(try program.get())
         } catch let failure as JinjaFailure {
             // Failures are positioned where they happen; this is only a backstop.
             throw SwiftletError(.template, "chat template error: \(failure.message)")

@@ -6,19 +6,20 @@ enum JinjaBuiltins {
     /// jinja2's sandbox refuses larger ranges (MAX_RANGE); so do we.
     static let maxRange = 100_000
 
-    static func call(_ builtin: JinjaBuiltin, _ arguments: JinjaArguments) throws -> JinjaValue {
+    /// Keys `namespace`/`dict` compare are charged to `budget`.
+    static func call(_ builtin: JinjaBuiltin, _ arguments: JinjaArguments, _ budget: JinjaBudget) throws -> JinjaValue {
         switch builtin {
         case .raiseException:
-            let message = arguments.positional.first?.pythonString ?? ""
+            let message = try arguments.positional.first?.pythonString() ?? ""
             throw JinjaFailure(message, raisedByTemplate: true)
         case .range:
             return try range(arguments)
         case .namespace:
             let namespace = JinjaNamespace()
-            namespace.attributes = try mapping(arguments, function: "namespace")
+            namespace.attributes = try mapping(arguments, function: "namespace", budget)
             return .namespace(namespace)
         case .dict:
-            return .dict(try mapping(arguments, function: "dict"))
+            return .dict(try mapping(arguments, function: "dict", budget))
         }
     }
 
@@ -38,21 +39,23 @@ enum JinjaBuiltins {
         default: throw JinjaFailure("range expected 1 to 3 arguments, got \(ints.count)")
         }
         guard step != 0 else { throw JinjaFailure("range() arg 3 must not be zero") }
-        // Count with overflow-checked integer math (no libm in a Foundation-free build).
+        // Counted in unsigned arithmetic: high - low and step's magnitude may not fit an Int.
         let (low, high) = step > 0 ? (start, stop) : (stop, start)
-        var count = 0
+        var count: UInt = 0
         if low < high {
-            let (span, overflow) = high.subtractingReportingOverflow(low)
-            count = overflow ? Int.max : (span - 1) / Int(step.magnitude) + 1
+            let span = UInt(bitPattern: high &- low)   // high > low, so the true difference is in 1...UInt.max
+            count = (span - 1) / step.magnitude + 1
         }
-        guard count <= maxRange else {
+        guard count <= UInt(maxRange) else {
             throw JinjaFailure("Range too big. The sandbox blocks ranges larger than MAX_RANGE (\(maxRange)).")
         }
-        return .list((0..<count).map { .int(start + $0 * step) })
+        // start + i * step lies between start and stop, so it fits an Int; the
+        // product alone may not, and wrapping arithmetic gives the true sum.
+        return .list((0..<Int(count)).map { .int(start &+ $0 &* step) })
     }
 
     /// `f({'a': 1}, b=2)`: optional positional mappings, then keywords.
-    private static func mapping(_ arguments: JinjaArguments, function: String) throws -> JinjaDict {
+    private static func mapping(_ arguments: JinjaArguments, function: String, _ budget: JinjaBudget) throws -> JinjaDict {
         var dict = JinjaDict()
         guard arguments.positional.count <= 1 else {
             throw JinjaFailure("\(function)() expected at most 1 positional argument")
@@ -65,12 +68,12 @@ enum JinjaBuiltins {
                     guard case .list(let kv) = pair, kv.count == 2 else {
                         throw JinjaFailure("\(function)() sequence elements must be pairs")
                     }
-                    dict.set(kv[0], kv[1])
+                    try dict.set(kv[0], kv[1], budget)
                 }
             default: throw JinjaFailure("'\(first.typeName)' object is not a mapping")
             }
         }
-        for (name, value) in arguments.keyword { dict.set(.string(name), value) }
+        for (name, value) in arguments.keyword { try dict.set(.string(name), value, budget) }
         return dict
     }
 }

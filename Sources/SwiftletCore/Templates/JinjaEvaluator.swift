@@ -1,8 +1,15 @@
 /// Expression evaluation. Failures from helpers get the position of the
 /// innermost expression that raised them.
+///
+/// Budgets (JinjaBudget): an operation charges the strings it scans and the
+/// value it builds; comparisons and lookups charge what they walk. A loop of
+/// cheap-looking operations on a huge string ends quickly. Recursion is
+/// counted (`enter`) against JinjaLimits.maxEvaluationDepth.
 extension JinjaRenderer {
     func evaluate(_ expr: JinjaExpr) throws -> JinjaValue {
         do {
+            try enter()
+            defer { leave() }
             return try evaluateUnpositioned(expr)
         } catch let failure as JinjaFailure {
             throw failure.positioned(at: expr.position)
@@ -25,25 +32,32 @@ extension JinjaRenderer {
             return .list(try items.map(evaluate))
         case .dict(let pairs):
             var dict = JinjaDict()
-            for pair in pairs { dict.set(try evaluate(pair.key), try evaluate(pair.value)) }
+            for pair in pairs { try dict.set(try evaluate(pair.key), try evaluate(pair.value), budget) }
             return .dict(dict)
         case .attribute(let base, let name):
-            return try JinjaAccess.attribute(of: try evaluate(base), name)
+            return try JinjaAccess.attribute(of: try evaluate(base), name, budget)
         case .item(let base, let key):
-            return try JinjaAccess.item(of: try evaluate(base), try evaluate(key))
+            let value = try evaluate(base), keyValue = try evaluate(key)
+            if case .string = value { try chargeSize(of: value) }   // indexing code points scans the string
+            return try JinjaAccess.item(of: value, keyValue, budget)
         case .slice(let base, let start, let stop, let step):
             let value = try evaluate(base)
-            return try JinjaAccess.slice(value,
-                                         start: try start.map(evaluate),
-                                         stop: try stop.map(evaluate),
-                                         step: try step.map(evaluate))
+            if case .string = value { try chargeSize(of: value) }   // code points are counted to find the cut
+            let result = try JinjaAccess.slice(value,
+                                               start: try start.map(evaluate),
+                                               stop: try stop.map(evaluate),
+                                               step: try step.map(evaluate), budget)
+            try chargeSize(of: result)
+            return result
         case .call(let callee, let argumentList):
             return try evaluateCall(callee, argumentList)
         case .filter(let base, let name, let argumentList):
             return try applyFilter(name, to: try evaluate(base), argumentList, at: expr.position)
         case .test(let base, let name, let argumentList, let negated):
             let value = try evaluate(base)
-            let result = try JinjaTests.apply(name, value, try evaluateArguments(argumentList))
+            let arguments = try evaluateArguments(argumentList)
+            try chargeStrings(value, arguments)
+            let result = try JinjaTests.apply(name, value, arguments, budget)
             return .bool(result != negated)
         case .not(let operand):
             return .bool(!(try evaluate(operand).isTruthy))
@@ -63,7 +77,7 @@ extension JinjaRenderer {
             var left = try evaluate(first)
             for (op, rightExpr) in rest {
                 let right = try evaluate(rightExpr)
-                guard try JinjaOperators.compare(op, left, right) else { return .bool(false) }
+                guard try JinjaOperators.compare(op, left, right, budget) else { return .bool(false) }
                 left = right
             }
             return .bool(true)
@@ -88,7 +102,8 @@ extension JinjaRenderer {
     func applyFilter(_ name: String, to value: JinjaValue, _ list: JinjaArgumentList, at position: JinjaSourcePosition) throws -> JinjaValue {
         let arguments = try evaluateArguments(list)
         do {
-            let result = try JinjaFilters.apply(name, value, arguments)
+            try chargeStrings(value, arguments)
+            let result = try JinjaFilters.apply(name, value, arguments, budget)
             try chargeSize(of: result)
             return result
         } catch let failure as JinjaFailure {
@@ -102,11 +117,12 @@ extension JinjaRenderer {
         if case .attribute(let baseExpr, let name) = callee.kind {
             let base = try evaluate(baseExpr)
             let arguments = try evaluateArguments(list)
-            if let result = try JinjaMethods.call(base, name, arguments) {
+            try chargeStrings(base, arguments)
+            if let result = try JinjaMethods.call(base, name, arguments, budget) {
                 try chargeSize(of: result)
                 return result
             }
-            return try call(try JinjaAccess.attribute(of: base, name), arguments)
+            return try call(try JinjaAccess.attribute(of: base, name, budget), arguments)
         }
         let function = try evaluate(callee)
         return try call(function, try evaluateArguments(list))
@@ -115,7 +131,7 @@ extension JinjaRenderer {
     func call(_ function: JinjaValue, _ arguments: JinjaArguments) throws -> JinjaValue {
         switch function {
         case .builtin(let builtin):
-            let result = try JinjaBuiltins.call(builtin, arguments)
+            let result = try JinjaBuiltins.call(builtin, arguments, budget)
             if case .namespace(let namespace) = result { namespaces.append(namespace) }
             try chargeSize(of: result)
             return result
@@ -123,6 +139,18 @@ extension JinjaRenderer {
         case .undefined(let message): throw JinjaFailure(message)
         default: throw JinjaFailure("'\(function.typeName)' object is not callable")
         }
+    }
+
+    /// Charges what a filter, test or method may scan in one pass: its string
+    /// input and arguments (`s.find(t)`, `s|length`). Lists are not charged
+    /// here: what is done per item is (comparisons, lookups, results), and a
+    /// template asking `messages|length` in every iteration stays cheap.
+    private func chargeStrings(_ value: JinjaValue, _ arguments: JinjaArguments) throws {
+        func bytes(_ value: JinjaValue) -> Int { if case .string(let s) = value { s.utf8.count } else { 0 } }
+        var total = bytes(value)
+        for argument in arguments.positional { total += bytes(argument) }
+        for argument in arguments.keyword { total += bytes(argument.value) }
+        try charge(total)
     }
 
     /// Python iteration: lists, strings (code points), dict keys; Undefined is empty.

@@ -1,6 +1,11 @@
 /// Expression grammar, with jinja2's precedence (lowest first):
 /// `x if c else y` < or < and < not < comparisons/in < + - < ~ < * / // % < ** < unary
 /// and filters/tests/calls/attributes bind tightest.
+///
+/// Stack: the parser recurses only into brackets (and the `else` of an inline
+/// if), each through `parseExpression`, which counts against
+/// JinjaLimits.maxParseNesting; every chain (`a+b+…`, `x|f|g…`, `a.b.c…`,
+/// `not not …`, `- - …`) is a loop.
 extension JinjaParser {
     /// A comma-separated sequence becomes a tuple (a list value), as in `{{ a, b }}`.
     mutating func parseTuple(allowCondition: Bool, endNames: Set<String> = []) throws -> JinjaExpr {
@@ -12,7 +17,7 @@ extension JinjaParser {
             if isTupleEnd(endNames) { break }
             items.append(allowCondition ? try parseExpression() : try parseOr())
         }
-        return JinjaExpr(kind: .list(items), position: start)
+        return try JinjaExpr(kind: .list(items), position: start)
     }
 
     func isTupleEnd(_ endNames: Set<String>) -> Bool {
@@ -34,99 +39,119 @@ extension JinjaParser {
             let condition = try parseOr()
             var otherwise: JinjaExpr? = nil
             if skipName("else") { otherwise = try parseExpression() }
-            expr = JinjaExpr(kind: .conditional(then: expr, condition: condition, otherwise: otherwise), position: position)
+            expr = try JinjaExpr(kind: .conditional(then: expr, condition: condition, otherwise: otherwise), position: position)
         }
         return expr
     }
 
     mutating func parseOr() throws -> JinjaExpr {
-        var left = try parseAnd()
-        while isName("or") {
-            let position = advance().position
-            left = JinjaExpr(kind: .or(left, try parseAnd()), position: position)
+        try parseBinary(atLeast: .or)
+    }
+
+    /// The binary operators' levels, loosest first, as jinja2's parse_or,
+    /// parse_and, parse_not, parse_compare, parse_math1, parse_concat,
+    /// parse_math2, parse_pow nest them; `unary` (no operator) is tighter than all.
+    enum Level: Int, Comparable {
+        case or, and, not, compare, additive, concat, multiplicative, power, unary
+
+        static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+        /// The level of a left-associative operator's right operand.
+        var next: Level { Level(rawValue: rawValue + 1) ?? .unary }
+    }
+
+    private enum Infix {
+        case or, and, compare, binary(JinjaBinaryOperator)
+    }
+
+    /// The infix operator at the current token and its level, if any.
+    private func infixOperator() -> (Infix, Level)? {
+        switch current.kind {
+        case .name("or"): return (.or, .or)
+        case .name("and"): return (.and, .and)
+        case .name("in"): return (.compare, .compare)
+        case .name("not") where isName("in", peek()): return (.compare, .compare)
+        case .op(let o):
+            if JinjaCompareOperator(rawValue: o) != nil { return (.compare, .compare) }
+            guard let op = JinjaBinaryOperator(rawValue: o) else { return nil }
+            switch op {
+            case .add, .subtract: return (.binary(op), .additive)
+            case .concat: return (.binary(op), .concat)
+            case .multiply, .divide, .floorDivide, .modulo: return (.binary(op), .multiplicative)
+            case .power: return (.binary(op), .power)
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// Precedence climbing: an operand, then every operator of level
+    /// `minimum` or tighter, left-associative (`**` too, as in jinja2). A
+    /// chain (`1+1+…`, `2**2**…`) is a loop; each recursion asks for a
+    /// strictly tighter level, so a parenthesis costs at most ten frames
+    /// whatever its contents.
+    mutating func parseBinary(atLeast minimum: Level) throws -> JinjaExpr {
+        var left: JinjaExpr
+        if minimum <= .not, isName("not") {
+            // `not not x`: collected in a loop; `not` binds looser than comparisons.
+            var nots: [JinjaSourcePosition] = []
+            while isName("not") { nots.append(advance().position) }
+            left = try parseBinary(atLeast: .compare)
+            for position in nots.reversed() { left = try JinjaExpr(kind: .not(left), position: position) }
+        } else {
+            left = try parseUnary(withFilters: true)
+        }
+        while let (infix, level) = infixOperator(), level >= minimum {
+            switch infix {
+            case .compare:
+                left = try parseComparisons(after: left)
+            case .or:
+                let position = advance().position
+                left = try JinjaExpr(kind: .or(left, try parseBinary(atLeast: .and)), position: position)
+            case .and:
+                let position = advance().position
+                left = try JinjaExpr(kind: .and(left, try parseBinary(atLeast: .not)), position: position)
+            case .binary(let op):
+                let position = advance().position
+                left = try JinjaExpr(kind: .binary(op, left, try parseBinary(atLeast: level.next)), position: position)
+            }
         }
         return left
     }
 
-    mutating func parseAnd() throws -> JinjaExpr {
-        var left = try parseNot()
-        while isName("and") {
-            let position = advance().position
-            left = JinjaExpr(kind: .and(left, try parseNot()), position: position)
-        }
-        return left
-    }
-
-    mutating func parseNot() throws -> JinjaExpr {
-        if isName("not") {
-            try enter()
-            defer { depth -= 1 }
-            let position = advance().position
-            return JinjaExpr(kind: .not(try parseNot()), position: position)
-        }
-        return try parseCompare()
-    }
-
-    mutating func parseCompare() throws -> JinjaExpr {
-        let first = try parseAdditive()
+    /// `a < b <= c in d`: one node for the chain (Python compares pairwise).
+    private mutating func parseComparisons(after first: JinjaExpr) throws -> JinjaExpr {
         var rest: [(op: JinjaCompareOperator, JinjaExpr)] = []
         while true {
             if case .op(let o) = current.kind, let op = JinjaCompareOperator(rawValue: o) {
                 _ = advance()
-                rest.append((op, try parseAdditive()))
+                rest.append((op, try parseBinary(atLeast: .additive)))
             } else if isName("in") {
                 _ = advance()
-                rest.append((.contains, try parseAdditive()))
+                rest.append((.contains, try parseBinary(atLeast: .additive)))
             } else if isName("not"), isName("in", peek()) {
                 _ = advance()
                 _ = advance()
-                rest.append((.notContains, try parseAdditive()))
+                rest.append((.notContains, try parseBinary(atLeast: .additive)))
             } else {
                 break
             }
         }
-        return rest.isEmpty ? first : JinjaExpr(kind: .compare(first, rest), position: first.position)
+        return try JinjaExpr(kind: .compare(first, rest), position: first.position)
     }
 
-    private mutating func parseBinaryLevel(_ ops: Set<String>, next: (inout JinjaParser) throws -> JinjaExpr) throws -> JinjaExpr {
-        var left = try next(&self)
-        while case .op(let o) = current.kind, ops.contains(o), let op = JinjaBinaryOperator(rawValue: o) {
-            let position = advance().position
-            left = JinjaExpr(kind: .binary(op, left, try next(&self)), position: position)
-        }
-        return left
-    }
-
-    mutating func parseAdditive() throws -> JinjaExpr {
-        try parseBinaryLevel(["+", "-"]) { try $0.parseConcat() }
-    }
-
-    mutating func parseConcat() throws -> JinjaExpr {
-        try parseBinaryLevel(["~"]) { try $0.parseMultiplicative() }
-    }
-
-    mutating func parseMultiplicative() throws -> JinjaExpr {
-        try parseBinaryLevel(["*", "/", "//", "%"]) { try $0.parsePower() }
-    }
-
-    mutating func parsePower() throws -> JinjaExpr {
-        try parseBinaryLevel(["**"]) { try $0.parseUnary(withFilters: true) }
-    }
-
+    /// jinja2's parse_unary: `-`/`+` apply to a primary with its postfix
+    /// (`-a.b[0]`), filters to the whole (`-x|abs` is abs(-x)). The signs are
+    /// collected in a loop, so `- - - x` does not recurse per sign.
     mutating func parseUnary(withFilters: Bool) throws -> JinjaExpr {
-        try enter()
-        defer { depth -= 1 }
-        var expr: JinjaExpr
-        if isOp("-") {
-            let position = advance().position
-            expr = JinjaExpr(kind: .negate(try parseUnary(withFilters: false)), position: position)
-        } else if isOp("+") {
-            let position = advance().position
-            expr = JinjaExpr(kind: .plus(try parseUnary(withFilters: false)), position: position)
-        } else {
-            expr = try parsePrimary()
+        var signs: [(negate: Bool, position: JinjaSourcePosition)] = []
+        while isOp("-") || isOp("+") {
+            let negate = isOp("-")
+            signs.append((negate, advance().position))
         }
-        expr = try parsePostfix(expr)
+        var expr = try parsePostfix(try parsePrimary())
+        for sign in signs.reversed() {
+            expr = try JinjaExpr(kind: sign.negate ? .negate(expr) : .plus(expr), position: sign.position)
+        }
         if withFilters { expr = try parseFiltersAndTests(expr) }
         return expr
     }
@@ -137,21 +162,21 @@ extension JinjaParser {
         switch token.kind {
         case .name(let name):
             switch name {
-            case "true", "True": return JinjaExpr(kind: .literal(.bool(true)), position: position)
-            case "false", "False": return JinjaExpr(kind: .literal(.bool(false)), position: position)
-            case "none", "None": return JinjaExpr(kind: .literal(.none), position: position)
-            default: return JinjaExpr(kind: .name(name), position: position)
+            case "true", "True": return try JinjaExpr(kind: .literal(.bool(true)), position: position)
+            case "false", "False": return try JinjaExpr(kind: .literal(.bool(false)), position: position)
+            case "none", "None": return try JinjaExpr(kind: .literal(.none), position: position)
+            default: return try JinjaExpr(kind: .name(name), position: position)
             }
         case .string(var text):
             while case .string(let more) = current.kind {   // "a" "b" concatenates
                 text += more
                 _ = advance()
             }
-            return JinjaExpr(kind: .literal(.string(text)), position: position)
-        case .integer(let i): return JinjaExpr(kind: .literal(.int(i)), position: position)
-        case .float(let d): return JinjaExpr(kind: .literal(.float(d)), position: position)
+            return try JinjaExpr(kind: .literal(.string(text)), position: position)
+        case .integer(let i): return try JinjaExpr(kind: .literal(.int(i)), position: position)
+        case .float(let d): return try JinjaExpr(kind: .literal(.float(d)), position: position)
         case .op("("):
-            if skipOp(")") { return JinjaExpr(kind: .list([]), position: position) }
+            if skipOp(")") { return try JinjaExpr(kind: .list([]), position: position) }
             let inner = try parseTuple(allowCondition: true)
             try expectOp(")")
             return inner
@@ -164,7 +189,7 @@ extension JinjaParser {
                 }
                 items.append(try parseExpression())
             }
-            return JinjaExpr(kind: .list(items), position: position)
+            return try JinjaExpr(kind: .list(items), position: position)
         case .op("{"):
             var pairs: [(key: JinjaExpr, value: JinjaExpr)] = []
             while !skipOp("}") {
@@ -176,7 +201,7 @@ extension JinjaParser {
                 try expectOp(":")
                 pairs.append((key, try parseExpression()))
             }
-            return JinjaExpr(kind: .dict(pairs), position: position)
+            return try JinjaExpr(kind: .dict(pairs), position: position)
         default:
             throw error("unexpected \(token.display)", token)
         }
@@ -190,10 +215,10 @@ extension JinjaParser {
                 switch current.kind {
                 case .name(let name):
                     _ = advance()
-                    expr = JinjaExpr(kind: .attribute(expr, name), position: position)
+                    expr = try JinjaExpr(kind: .attribute(expr, name), position: position)
                 case .integer(let i):
                     _ = advance()
-                    expr = JinjaExpr(kind: .item(expr, JinjaExpr(kind: .literal(.int(i)), position: position)), position: position)
+                    expr = try JinjaExpr(kind: .item(expr, try JinjaExpr(kind: .literal(.int(i)), position: position)), position: position)
                 default:
                     throw error("expected an attribute name after '.', found \(current.display)")
                 }
@@ -202,7 +227,7 @@ extension JinjaParser {
                 expr = try parseSubscript(expr, at: position)
             } else if isOp("(") {
                 let position = current.position
-                expr = JinjaExpr(kind: .call(expr, try parseCallArguments()), position: position)
+                expr = try JinjaExpr(kind: .call(expr, try parseCallArguments()), position: position)
             } else {
                 return expr
             }
@@ -214,14 +239,14 @@ extension JinjaParser {
         var start: JinjaExpr? = nil
         if !isOp(":") {
             start = try parseExpression()
-            if skipOp("]") { return JinjaExpr(kind: .item(base, start!), position: position) }
+            if skipOp("]") { return try JinjaExpr(kind: .item(base, start!), position: position) }
         }
         try expectOp(":")
         var stop: JinjaExpr? = nil, step: JinjaExpr? = nil
         if !isOp("]") && !isOp(":") { stop = try parseExpression() }
         if skipOp(":"), !isOp("]") { step = try parseExpression() }
         try expectOp("]")
-        return JinjaExpr(kind: .slice(base, start: start, stop: stop, step: step), position: position)
+        return try JinjaExpr(kind: .slice(base, start: start, stop: stop, step: step), position: position)
     }
 
     /// `( positional..., name=value... )`
@@ -268,7 +293,7 @@ extension JinjaParser {
             if isOp("|") {
                 _ = advance()
                 let call = try parseFilterCall()
-                expr = JinjaExpr(kind: .filter(expr, name: call.name, call.arguments), position: call.position)
+                expr = try JinjaExpr(kind: .filter(expr, name: call.name, call.arguments), position: call.position)
             } else if isName("is") {
                 _ = advance()
                 let negated = skipName("not")
@@ -281,10 +306,10 @@ extension JinjaParser {
                 } else if startsBareTestArgument() {
                     arguments.positional = [try parsePostfix(try parsePrimary())]
                 }
-                expr = JinjaExpr(kind: .test(expr, name: name, arguments, negated: negated), position: position)
+                expr = try JinjaExpr(kind: .test(expr, name: name, arguments, negated: negated), position: position)
             } else if isOp("(") {
                 let position = current.position
-                expr = JinjaExpr(kind: .call(expr, try parseCallArguments()), position: position)
+                expr = try JinjaExpr(kind: .call(expr, try parseCallArguments()), position: position)
             } else {
                 return expr
             }

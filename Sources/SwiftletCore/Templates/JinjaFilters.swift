@@ -10,19 +10,26 @@ enum JinjaFilters {
 
     static func isKnown(_ name: String) -> Bool { names.contains(name) }
 
-    static func apply(_ name: String, _ value: JinjaValue, _ args: JinjaArguments) throws -> JinjaValue {
+    /// Applies filter `name`; comparisons and lookups it makes are charged to `budget`.
+    static func apply(_ name: String, _ value: JinjaValue, _ args: JinjaArguments, _ budget: JinjaBudget) throws -> JinjaValue {
         func bind(_ parameters: [String]) throws -> [JinjaValue?] { try args.bind(parameters, function: name) }
         switch name {
         case "trim":
             let a = try bind(["chars"])
             let chars: String? = { if case .string(let c)? = a[0] { return c } else { return nil } }()
-            return .string(PythonString.strip(value.pythonString, chars: chars))
-        case "upper": _ = try bind([]); return .string(value.pythonString.uppercased())
-        case "lower": _ = try bind([]); return .string(value.pythonString.lowercased())
-        case "capitalize": _ = try bind([]); return .string(PythonString.capitalize(value.pythonString))
-        case "title": _ = try bind([]); return .string(titleCase(value.pythonString))
-        case "string", "safe": _ = try bind([]); return .string(value.pythonString)
-        case "escape", "e": _ = try bind([]); return .string(htmlEscape(value.pythonString))
+            return .string(PythonString.strip(try value.pythonString(), chars: chars))
+        case "upper", "lower", "capitalize", "title":
+            _ = try bind([])
+            let text = try value.pythonString()
+            try budget.chargeCodePointWork(text)
+            switch name {
+            case "upper": return .string(text.uppercased())
+            case "lower": return .string(text.lowercased())
+            case "capitalize": return .string(PythonString.capitalize(text))
+            default: return .string(titleCase(text))
+            }
+        case "string", "safe": _ = try bind([]); return .string(try value.pythonString())
+        case "escape", "e": _ = try bind([]); return .string(try htmlEscape(try value.pythonString()))
         case "length", "count":
             _ = try bind([])
             return .int(try length(value))
@@ -48,10 +55,15 @@ enum JinjaFilters {
         case "join":
             let a = try bind(["d", "attribute"])
             var items = try JinjaAccess.iterate(value)
-            if let attribute = a[1] { items = try items.map { try lookupPath($0, attribute) } }
-            let parts = items.map(\.pythonString), separator = a[0]?.pythonString ?? ""
-            try JinjaLimits.checkString(byteCount: parts.reduce(0) { $0 + $1.utf8.count } + separator.utf8.count * parts.count)
-            return .string(parts.joined(separator: separator))
+            if let attribute = a[1] { items = try items.map { try lookupPath($0, attribute, budget) } }
+            let separator = try a[0]?.pythonString() ?? ""
+            // Measured piece by piece: the parts may print far longer than they are.
+            var out = JinjaTextBuffer()
+            for (i, item) in items.enumerated() {
+                if i > 0 { try out.append(separator) }
+                try out.append(try item.pythonString())
+            }
+            return .string(out.text)
         case "first":
             _ = try bind([])
             return try JinjaAccess.iterate(value).first ?? .undefined("No first item, sequence was empty.")
@@ -70,42 +82,49 @@ enum JinjaFilters {
             }
         case "reverse":
             _ = try bind([])
-            if case .string(let s) = value { return .string(String(pythonScalars: s.pythonScalars.reversed())) }
+            if case .string(let s) = value {
+                try budget.chargeCodePointWork(s)
+                return .string(String(pythonScalars: s.unicodeScalars.reversed()))
+            }
             return .list(try JinjaAccess.iterate(value).reversed())
         case "replace":
             let a = try bind(["old", "new", "count"])
             guard let old = a[0], let new = a[1] else { throw JinjaFailure("replace() needs 'old' and 'new'") }
             var count = -1
             if let c = a[2], case .int(let n)? = c.numeric { count = n }
-            return .string(try PythonString.replace(value.pythonString, old.pythonString, new.pythonString, count: count))
+            return .string(try PythonString.replace(try value.pythonString(), try old.pythonString(), try new.pythonString(), count: count))
         case "tojson":
-            return try toJSON(value, try bind(["ensure_ascii", "indent", "separators", "sort_keys"]))
+            return try toJSON(value, try bind(["ensure_ascii", "indent", "separators", "sort_keys"]), budget)
         case "indent":
             let a = try bind(["width", "first", "blank"])
-            return .string(try indent(value.pythonString, width: a[0] ?? .int(4),
+            let text = try value.pythonString()
+            try budget.chargeCodePointWork(text)   // split into lines code point by code point
+            return .string(try indent(text, width: a[0] ?? .int(4),
                                       first: a[1]?.isTruthy ?? false, blank: a[2]?.isTruthy ?? false))
         case "map":
-            return try map(value, args)
+            return try map(value, args, budget)
         case "select", "reject":
-            return try select(value, args, byAttribute: false, keep: name == "select")
+            return try select(value, args, byAttribute: false, keep: name == "select", budget)
         case "selectattr", "rejectattr":
-            return try select(value, args, byAttribute: true, keep: name == "selectattr")
+            return try select(value, args, byAttribute: true, keep: name == "selectattr", budget)
         case "sort":
             let a = try bind(["reverse", "case_sensitive", "attribute"])
             let items = try JinjaAccess.iterate(value)
-            let key = sortKey(caseSensitive: a[1]?.isTruthy ?? false, attribute: a[2])
+            let key = sortKey(caseSensitive: a[1]?.isTruthy ?? false, attribute: a[2], budget)
             let descending = a[0]?.isTruthy ?? false
-            return .list(try jinjaStableSorted(items) { x, y in
-                descending ? try JinjaOperators.less(try key(y), try key(x)) : try JinjaOperators.less(try key(x), try key(y))
-            })
+            // Keys computed once, not per comparison.
+            let keyed = try items.map { (key: try key($0), item: $0) }
+            return .list(try jinjaStableSorted(keyed) { x, y in
+                descending ? try JinjaOperators.less(y.key, x.key, budget) : try JinjaOperators.less(x.key, y.key, budget)
+            }.map(\.item))
         case "unique":
             let a = try bind(["case_sensitive", "attribute"])
-            let key = sortKey(caseSensitive: a[0]?.isTruthy ?? false, attribute: a[1])
+            let key = sortKey(caseSensitive: a[0]?.isTruthy ?? false, attribute: a[1], budget)
             var seen: [JinjaValue] = []
             var result: [JinjaValue] = []
             for item in try JinjaAccess.iterate(value) {
                 let k = try key(item)
-                if !seen.contains(where: { $0.pythonEquals(k) }) {
+                if try !seen.contains(where: { try $0.pythonEquals(k, budget) }) {
                     seen.append(k)
                     result.append(item)
                 }
@@ -113,21 +132,37 @@ enum JinjaFilters {
             return .list(result)
         case "min", "max":
             let a = try bind(["case_sensitive", "attribute"])
-            let key = sortKey(caseSensitive: a[0]?.isTruthy ?? false, attribute: a[1])
+            let key = sortKey(caseSensitive: a[0]?.isTruthy ?? false, attribute: a[1], budget)
             var best: JinjaValue? = nil
             for item in try JinjaAccess.iterate(value) {
                 guard let current = best else { best = item; continue }
-                let better = name == "min" ? try JinjaOperators.less(try key(item), try key(current))
-                                           : try JinjaOperators.less(try key(current), try key(item))
+                let better = name == "min" ? try JinjaOperators.less(try key(item), try key(current), budget)
+                                           : try JinjaOperators.less(try key(current), try key(item), budget)
                 if better { best = item }
             }
             return best ?? .undefined("No aggregated item, sequence was empty.")
         case "sum":
             let a = try bind(["attribute", "start"])
-            var total = a[1] ?? .int(0)
-            for item in try JinjaAccess.iterate(value) {
-                total = try JinjaOperators.binary(.add, total, try a[0].map { try lookupPath(item, $0) } ?? item)
+            let items = try JinjaAccess.iterate(value).map { item in try a[0].map { try lookupPath(item, $0, budget) } ?? item }
+            let start = a[1] ?? .int(0)
+            if case .string = start { throw JinjaFailure("sum() can't sum strings [use ''.join(seq) instead]") }
+            if case .list(var total) = start {
+                // Lists: one append per item, measured first (a `+` per item
+                // would copy the growing total each time: quadratic).
+                var count = total.count
+                for item in items {
+                    guard case .list(let more) = item else {
+                        throw JinjaFailure("can only concatenate list (not \"\(item.typeName)\") to list")
+                    }
+                    count += more.count
+                    try JinjaLimits.checkList(count: count)
+                }
+                total.reserveCapacity(count)
+                for case .list(let more) in items { total += more }
+                return .list(total)
             }
+            var total = start
+            for item in items { total = try JinjaOperators.binary(.add, total, item) }
             return total
         default:
             throw JinjaFailure("no filter named '\(name)'")
@@ -137,7 +172,7 @@ enum JinjaFilters {
     static func length(_ value: JinjaValue) throws -> Int {
         switch value {
         case .undefined: return 0
-        case .string(let s): return s.unicodeScalars.count
+        case .string(let s): return PythonString.scalarCount(s)
         case .list(let l): return l.count
         case .dict(let d): return d.entries.count
         default: throw JinjaFailure("object of type '\(value.typeName)' has no len()")
@@ -147,56 +182,57 @@ enum JinjaFilters {
     /// jinja2's `title` filter: capitalize each run split at `-`, whitespace, `(`, `{`, `[`, `<`.
     private static func titleCase(_ s: String) -> String {
         func isSeparator(_ c: Unicode.Scalar) -> Bool { "-({[<".unicodeScalars.contains(c) || isPythonWhitespace(c) }
-        var out = ""
+        var out = String.UnicodeScalarView()
         var previousWasSeparator: Bool? = nil
         for c in s.unicodeScalars {
             let separator = isSeparator(c)
-            out += separator != previousWasSeparator ? String(c).uppercased() : String(c).lowercased()
+            PythonString.appendCased(c, upper: separator != previousWasSeparator, to: &out)
             previousWasSeparator = separator
         }
-        return out
+        return String(out)
     }
 
-    private static func htmlEscape(_ s: String) -> String {
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&#34;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(c)
+    private static func htmlEscape(_ s: String) throws -> String {
+        try PythonString.escapingASCII(s) { byte in
+            switch byte {
+            case UInt8(ascii: "&"): return "&amp;"
+            case UInt8(ascii: "<"): return "&lt;"
+            case UInt8(ascii: ">"): return "&gt;"
+            case UInt8(ascii: "\""): return "&#34;"
+            case UInt8(ascii: "'"): return "&#39;"
+            default: return nil
             }
         }
-        return out
     }
 
     /// `attribute='a.b.0'` paths of map/selectattr/sort/join.
-    static func lookupPath(_ value: JinjaValue, _ path: JinjaValue) throws -> JinjaValue {
-        guard case .string(let text) = path else { return try JinjaAccess.item(of: value, path) }
+    static func lookupPath(_ value: JinjaValue, _ path: JinjaValue, _ budget: JinjaBudget) throws -> JinjaValue {
+        guard case .string(let text) = path else { return try JinjaAccess.item(of: value, path, budget) }
         var current = value
         for part in text.split(separator: ".", omittingEmptySubsequences: false) {
             let key: JinjaValue = Int(part).map { .int($0) } ?? .string(String(part))
-            current = try JinjaAccess.item(of: current, key)
+            current = try JinjaAccess.item(of: current, key, budget)
         }
         return current
     }
 
-    private static func sortKey(caseSensitive: Bool, attribute: JinjaValue?) -> (JinjaValue) throws -> JinjaValue {
+    private static func sortKey(caseSensitive: Bool, attribute: JinjaValue?, _ budget: JinjaBudget) -> (JinjaValue) throws -> JinjaValue {
         { item in
-            let key = try attribute.map { try lookupPath(item, $0) } ?? item
-            if !caseSensitive, case .string(let s) = key { return .string(s.lowercased()) }
+            let key = try attribute.map { try lookupPath(item, $0, budget) } ?? item
+            if !caseSensitive, case .string(let s) = key {
+                try budget.charge(s.utf8.count)   // a new string per item
+                return .string(s.lowercased())
+            }
             return key
         }
     }
 
-    private static func map(_ value: JinjaValue, _ args: JinjaArguments) throws -> JinjaValue {
+    private static func map(_ value: JinjaValue, _ args: JinjaArguments, _ budget: JinjaBudget) throws -> JinjaValue {
         let items = try JinjaAccess.iterate(value)
         if let attribute = args.keyword.first(where: { $0.name == "attribute" })?.value {
             let fallback = args.keyword.first(where: { $0.name == "default" })?.value
             return .list(try items.map { item in
-                let found = try lookupPath(item, attribute)
+                let found = try lookupPath(item, attribute, budget)
                 if found.isUndefined, let fallback { return fallback }
                 return found
             })
@@ -205,11 +241,14 @@ enum JinjaFilters {
             throw JinjaFailure("map() requires a filter name or attribute=")
         }
         guard isKnown(filter) else { throw JinjaFailure("no filter named '\(filter)'") }
+        // map('map', 'map', …) would recurse once per argument, as deep as the value is nested.
+        guard filter != "map" else { throw JinjaFailure("map() cannot apply map itself") }
         let rest = JinjaArguments(positional: Array(args.positional.dropFirst()), keyword: args.keyword)
-        return .list(try items.map { try apply(filter, $0, rest) })
+        return .list(try items.map { try apply(filter, $0, rest, budget) })
     }
 
-    private static func select(_ value: JinjaValue, _ args: JinjaArguments, byAttribute: Bool, keep: Bool) throws -> JinjaValue {
+    private static func select(_ value: JinjaValue, _ args: JinjaArguments, byAttribute: Bool, keep: Bool,
+                               _ budget: JinjaBudget) throws -> JinjaValue {
         var positional = args.positional[...]
         var attribute: JinjaValue? = nil
         if byAttribute {
@@ -219,15 +258,15 @@ enum JinjaFilters {
         var test: String? = nil
         if let name = positional.popFirst() {
             guard case .string(let n) = name, JinjaTests.isKnown(n) else {
-                throw JinjaFailure("no test named \(name.pythonRepr)")
+                throw JinjaFailure("no test named \(name.shortRepr)")
             }
             test = n
         }
         let testArguments = JinjaArguments(positional: Array(positional), keyword: args.keyword)
         var result: [JinjaValue] = []
         for item in try JinjaAccess.iterate(value) {
-            let subject = try attribute.map { try lookupPath(item, $0) } ?? item
-            let passed = try test.map { try JinjaTests.apply($0, subject, testArguments) } ?? subject.isTruthy
+            let subject = try attribute.map { try lookupPath(item, $0, budget) } ?? item
+            let passed = try test.map { try JinjaTests.apply($0, subject, testArguments, budget) } ?? subject.isTruthy
             if passed == keep { result.append(item) }
         }
         return .list(result)
@@ -266,8 +305,8 @@ enum JinjaFilters {
         }
     }
 
-    private static func toJSON(_ value: JinjaValue, _ a: [JinjaValue?]) throws -> JinjaValue {
-        var encoder = JinjaJSON()
+    private static func toJSON(_ value: JinjaValue, _ a: [JinjaValue?], _ budget: JinjaBudget) throws -> JinjaValue {
+        var encoder = JinjaJSON(budget: budget)
         encoder.ensureASCII = a[0]?.isTruthy ?? false
         switch a[1] {
         case nil, .none?: encoder.indent = nil
@@ -275,7 +314,7 @@ enum JinjaFilters {
         case let v?:
             guard case .int(let n)? = v.numeric else { throw JinjaFailure("indent must be an int or a string") }
             try JinjaLimits.checkString(byteCount: n)
-            encoder.indent = String(repeating: " ", count: max(0, n))
+            encoder.indent = PythonString.repeated(" ", count: max(0, n))
         }
         if encoder.indent != nil { encoder.itemSeparator = "," }
         if case .list(let separators)? = a[2] {
@@ -295,7 +334,7 @@ enum JinjaFilters {
         let indentation: String
         if case .string(let text) = width { indentation = text } else if case .int(let n)? = width.numeric {
             try JinjaLimits.checkString(byteCount: n)
-            indentation = String(repeating: " ", count: max(0, n))
+            indentation = PythonString.repeated(" ", count: max(0, n))
         } else {
             indentation = "    "
         }

@@ -2,50 +2,79 @@
 /// `json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)`
 /// (not jinja2's HTML-escaping tojson), so tool schemas print byte-identically.
 struct JinjaJSON {
+    /// Charged for sorting keys (`sort_keys`).
+    let budget: JinjaBudget
     var ensureASCII = false
     var indent: String? = nil
     var itemSeparator = ", "
     var keySeparator = ": "
     var sortKeys = false
 
-    func encode(_ value: JinjaValue, level: Int = 0) throws -> String {
+    /// The JSON text, built into a bounded buffer: a list holding one long
+    /// string many times fails as soon as its text passes the limit.
+    func encode(_ value: JinjaValue) throws -> String {
+        var out = JinjaTextBuffer()
+        try write(value, level: 0, into: &out)
+        return out.text
+    }
+
+    /// Recurses once per nesting level (up to JinjaLimits.maxValueNesting):
+    /// kept lean, with lists and dicts in their own functions.
+    private func write(_ value: JinjaValue, level: Int, into out: inout JinjaTextBuffer) throws {
         // Python's json stops at its recursion limit too.
-        if level > JinjaValue.maxNesting { throw JinjaFailure("maximum recursion depth exceeded while encoding a JSON object") }
+        if level > JinjaLimits.maxValueNesting { throw JinjaFailure("maximum recursion depth exceeded while encoding a JSON object") }
         switch value {
-        case .none: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .int(let i): return String(i)
-        case .float(let d): return Self.float(d)
-        case .string(let s): return quote(s)
-        case .list(let items):
-            return try container("[", "]", items, level: level) { try encode($0, level: level + 1) }
-        case .dict(let dict):
-            var entries = try dict.entries.map { (key: try Self.key($0.key), sortKey: $0.key, value: $0.value) }
-            if sortKeys {
-                entries = try jinjaStableSorted(entries) { try JinjaOperators.less($0.sortKey, $1.sortKey) }
-            }
-            return try container("{", "}", entries, level: level) {
-                quote($0.key) + keySeparator + (try encode($0.value, level: level + 1))
-            }
+        case .none: try out.append("null")
+        case .bool(let b): try out.append(b ? "true" : "false")
+        case .int(let i): try out.append(String(i))
+        case .float(let d): try out.append(Self.float(d))
+        case .string(let s): try out.append(try quote(s))
+        case .list(let items): try writeList(items, level: level, into: &out)
+        case .dict(let dict): try writeDict(dict, level: level, into: &out)
         default:
             throw JinjaFailure("Object of type \(value.typeName) is not JSON serializable")
         }
     }
 
-    private func container<T>(_ open: String, _ close: String, _ items: [T], level: Int,
-                              _ encodeItem: (T) throws -> String) throws -> String {
-        if items.isEmpty { return open + close }
-        guard let indent else {
-            let parts = try items.map(encodeItem)
-            try JinjaLimits.checkString(byteCount: parts.reduce(0) { $0 + $1.utf8.count } + itemSeparator.utf8.count * parts.count)
-            return open + parts.joined(separator: itemSeparator) + close
+    @inline(never)
+    private func writeList(_ items: [JinjaValue], level: Int, into out: inout JinjaTextBuffer) throws {
+        if items.isEmpty { return try out.append("[]") }
+        let (inner, outer) = try indentation(level)
+        try out.append("[")
+        for (i, item) in items.enumerated() {
+            if i > 0 { try out.append(itemSeparator) }
+            try out.append(inner)
+            try write(item, level: level + 1, into: &out)
         }
+        try out.append(outer)
+        try out.append("]")
+    }
+
+    @inline(never)
+    private func writeDict(_ dict: JinjaDict, level: Int, into out: inout JinjaTextBuffer) throws {
+        if dict.entries.isEmpty { return try out.append("{}") }
+        var entries = dict.entries
+        if sortKeys { entries = try jinjaStableSorted(entries) { try JinjaOperators.less($0.key, $1.key, budget) } }
+        let (inner, outer) = try indentation(level)
+        try out.append("{")
+        for (i, entry) in entries.enumerated() {
+            if i > 0 { try out.append(itemSeparator) }
+            try out.append(inner)
+            try out.append(try quote(try Self.key(entry.key)))
+            try out.append(keySeparator)
+            try write(entry.value, level: level + 1, into: &out)
+        }
+        try out.append(outer)
+        try out.append("}")
+    }
+
+    /// What goes before each item and before the closing bracket: nothing
+    /// without `indent`, else a newline and the indent per level.
+    private func indentation(_ level: Int) throws -> (inner: String, outer: String) {
+        guard let indent else { return ("", "") }
+        // Measured before it is built: the indent string may be long.
         try JinjaLimits.checkString(byteCount: indent.utf8.count * (level + 1))
-        let inner = "\n" + String(repeating: indent, count: level + 1)
-        let outer = "\n" + String(repeating: indent, count: level)
-        let parts = try items.map(encodeItem)
-        try JinjaLimits.checkString(byteCount: parts.reduce(0) { $0 + $1.utf8.count } + (itemSeparator.utf8.count + inner.utf8.count) * parts.count)
-        return open + inner + parts.joined(separator: itemSeparator + inner) + outer + close
+        return ("\n" + PythonString.repeated(indent, count: level + 1), "\n" + PythonString.repeated(indent, count: level))
     }
 
     /// Python's json coerces these key types to strings; others are errors.
@@ -66,9 +95,29 @@ struct JinjaJSON {
         return PythonString.floatRepr(d)
     }
 
-    private func quote(_ s: String) -> String {
+    private func quote(_ s: String) throws -> String {
+        try JinjaLimits.checkString(byteCount: s.utf8.count)
+        if !ensureASCII {
+            // Only ASCII is escaped: done on the bytes, fast for long strings.
+            return try PythonString.escapingASCII(s, prefix: "\"", suffix: "\"") { byte in
+                switch byte {
+                case 0x22: return "\\\""
+                case 0x5C: return "\\\\"
+                case 0x0A: return "\\n"
+                case 0x0D: return "\\r"
+                case 0x09: return "\\t"
+                case 0x08: return "\\b"
+                case 0x0C: return "\\f"
+                case ..<0x20: return "\\u" + PythonString.hex(UInt32(byte), width: 4)
+                default: return nil
+                }
+            }
+        }
+        // ensure_ascii: code point by code point, up to 12 bytes each, measured as it grows.
+        try budget.chargeCodePointWork(s)
         var out = "\""
         for c in s.unicodeScalars {
+            if out.utf8.count > JinjaLimits.maxStringBytes { try JinjaLimits.checkString(byteCount: out.utf8.count) }
             switch c {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"

@@ -8,10 +8,11 @@ enum JinjaMethods {
     ]
 
     /// Returns nil when `name` is not a method of this value's type.
-    static func call(_ value: JinjaValue, _ name: String, _ args: JinjaArguments) throws -> JinjaValue? {
+    /// Lookups a method makes are charged to `budget`.
+    static func call(_ value: JinjaValue, _ name: String, _ args: JinjaArguments, _ budget: JinjaBudget) throws -> JinjaValue? {
         switch value {
-        case .string(let s): return try stringMethod(s, name, args)
-        case .dict(let d): return try dictMethod(d, name, args, value: value)
+        case .string(let s): return try stringMethod(s, name, args, budget)
+        case .dict(let d): return try dictMethod(d, name, args, budget)
         case .list:
             if mutators.contains(name) { throw JinjaFailure("access to attribute '\(name)' of 'list' object is unsafe") }
             return nil
@@ -19,12 +20,12 @@ enum JinjaMethods {
         }
     }
 
-    private static func dictMethod(_ d: JinjaDict, _ name: String, _ args: JinjaArguments, value: JinjaValue) throws -> JinjaValue? {
+    private static func dictMethod(_ d: JinjaDict, _ name: String, _ args: JinjaArguments, _ budget: JinjaBudget) throws -> JinjaValue? {
         switch name {
         case "get":
             let a = try args.bind(["key", "default"], function: "get")
             guard let key = a[0] else { throw JinjaFailure("get expected at least 1 argument, got 0") }
-            return d[key] ?? a[1] ?? JinjaValue.none
+            return try d.value(for: key, budget) ?? a[1] ?? JinjaValue.none
         case "items":
             _ = try args.bind([], function: "items")
             return .list(d.entries.map { .list([$0.key, $0.value]) })
@@ -63,16 +64,21 @@ enum JinjaMethods {
         return i
     }
 
-    private static func stringMethod(_ s: String, _ name: String, _ args: JinjaArguments) throws -> JinjaValue? {
+    private static func stringMethod(_ s: String, _ name: String, _ args: JinjaArguments, _ budget: JinjaBudget) throws -> JinjaValue? {
         switch name {
         case "strip", "lstrip", "rstrip":
             let a = try args.bind(["chars"], function: name)
             let chars = try optionalString(a[0], name)
             return .string(PythonString.strip(s, chars: chars, leading: name != "rstrip", trailing: name != "lstrip"))
-        case "upper": _ = try args.bind([], function: name); return .string(s.uppercased())
-        case "lower": _ = try args.bind([], function: name); return .string(s.lowercased())
-        case "title": _ = try args.bind([], function: name); return .string(PythonString.title(s))
-        case "capitalize": _ = try args.bind([], function: name); return .string(PythonString.capitalize(s))
+        case "upper", "lower", "title", "capitalize":
+            _ = try args.bind([], function: name)
+            try budget.chargeCodePointWork(s)
+            switch name {
+            case "upper": return .string(s.uppercased())
+            case "lower": return .string(s.lowercased())
+            case "title": return .string(PythonString.title(s))
+            default: return .string(PythonString.capitalize(s))
+            }
         case "startswith", "endswith":
             let a = try args.bind(["prefix"], function: name)
             let candidates: [JinjaValue]
@@ -91,14 +97,15 @@ enum JinjaMethods {
             let separator = try optionalString(a[0], name)
             if separator?.isEmpty == true { throw JinjaFailure("empty separator") }
             let maxSplit = try optionalInt(a[1], default: -1, name)
-            return .list(PythonString.split(s, separator: separator, maxSplit: maxSplit).map { .string($0) })
+            if separator == nil { try budget.chargeCodePointWork(s) }   // whitespace is found code point by code point
+            return .list(try PythonString.split(s, separator: separator, maxSplit: maxSplit).map { .string($0) })
         case "replace":
             let a = try args.bind(["old", "new", "count"], function: name)
             let count = try optionalInt(a[2], default: -1, name)
             return .string(try PythonString.replace(s, try requiredString(a[0], name), try requiredString(a[1], name), count: count))
         case "find":
             let a = try args.bind(["sub"], function: name)
-            return .int(PythonString.find(s.pythonScalars, try requiredString(a[0], name).pythonScalars) ?? -1)
+            return .int(PythonString.find(s, try requiredString(a[0], name)) ?? -1)
         case "count":
             let a = try args.bind(["sub"], function: name)
             return .int(PythonString.count(s, try requiredString(a[0], name)))
@@ -114,6 +121,7 @@ enum JinjaMethods {
             return .string(parts.joined(separator: s))
         case "isdigit", "isspace", "isalpha", "isalnum", "islower", "isupper":
             _ = try args.bind([], function: name)
+            try budget.chargeCodePointWork(s)
             return .bool(PythonString.classify(s, name))
         default:
             return nil

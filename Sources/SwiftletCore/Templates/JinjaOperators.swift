@@ -16,7 +16,7 @@ enum JinjaOperators {
 
     static func binary(_ op: JinjaBinaryOperator, _ a: JinjaValue, _ b: JinjaValue) throws -> JinjaValue {
         if op == .concat {
-            let (x, y) = (a.pythonString, b.pythonString)
+            let (x, y) = (try a.pythonString(), try b.pythonString())
             try JinjaLimits.checkString(byteCount: x.utf8.count + y.utf8.count)
             return .string(x + y)
         }
@@ -50,7 +50,7 @@ enum JinjaOperators {
     private static func repeatString(_ s: String, _ n: JinjaValue) throws -> String {
         let count = try repeatCount(n)
         guard s.utf8.count == 0 || count <= JinjaLimits.maxStringBytes / s.utf8.count else { throw JinjaFailure("repeated string is too large") }
-        return String(repeating: s, count: count)
+        return PythonString.repeated(s, count: count)
     }
 
     private static func repeatList(_ l: [JinjaValue], _ n: JinjaValue) throws -> [JinjaValue] {
@@ -144,22 +144,25 @@ enum JinjaOperators {
         return e < 0 ? 1 / result : result
     }
 
-    static func compare(_ op: JinjaCompareOperator, _ a: JinjaValue, _ b: JinjaValue) throws -> Bool {
+    /// Comparisons charge their work to `budget` (nested values, long strings).
+    static func compare(_ op: JinjaCompareOperator, _ a: JinjaValue, _ b: JinjaValue, _ budget: JinjaBudget) throws -> Bool {
         switch op {
-        case .equal: return a.pythonEquals(b)
-        case .notEqual: return !a.pythonEquals(b)
-        case .contains: return try contains(b, a)
-        case .notContains: return !(try contains(b, a))
-        case .less: return try less(a, b, op)
-        case .greater: return try less(b, a, op)
-        case .lessOrEqual: return try !less(b, a, op)
-        case .greaterOrEqual: return try !less(a, b, op)
+        case .equal: return try a.pythonEquals(b, budget)
+        case .notEqual: return try !a.pythonEquals(b, budget)
+        case .contains: return try contains(b, a, budget)
+        case .notContains: return !(try contains(b, a, budget))
+        case .less: return try less(a, b, budget, op)
+        case .greater: return try less(b, a, budget, op)
+        case .lessOrEqual: return try !less(b, a, budget, op)
+        case .greaterOrEqual: return try !less(a, b, budget, op)
         }
     }
 
     /// Python `<` for the orderable types (numbers, strings, lists).
-    static func less(_ a: JinjaValue, _ b: JinjaValue, _ op: JinjaCompareOperator = .less, depth: Int = 0) throws -> Bool {
-        if depth > JinjaValue.maxNesting { throw JinjaFailure("maximum recursion depth exceeded in comparison") }
+    static func less(_ a: JinjaValue, _ b: JinjaValue, _ budget: JinjaBudget, _ op: JinjaCompareOperator = .less,
+                     depth: Int = 0) throws -> Bool {
+        if depth > JinjaLimits.maxValueNesting { throw JinjaFailure("maximum recursion depth exceeded in comparison") }
+        try budget.chargeValues(1)
         if case .undefined(let message) = a { throw JinjaFailure(message) }
         if case .undefined(let message) = b { throw JinjaFailure(message) }
         if let x = a.numeric, let y = b.numeric {
@@ -167,9 +170,9 @@ enum JinjaOperators {
             return x.asDouble < y.asDouble
         }
         switch (a, b) {
-        case (.string(let x), .string(let y)): return PythonString.less(x, y)
+        case (.string(let x), .string(let y)): return try PythonString.less(x, y, budget)
         case (.list(let x), .list(let y)):
-            for (p, q) in zip(x, y) where !p.pythonEquals(q) { return try less(p, q, op, depth: depth + 1) }
+            for (p, q) in zip(x, y) where try !p.pythonEquals(q, budget) { return try less(p, q, budget, op, depth: depth + 1) }
             return x.count < y.count
         default:
             throw JinjaFailure("'\(op.rawValue)' not supported between instances of '\(a.typeName)' and '\(b.typeName)'")
@@ -177,16 +180,17 @@ enum JinjaOperators {
     }
 
     /// Python `needle in container`.
-    static func contains(_ container: JinjaValue, _ needle: JinjaValue) throws -> Bool {
+    static func contains(_ container: JinjaValue, _ needle: JinjaValue, _ budget: JinjaBudget) throws -> Bool {
         switch container {
         case .undefined: return false
         case .string(let s):
             guard case .string(let n) = needle else {
                 throw JinjaFailure("'in <string>' requires string as left operand, not \(needle.typeName)")
             }
+            try budget.charge(s.utf8.count + n.utf8.count)   // the search is linear in both
             return PythonString.contains(s, n)
-        case .list(let items): return items.contains { $0.pythonEquals(needle) }
-        case .dict(let dict): return dict[needle] != nil
+        case .list(let items): return try items.contains { try $0.pythonEquals(needle, budget) }
+        case .dict(let dict): return try dict.value(for: needle, budget) != nil
         default: throw JinjaFailure("argument of type '\(container.typeName)' is not iterable")
         }
     }

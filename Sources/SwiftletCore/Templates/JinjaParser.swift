@@ -4,9 +4,9 @@ struct JinjaParser {
     var tokens: [JinjaToken]
     var index = 0
     var loopDepth = 0
-    /// Bounded nesting keeps hostile templates from exhausting the stack.
+    /// Statement bodies and parenthesized expressions open now: bounded, so
+    /// the parser's own recursion stays shallow (JinjaLimits.maxParseNesting).
     var depth = 0
-    static let maxDepth = 64
 
     static func parse(_ source: String) throws -> [JinjaNode] {
         var parser = JinjaParser(tokens: try JinjaLexer.tokenize(source))
@@ -68,7 +68,9 @@ struct JinjaParser {
 
     mutating func enter() throws {
         depth += 1
-        if depth > Self.maxDepth { throw error("template nested too deeply") }
+        if depth > JinjaLimits.maxParseNesting {
+            throw error("template nested too deeply (more than \(JinjaLimits.maxParseNesting) levels)")
+        }
     }
 
     // MARK: statements

@@ -1,5 +1,10 @@
 /// Python `str` behaviour on code points (not Swift Characters), so string
 /// methods and filters match jinja2 byte-for-byte, e.g. "e\u{301}" != "é".
+/// Where code points allow it the work is done on UTF-8 bytes: the strings
+/// may be megabytes long, and a template may ask many times.
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Python's `str.isspace()` / regex `\s` set.
 func isPythonWhitespace(_ c: Unicode.Scalar) -> Bool {
@@ -82,6 +87,9 @@ private func octalDigit(_ c: Unicode.Scalar) -> UInt32? {
 /// Code-point level helpers over `[Unicode.Scalar]` (Python indexes strings by code point).
 typealias PythonScalars = [Unicode.Scalar]
 
+/// UTF-8 bytes 10xxxxxx continue a code point; every other byte starts one.
+func isContinuationByte(_ byte: UInt8) -> Bool { byte & 0xC0 == 0x80 }
+
 extension String {
     var pythonScalars: PythonScalars { Array(unicodeScalars) }
     init(pythonScalars: some Sequence<Unicode.Scalar>) {
@@ -94,94 +102,159 @@ extension String {
 enum PythonString {
     /// Identical UTF-8 means identical code points (Swift's `==` would also
     /// equate canonically-equivalent strings, which Python does not).
-    static func equal(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
-
-    /// Python orders strings by code point.
-    static func less(_ a: String, _ b: String) -> Bool {
-        a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars)
+    static func equal(_ a: String, _ b: String, _ budget: JinjaBudget) throws -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        return try compareUTF8(a, b, budget) == 0
     }
 
-    static func strip(_ s: String, chars: String?, leading: Bool = true, trailing: Bool = true) -> String {
-        let set = chars.map { Set($0.unicodeScalars) }
-        let shouldStrip: (Unicode.Scalar) -> Bool = { c in set.map { $0.contains(c) } ?? isPythonWhitespace(c) }
-        let a = s.pythonScalars
-        var start = 0, end = a.count
-        if leading { while start < end, shouldStrip(a[start]) { start += 1 } }
-        if trailing { while end > start, shouldStrip(a[end - 1]) { end -= 1 } }
-        return String(pythonScalars: a[start..<end])
+    /// Python orders strings by code point, which is UTF-8's byte order.
+    static func less(_ a: String, _ b: String, _ budget: JinjaBudget) throws -> Bool {
+        try compareUTF8(a, b, budget) < 0
     }
 
-    /// Offsets of non-overlapping occurrences of `needle` (Python semantics; empty needle matches everywhere).
-    static func find(_ haystack: PythonScalars, _ needle: PythonScalars, from: Int = 0) -> Int? {
-        if needle.isEmpty { return from <= haystack.count ? from : nil }
-        guard haystack.count >= needle.count else { return nil }
-        var i = from
-        while i + needle.count <= haystack.count {
-            if haystack[i] == needle[0], haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
-            i += 1
+    /// memcmp of the UTF-8 bytes, then the shorter first; the bytes compared
+    /// are charged (none when both share storage, as `[s] * n` items do).
+    private static func compareUTF8(_ a: String, _ b: String, _ budget: JinjaBudget) throws -> Int {
+        var a = a, b = b
+        let n = min(a.utf8.count, b.utf8.count)
+        let sameStorage = a.withUTF8 { x in b.withUTF8 { y in x.baseAddress == y.baseAddress } }
+        var order: Int32 = 0
+        if n > 0 && !sameStorage {
+            try budget.charge(n)
+            order = a.withUTF8 { x in b.withUTF8 { y in memcmp(x.baseAddress!, y.baseAddress!, n) } }
+        }
+        if order != 0 { return Int(order) }
+        return a.utf8.count < b.utf8.count ? -1 : (a.utf8.count > b.utf8.count ? 1 : 0)
+    }
+
+    /// Python `len(str)`: code points, counted as the UTF-8 bytes that start one.
+    static func scalarCount(_ s: String) -> Int {
+        var s = s
+        return s.withUTF8 { bytes in
+            var count = 0
+            for byte in bytes where !isContinuationByte(byte) { count += 1 }
+            return count
+        }
+    }
+
+    /// `s[i]` (negative from the end): walks to the code point, without
+    /// materializing the rest.
+    static func scalar(at index: Int, in s: String) -> String? {
+        let i = index < 0 ? index + scalarCount(s) : index
+        guard i >= 0 else { return nil }
+        var k = 0
+        for scalar in s.unicodeScalars {
+            if k == i { return String(scalar) }
+            k += 1
         }
         return nil
     }
 
+    /// `s[start:stop:step]`; step 1 (the common case) cuts the UTF-8 directly.
+    static func slice(_ s: String, start: Int?, stop: Int?, step: Int) -> String {
+        guard step == 1 else {
+            return String(pythonScalars: JinjaAccess.pythonSlice(s.pythonScalars, start, stop, step))
+        }
+        let (first, end) = JinjaAccess.sliceBounds(count: scalarCount(s), start, stop, step: 1)
+        guard first < end else { return "" }
+        var s = s
+        return s.withUTF8 { bytes in
+            var scalarIndex = 0, startByte = bytes.count, endByte = bytes.count
+            for (offset, byte) in bytes.enumerated() where !isContinuationByte(byte) {
+                if scalarIndex == first { startByte = offset }
+                if scalarIndex == end { endByte = offset; break }
+                scalarIndex += 1
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[startByte..<endByte]), as: UTF8.self)
+        }
+    }
+
+    /// Walks in from the ends only; the kept middle is copied whole.
+    static func strip(_ s: String, chars: String?, leading: Bool = true, trailing: Bool = true) -> String {
+        let set = chars.map { Set($0.unicodeScalars) }
+        let shouldStrip: (Unicode.Scalar) -> Bool = { c in set.map { $0.contains(c) } ?? isPythonWhitespace(c) }
+        let scalars = s.unicodeScalars
+        var start = scalars.startIndex, end = scalars.endIndex
+        if leading { while start < end, shouldStrip(scalars[start]) { start = scalars.index(after: start) } }
+        if trailing {
+            while end > start {
+                let last = scalars.index(before: end)
+                guard shouldStrip(scalars[last]) else { break }
+                end = last
+            }
+        }
+        return String(scalars[start..<end])
+    }
+
+    /// Python `str.find`: the code-point index of the first match, or nil.
+    static func find(_ haystack: String, _ needle: String) -> Int? {
+        let bytes = Array(haystack.utf8)
+        guard let at = JinjaSubstringSearch(Array(needle.utf8)).first(in: bytes) else { return nil }
+        return bytes[..<at].reduce(0) { $0 + (isContinuationByte($1) ? 0 : 1) }
+    }
+
     static func contains(_ haystack: String, _ needle: String) -> Bool {
-        find(haystack.pythonScalars, needle.pythonScalars) != nil
+        JinjaSubstringSearch(Array(needle.utf8)).first(in: Array(haystack.utf8)) != nil
     }
 
     static func count(_ haystack: String, _ needle: String) -> Int {
-        let h = haystack.pythonScalars, n = needle.pythonScalars
-        if n.isEmpty { return h.count + 1 }
-        var total = 0, i = 0
-        while let at = find(h, n, from: i) { total += 1; i = at + n.count }
-        return total
+        if needle.isEmpty { return scalarCount(haystack) + 1 }
+        return JinjaSubstringSearch(Array(needle.utf8)).matches(in: Array(haystack.utf8))
     }
 
     static func hasPrefix(_ s: String, _ prefix: String) -> Bool {
-        s.unicodeScalars.starts(with: prefix.unicodeScalars)
+        s.utf8.starts(with: prefix.utf8)
     }
 
     static func hasSuffix(_ s: String, _ suffix: String) -> Bool {
-        s.unicodeScalars.reversed().starts(with: suffix.unicodeScalars.reversed())
+        s.utf8.count >= suffix.utf8.count && s.utf8.reversed().starts(with: suffix.utf8.reversed())
     }
 
+    /// Python `str.replace`. The result's size is known before it is built
+    /// (occurrences × growth), and a too-large one fails without allocating.
     static func replace(_ s: String, _ old: String, _ new: String, count limit: Int = -1) throws -> String {
-        let h = s.pythonScalars, o = old.pythonScalars, n = new.pythonScalars
-        // Bound the result before building it: growth is (new - old) per replacement.
-        let occurrences = o.isEmpty ? h.count + 1 : PythonString.count(s, old)
+        let h = Array(s.utf8), n = Array(new.utf8)
+        let search = JinjaSubstringSearch(Array(old.utf8))
+        let occurrences = old.isEmpty ? scalarCount(s) + 1 : search.matches(in: h, limit: limit)
         let replacements = limit < 0 ? occurrences : min(limit, occurrences)
-        let (growth, overflow) = replacements.multipliedReportingOverflow(by: max(0, new.utf8.count - old.utf8.count))
-        if overflow { throw JinjaFailure("string result is too large") }
-        try JinjaLimits.checkString(byteCount: s.utf8.count + growth)
-        var out: PythonScalars = []
+        let (added, overflow) = replacements.multipliedReportingOverflow(by: n.count)
+        if overflow { throw JinjaFailure("string result exceeds \(JinjaLimits.maxStringBytes) bytes") }
+        let size = h.count - replacements * search.needle.count + added
+        try JinjaLimits.checkString(byteCount: size)
+        var out: [UInt8] = []
+        out.reserveCapacity(size)
         var replaced = 0
-        if o.isEmpty {
+        if old.isEmpty {
             // Python inserts `new` before every code point and at the end.
-            for c in h {
-                if limit < 0 || replaced < limit { out += n; replaced += 1 }
-                out.append(c)
+            for byte in h {
+                if !isContinuationByte(byte), replaced < replacements { out += n; replaced += 1 }
+                out.append(byte)
             }
-            if limit < 0 || replaced < limit { out += n }
-            return String(pythonScalars: out)
+            if replaced < replacements { out += n }
+            return String(decoding: out, as: UTF8.self)
         }
         var i = 0
-        while limit < 0 || replaced < limit, let at = find(h, o, from: i) {
+        while replaced < replacements, let at = search.first(in: h, from: i) {
             out += h[i..<at]
             out += n
-            i = at + o.count
+            i = at + search.needle.count
             replaced += 1
         }
         out += h[i...]
-        return String(pythonScalars: out)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// `str.split(sep=None, maxsplit=-1)`; sep must not be empty.
-    static func split(_ s: String, separator: String?, maxSplit: Int = -1) -> [String] {
-        let h = s.pythonScalars
+    /// `str.split(sep=None, maxsplit=-1)`; sep must not be empty. More than
+    /// JinjaLimits.maxListCount parts fail before they are all built.
+    static func split(_ s: String, separator: String?, maxSplit: Int = -1) throws -> [String] {
         guard let separator else {
+            let h = s.pythonScalars
             var parts: [String] = []
             var i = 0
             while true {
                 while i < h.count, isPythonWhitespace(h[i]) { i += 1 }
                 if i == h.count { break }
+                try JinjaLimits.checkList(count: parts.count + 1)
                 if maxSplit >= 0 && parts.count == maxSplit {
                     var end = h.count
                     while end > i, isPythonWhitespace(h[end - 1]) { end -= 1 }
@@ -194,14 +267,16 @@ enum PythonString {
             }
             return parts
         }
-        let sep = separator.pythonScalars
+        let h = Array(s.utf8)
+        let search = JinjaSubstringSearch(Array(separator.utf8))
         var parts: [String] = []
         var i = 0
-        while maxSplit < 0 || parts.count < maxSplit, let at = find(h, sep, from: i) {
-            parts.append(String(pythonScalars: h[i..<at]))
-            i = at + sep.count
+        while maxSplit < 0 || parts.count < maxSplit, let at = search.first(in: h, from: i) {
+            try JinjaLimits.checkList(count: parts.count + 2)
+            parts.append(String(decoding: h[i..<at], as: UTF8.self))
+            i = at + search.needle.count
         }
-        parts.append(String(pythonScalars: h[i...]))
+        parts.append(String(decoding: h[i...], as: UTF8.self))
         return parts
     }
 
@@ -209,47 +284,102 @@ enum PythonString {
 
     /// `str.capitalize()`: first code point upper-cased, the rest lower-cased.
     static func capitalize(_ s: String) -> String {
-        let a = s.pythonScalars
-        guard let first = a.first else { return s }
-        return String(first).uppercased() + String(pythonScalars: a.dropFirst()).lowercased()
+        let scalars = s.unicodeScalars
+        guard let first = scalars.first else { return s }
+        var out = String.UnicodeScalarView()
+        appendCased(first, upper: true, to: &out)
+        return String(out) + String(scalars[scalars.index(after: scalars.startIndex)...]).lowercased()
     }
 
     /// `str.title()`: upper-case a cased code point that follows an uncased one.
     static func title(_ s: String) -> String {
-        var out = ""
+        var out = String.UnicodeScalarView()
         var previousCased = false
         for c in s.unicodeScalars {
-            out += previousCased ? String(c).lowercased() : String(c).uppercased()
+            appendCased(c, upper: !previousCased, to: &out)
             previousCased = isCased(c)
         }
-        return out
+        return String(out)
+    }
+
+    /// One code point upper- or lower-cased (ß → SS): ASCII by arithmetic,
+    /// the rest through the stdlib (a String per code point, ~100× slower).
+    static func appendCased(_ c: Unicode.Scalar, upper: Bool, to out: inout String.UnicodeScalarView) {
+        if c.isASCII {
+            let v = c.value
+            if upper, v >= 0x61, v <= 0x7A { out.append(Unicode.Scalar(v - 32)!) }
+            else if !upper, v >= 0x41, v <= 0x5A { out.append(Unicode.Scalar(v + 32)!) }
+            else { out.append(c) }
+            return
+        }
+        let text = String(c)
+        out.append(contentsOf: (upper ? text.uppercased() : text.lowercased()).unicodeScalars)
     }
 
     /// Python `repr(str)`: single quotes unless the text has ' and no ".
-    static func repr(_ s: String) -> String {
-        let quote: Unicode.Scalar = (s.unicodeScalars.contains("'") && !s.unicodeScalars.contains("\"")) ? "\"" : "'"
-        var out = String.UnicodeScalarView()
-        out.append(quote)
-        for c in s.unicodeScalars {
-            switch c {
-            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
-            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
-            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
-            case "\t": out.append(contentsOf: "\\t".unicodeScalars)
-            default:
-                if c == quote {
-                    out.append("\\")
-                    out.append(c)
-                } else if c.value < 0x20 || c.value == 0x7F {
-                    out.append(contentsOf: "\\x".unicodeScalars)
-                    out.append(contentsOf: hex(c.value, width: 2).unicodeScalars)
-                } else {
-                    out.append(c)
-                }
+    static func repr(_ s: String) throws -> String {
+        let quote: UInt8 = s.utf8.contains(UInt8(ascii: "'")) && !s.utf8.contains(UInt8(ascii: "\"")) ? UInt8(ascii: "\"") : UInt8(ascii: "'")
+        let quoteText = String(UnicodeScalar(quote))
+        return try escapingASCII(s, prefix: quoteText, suffix: quoteText) { byte in
+            switch byte {
+            case UInt8(ascii: "\\"): return "\\\\"
+            case 0x0A: return "\\n"
+            case 0x0D: return "\\r"
+            case 0x09: return "\\t"
+            case quote: return "\\" + quoteText
+            case ..<0x20, 0x7F: return "\\x" + hex(UInt32(byte), width: 2)
+            default: return nil
             }
         }
-        out.append(quote)
-        return String(out)
+    }
+
+    /// `s` between `prefix` and `suffix`, each ASCII byte replaced by
+    /// `replacement(byte)` when that is not nil. Works on UTF-8 bytes:
+    /// 16 MB take milliseconds, where appending code points takes seconds.
+    /// The result's size is known before it is built and must fit
+    /// JinjaLimits.maxStringBytes (escaping can grow a string six-fold).
+    static func escapingASCII(_ s: String, prefix: String = "", suffix: String = "",
+                              _ replacement: (UInt8) -> String?) throws -> String {
+        let table: [[UInt8]?] = (0..<128).map { replacement(UInt8($0)).map { Array($0.utf8) } }
+        var s = s
+        return try s.withUTF8 { bytes in
+            var size = prefix.utf8.count + bytes.count + suffix.utf8.count
+            for byte in bytes where byte < 0x80 { size += (table[Int(byte)]?.count ?? 1) - 1 }
+            try JinjaLimits.checkString(byteCount: size)
+            var out: [UInt8] = []
+            out.reserveCapacity(size)
+            out += prefix.utf8
+            var kept = 0   // bytes[kept..<i] are copied unchanged, in one go
+            for i in 0..<bytes.count where bytes[i] < 0x80 {
+                guard let text = table[Int(bytes[i])] else { continue }
+                out += UnsafeBufferPointer(rebasing: bytes[kept..<i])
+                out += text
+                kept = i + 1
+            }
+            out += UnsafeBufferPointer(rebasing: bytes[kept...])
+            out += suffix.utf8
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    /// `s * count` by doubling the bytes already written (String(repeating:)
+    /// appends one copy at a time: 1.5 s for 16 million). The caller has
+    /// checked the size.
+    static func repeated(_ s: String, count: Int) -> String {
+        let unit = Array(s.utf8)
+        let total = unit.count * count
+        guard total > 0 else { return "" }
+        return String(unsafeUninitializedCapacity: total) { buffer in
+            let base = buffer.baseAddress!
+            base.initialize(from: unit, count: unit.count)
+            var filled = unit.count
+            while filled < total {
+                let n = min(filled, total - filled)
+                (base + filled).initialize(from: base, count: n)   // [0, n) and [filled, filled + n) do not overlap
+                filled += n
+            }
+            return total
+        }
     }
 
     static func hex(_ v: UInt32, width: Int) -> String {
@@ -318,24 +448,24 @@ enum PythonString {
 
     /// `str.splitlines()` line boundaries.
     static func splitLines(_ s: String) -> [String] {
+        let scalars = s.unicodeScalars
         var lines: [String] = []
-        var current = String.UnicodeScalarView()
-        var previousCR = false
-        for c in s.unicodeScalars {
-            if previousCR {
-                previousCR = false
-                if c == "\n" { continue }
-            }
+        var lineStart = scalars.startIndex
+        var i = scalars.startIndex
+        while i < scalars.endIndex {
+            let c = scalars[i]
+            let next = scalars.index(after: i)
             switch c.value {
             case 0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029:
-                lines.append(String(current))
-                current = String.UnicodeScalarView()
-                previousCR = c == "\r"
+                lines.append(String(scalars[lineStart..<i]))
+                // \r\n is one boundary
+                lineStart = c == "\r" && next < scalars.endIndex && scalars[next] == "\n" ? scalars.index(after: next) : next
+                i = lineStart
             default:
-                current.append(c)
+                i = next
             }
         }
-        if !current.isEmpty { lines.append(String(current)) }
+        if lineStart < scalars.endIndex { lines.append(String(scalars[lineStart...])) }
         return lines
     }
 }

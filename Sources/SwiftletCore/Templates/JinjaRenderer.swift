@@ -4,22 +4,16 @@
 final class JinjaRenderer {
     enum Flow { case normal, breakLoop, continueLoop }
 
-    /// Loop iterations and macro calls allowed per render: generous for any
-    /// real conversation, but stops a hostile template long before it hangs.
-    static let maxSteps = 2_000_000
-    /// Data volume budget (list items copied, string bytes / 16): quadratic
-    /// patterns like `ns.x = ns.x + [i]` in a long loop fail instead of stalling.
-    static let maxWork = 100_000_000
-    static let maxOutputBytes = 64 << 20
-    static let maxCallDepth = 64
-
     /// frames[0] holds the render variables, frames[1] the template's own
     /// top-level `set`s; each loop iteration and macro call pushes one more.
     var frames: [[String: JinjaValue]]
     var output = ""
-    private var steps = 0
-    private var work = 0
-    private var callDepth = 0
+    /// Bytes held by the outputs that `capture` set aside (macro calls and
+    /// block sets nest): they count against the same output budget.
+    private var setAsideOutputBytes = 0
+    /// JinjaLimits' budgets, spent as the render goes.
+    let budget = JinjaBudget()
+    private var evaluationDepth = 0
     /// Every namespace created, so render() can break reference cycles
     /// (`ns.x = [ns]`) that ARC alone would leak.
     var namespaces: [JinjaNamespace] = []
@@ -48,14 +42,10 @@ final class JinjaRenderer {
     }
 
     private func assign(_ target: JinjaAssignTarget, _ value: JinjaValue) throws {
-        // Only namespace attributes (and top-level sets) outlive a loop iteration,
-        // so bounding their depth keeps any value from growing deep enough to
-        // overflow the stack when printed, compared or freed.
-        if case .attribute = target {
-            try checkNesting(value)
-        } else if frames.count <= 2 {
-            try checkNesting(value)
-        }
+        // A value grows deeper only by being wrapped and stored again
+        // (`{% set x = [x] %}`), so bounding what is stored keeps every value
+        // shallow enough to print, compare and free on a small stack.
+        try checkNesting(value)
         switch target {
         case .name(let name):
             frames[frames.count - 1][name] = value
@@ -69,7 +59,7 @@ final class JinjaRenderer {
             guard case .namespace(let namespace) = lookup(object) else {
                 throw JinjaFailure("cannot assign attribute on non-namespace object")
             }
-            namespace.attributes.set(.string(attribute), value)
+            try namespace.attributes.set(.string(attribute), value, budget)
         }
     }
 
@@ -79,54 +69,66 @@ final class JinjaRenderer {
         default: return
         }
         var visited = 0
-        let depth = value.nestingDepth(limit: JinjaValue.maxNesting, visited: &visited)
-        try charge(visited)
-        if depth > JinjaValue.maxNesting { throw JinjaFailure("value nested more than \(JinjaValue.maxNesting) levels deep") }
+        let depth = value.nestingDepth(limit: JinjaLimits.maxValueNesting, visited: &visited)
+        try charge(visited * MemoryLayout<JinjaValue>.stride)
+        if depth > JinjaLimits.maxValueNesting { throw JinjaFailure("value nested more than \(JinjaLimits.maxValueNesting) levels deep") }
     }
 
-    /// Counts one unit of work against the runaway budget.
-    func step() throws {
-        steps += 1
-        if steps > Self.maxSteps {
-            throw JinjaFailure("template exceeded \(Self.maxSteps) loop iterations / macro calls (runaway loop?)")
-        }
-    }
+    func step() throws { try budget.step() }
 
-    /// Charges data-volume work against the budget.
-    func charge(_ units: Int) throws {
-        work += units
-        if work > Self.maxWork {
-            throw JinjaFailure("template exceeded its work budget (runaway loop building large values?)")
-        }
-    }
+    func charge(_ bytes: Int) throws { try budget.charge(bytes) }
 
-    /// Charges for a freshly built value by its size (O(1) to measure).
+    /// Charges for a value made or scanned, by its size (O(1) to measure),
+    /// and refuses a string past JinjaLimits.maxStringBytes (a filter like
+    /// `upper` or `escape` may grow its input by a small factor).
     func chargeSize(of value: JinjaValue) throws {
+        try charge(Self.size(of: value))
+        if case .string(let s) = value { try JinjaLimits.checkString(byteCount: s.utf8.count) }
+    }
+
+    /// Bytes a value holds at its top level: a string's UTF-8, a container's slots.
+    static func size(of value: JinjaValue) -> Int {
         switch value {
-        case .list(let items): try charge(items.count)
-        case .string(let s): try charge(s.utf8.count / 16)
-        case .dict(let d): try charge(d.entries.count)
-        default: break
+        case .list(let items): return items.count * MemoryLayout<JinjaValue>.stride
+        case .string(let s): return s.utf8.count
+        case .dict(let d): return d.entries.count * MemoryLayout<JinjaDict.Entry>.stride
+        default: return 0
         }
     }
 
-    private func write(_ text: String) throws {
-        output += text
-        if output.utf8.count > Self.maxOutputBytes {
-            throw JinjaFailure("template output exceeded \(Self.maxOutputBytes) bytes")
+    /// One more level of recursion (an expression, a statement body, a macro
+    /// call), refused past JinjaLimits.maxEvaluationDepth so a render fits a
+    /// small thread stack whatever macros call whatever.
+    func enter(weight: Int = 1) throws {
+        evaluationDepth += weight
+        if evaluationDepth > JinjaLimits.maxEvaluationDepth {
+            evaluationDepth -= weight
+            throw JinjaFailure("template nested too deeply while rendering (recursion?)")
         }
+    }
+
+    func leave(weight: Int = 1) { evaluationDepth -= weight }
+
+    /// Appends to the output, measured first against JinjaLimits.maxOutputBytes.
+    private func write(_ text: String) throws {
+        guard text.utf8.count <= JinjaLimits.maxOutputBytes - setAsideOutputBytes - output.utf8.count else {
+            throw JinjaFailure("template output exceeds \(JinjaLimits.maxOutputBytes) bytes")
+        }
+        output += text
     }
 
     // MARK: statements
 
     func execute(_ nodes: [JinjaNode]) throws -> Flow {
+        try enter(weight: JinjaLimits.statementWeight)
+        defer { leave(weight: JinjaLimits.statementWeight) }
         for node in nodes {
             switch node {
             case .text(let text):
                 try write(text)
             case .output(let expr):
                 let value = try evaluate(expr)
-                do { try write(value.pythonString) } catch let f as JinjaFailure { throw f.positioned(at: expr.position) }
+                do { try write(try value.pythonString()) } catch let f as JinjaFailure { throw f.positioned(at: expr.position) }
             case .conditional(let branches, let otherwise):
                 var taken = false
                 for branch in branches where try evaluate(branch.condition).isTruthy {
@@ -146,6 +148,7 @@ final class JinjaRenderer {
                 do { try assign(target, value) } catch let f as JinjaFailure { throw f.positioned(at: position) }
             case .setBlock(let target, let body, let filters, let position):
                 var value = JinjaValue.string(try capture(body))
+                do { try chargeSize(of: value) } catch let f as JinjaFailure { throw f.positioned(at: position) }
                 for filter in filters {
                     value = try applyFilter(filter.name, to: value, filter.arguments, at: filter.position)
                 }
@@ -164,8 +167,12 @@ final class JinjaRenderer {
     /// Renders `body` into a string instead of the output (block `set`, macros).
     private func capture(_ body: [JinjaNode]) throws -> String {
         let saved = output
+        setAsideOutputBytes += saved.utf8.count
         output = ""
-        defer { output = saved }
+        defer {
+            output = saved
+            setAsideOutputBytes -= saved.utf8.count
+        }
         _ = try execute(body)
         return output
     }
@@ -173,7 +180,13 @@ final class JinjaRenderer {
     private func executeFor(_ loop: JinjaForLoop) throws {
         let iterable = try evaluate(loop.iterable)
         var items: [JinjaValue]
-        do { items = try iterate(iterable) } catch let f as JinjaFailure { throw f.positioned(at: loop.iterable.position) }
+        do {
+            items = try iterate(iterable)
+            // A list is iterated in place; a string or dict makes a new list of items.
+            if case .list = iterable {} else { try charge(items.count * MemoryLayout<JinjaValue>.stride) }
+        } catch let f as JinjaFailure {
+            throw f.positioned(at: loop.iterable.position)
+        }
         if let filter = loop.filter {
             // `for x in xs if cond`: filtered before `loop.*` is computed, as in jinja2.
             items = try items.filter { item in
@@ -218,7 +231,9 @@ final class JinjaRenderer {
 
     func callMacro(_ macro: JinjaMacro, _ arguments: JinjaArguments) throws -> JinjaValue {
         try step()
-        guard callDepth < Self.maxCallDepth else { throw JinjaFailure("macro calls nested too deeply") }
+        // Counted from the start: default arguments may call macros too.
+        try enter(weight: JinjaLimits.macroCallWeight)
+        defer { leave(weight: JinjaLimits.macroCallWeight) }
         let bound = try arguments.bind(macro.parameters.map(\.name), function: macro.name)
         var frame: [String: JinjaValue] = [:]
         // Macros see the render variables and top-level sets, plus their arguments.
@@ -237,8 +252,8 @@ final class JinjaRenderer {
             }
         }
         frames.append(frame)
-        callDepth += 1
-        defer { callDepth -= 1 }
-        return .string(try capture(macro.body))
+        let result = try capture(macro.body)
+        try charge(result.utf8.count)
+        return .string(result)
     }
 }

@@ -26,6 +26,53 @@ struct JinjaExpr: Sendable {
 
     let kind: Kind
     let position: JinjaSourcePosition
+    /// 1 + the depth of the deepest child (a leaf is 1). Every walk over an
+    /// expression (evaluation, and Swift's own release of the tree) recurses
+    /// this deep, so it is bounded where trees are built: here.
+    let depth: Int
+
+    /// Throws a syntax error at `position` when the node would be deeper than
+    /// `JinjaLimits.maxExpressionDepth`. Chains count: `1+1+1` is 3 deep.
+    /// The parser builds only through here, so no tree it returns or drops
+    /// half-built is deeper than the limit.
+    init(kind: Kind, position: JinjaSourcePosition) throws {
+        let depth = 1 + kind.deepestChild
+        guard depth <= JinjaLimits.maxExpressionDepth else {
+            throw jinjaSyntaxError("expression nested too deeply (more than \(JinjaLimits.maxExpressionDepth) levels)",
+                                   at: position)
+        }
+        self.kind = kind
+        self.position = position
+        self.depth = depth
+    }
+}
+
+extension JinjaExpr.Kind {
+    fileprivate var deepestChild: Int {
+        func deepest(_ exprs: [JinjaExpr]) -> Int { exprs.reduce(0) { max($0, $1.depth) } }
+        func deepest(_ optional: JinjaExpr?) -> Int { optional?.depth ?? 0 }
+        func deepest(_ arguments: JinjaArgumentList) -> Int {
+            max(deepest(arguments.positional), deepest(arguments.keyword.map(\.value)))
+        }
+        switch self {
+        case .literal, .name: return 0
+        case .list(let items): return deepest(items)
+        case .dict(let pairs): return pairs.reduce(0) { max($0, $1.key.depth, $1.value.depth) }
+        case .attribute(let base, _): return base.depth
+        case .item(let base, let key): return max(base.depth, key.depth)
+        case .slice(let base, let start, let stop, let step):
+            return max(base.depth, deepest(start), deepest(stop), deepest(step))
+        case .call(let callee, let arguments): return max(callee.depth, deepest(arguments))
+        case .filter(let base, _, let arguments): return max(base.depth, deepest(arguments))
+        case .test(let base, _, let arguments, _): return max(base.depth, deepest(arguments))
+        case .not(let operand), .negate(let operand), .plus(let operand): return operand.depth
+        case .binary(_, let left, let right), .and(let left, let right), .or(let left, let right):
+            return max(left.depth, right.depth)
+        case .compare(let first, let rest): return max(first.depth, deepest(rest.map(\.1)))
+        case .conditional(let then, let condition, let otherwise):
+            return max(then.depth, condition.depth, deepest(otherwise))
+        }
+    }
 }
 
 enum JinjaLiteral: Sendable {

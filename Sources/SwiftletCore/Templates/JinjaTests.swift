@@ -10,7 +10,8 @@ enum JinjaTests {
 
     static func isKnown(_ name: String) -> Bool { names.contains(name) }
 
-    static func apply(_ name: String, _ value: JinjaValue, _ args: JinjaArguments) throws -> Bool {
+    /// Applies test `name`; comparisons it makes are charged to `budget`.
+    static func apply(_ name: String, _ value: JinjaValue, _ args: JinjaArguments, _ budget: JinjaBudget) throws -> Bool {
         func argument() throws -> JinjaValue {
             let bound = try args.bind(["other"], function: name)
             guard let other = bound[0] else { throw JinjaFailure("test '\(name)' needs an argument") }
@@ -52,14 +53,14 @@ enum JinjaTests {
                 throw JinjaFailure("test 'divisibleby' needs integers")
             }
             guard b != 0 else { throw JinjaFailure("integer division or modulo by zero") }
-            return a % b == 0
-        case "eq", "equalto": return value.pythonEquals(try argument())
-        case "ne": return !value.pythonEquals(try argument())
-        case "lt", "lessthan": return try JinjaOperators.compare(.less, value, try argument())
-        case "le": return try JinjaOperators.compare(.lessOrEqual, value, try argument())
-        case "gt", "greaterthan": return try JinjaOperators.compare(.greater, value, try argument())
-        case "ge": return try JinjaOperators.compare(.greaterOrEqual, value, try argument())
-        case "in": return try JinjaOperators.contains(try argument(), value)
+            return b == -1 || a % b == 0   // Int.min % -1 traps in Swift
+        case "eq", "equalto": return try value.pythonEquals(try argument(), budget)
+        case "ne": return try !value.pythonEquals(try argument(), budget)
+        case "lt", "lessthan": return try JinjaOperators.compare(.less, value, try argument(), budget)
+        case "le": return try JinjaOperators.compare(.lessOrEqual, value, try argument(), budget)
+        case "gt", "greaterthan": return try JinjaOperators.compare(.greater, value, try argument(), budget)
+        case "ge": return try JinjaOperators.compare(.greaterOrEqual, value, try argument(), budget)
+        case "in": return try JinjaOperators.contains(try argument(), value, budget)
         case "sameas":
             // Python identity: singletons and small values compare by value here.
             switch (value, try argument()) {
@@ -70,7 +71,9 @@ enum JinjaTests {
             default: return false
             }
         case "lower", "upper":
-            return PythonString.classify(value.pythonString, name == "lower" ? "islower" : "isupper")
+            let text = try value.pythonString()
+            try budget.chargeCodePointWork(text)
+            return PythonString.classify(text, name == "lower" ? "islower" : "isupper")
         default:
             throw JinjaFailure("no test named '\(name)'")
         }

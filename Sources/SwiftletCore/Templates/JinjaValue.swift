@@ -49,39 +49,68 @@ enum JinjaValue {
         }
     }
 
-    /// Python `str(value)` — what `{{ value }}` prints.
-    var pythonString: String {
+    /// Python `str(value)` — what `{{ value }}` prints. Throws past
+    /// JinjaLimits.maxStringBytes (a list holding one long string many times
+    /// prints far longer than it is).
+    func pythonString() throws -> String {
         switch self {
         case .undefined: return ""
         case .string(let s): return s
-        default: return pythonRepr
+        default: return try pythonRepr()
         }
     }
 
     /// Python `repr(value)`, used inside printed lists and dicts.
-    var pythonRepr: String { repr(depth: 0) }
+    func pythonRepr() throws -> String {
+        var out = JinjaTextBuffer()
+        try writeRepr(into: &out, depth: 0)
+        return out.text
+    }
 
-    /// Containers nested deeper than this (only a hostile template builds
-    /// them) print as `[...]` / compare unequal instead of overflowing the stack.
-    static let maxNesting = 200
+    /// `repr` for error messages: at most a couple hundred bytes.
+    var shortRepr: String {
+        var out = JinjaTextBuffer(limit: 200)
+        if (try? writeRepr(into: &out, depth: JinjaLimits.maxValueNesting - 2)) != nil { return out.text }
+        return "<\(typeName) object>"
+    }
 
-    private func repr(depth: Int) -> String {
+    /// Containers nested deeper than JinjaLimits.maxValueNesting (only a hostile
+    /// template builds them) print as `[...]` / compare unequal instead of
+    /// overflowing the stack.
+    private func writeRepr(into out: inout JinjaTextBuffer, depth: Int) throws {
         switch self {
-        case .undefined: return ""
-        case .none: return "None"
-        case .bool(let b): return b ? "True" : "False"
-        case .int(let i): return String(i)
-        case .float(let d): return PythonString.floatRepr(d)
-        case .string(let s): return PythonString.repr(s)
+        case .undefined: return
+        case .none: try out.append("None")
+        case .bool(let b): try out.append(b ? "True" : "False")
+        case .int(let i): try out.append(String(i))
+        case .float(let d): try out.append(PythonString.floatRepr(d))
+        case .string(let s):
+            try JinjaLimits.checkString(byteCount: s.utf8.count)
+            try out.append(try PythonString.repr(s))
         case .list(let l):
-            if depth >= Self.maxNesting { return "[...]" }
-            return "[" + l.map { $0.repr(depth: depth + 1) }.joined(separator: ", ") + "]"
+            if depth >= JinjaLimits.maxValueNesting { return try out.append("[...]") }
+            try out.append("[")
+            for (i, item) in l.enumerated() {
+                if i > 0 { try out.append(", ") }
+                try item.writeRepr(into: &out, depth: depth + 1)
+            }
+            try out.append("]")
         case .dict(let d):
-            if depth >= Self.maxNesting { return "{...}" }
-            return "{" + d.entries.map { $0.key.repr(depth: depth + 1) + ": " + $0.value.repr(depth: depth + 1) }.joined(separator: ", ") + "}"
-        case .namespace(let n): return "<Namespace " + JinjaValue.dict(n.attributes).repr(depth: depth + 1) + ">"
-        case .builtin(let b): return "<function \(b.rawValue)>"
-        case .macro(let m): return "<Macro '\(m.name)'>"
+            if depth >= JinjaLimits.maxValueNesting { return try out.append("{...}") }
+            try out.append("{")
+            for (i, entry) in d.entries.enumerated() {
+                if i > 0 { try out.append(", ") }
+                try entry.key.writeRepr(into: &out, depth: depth + 1)
+                try out.append(": ")
+                try entry.value.writeRepr(into: &out, depth: depth + 1)
+            }
+            try out.append("}")
+        case .namespace(let n):
+            try out.append("<Namespace ")
+            try JinjaValue.dict(n.attributes).writeRepr(into: &out, depth: depth + 1)
+            try out.append(">")
+        case .builtin(let b): try out.append("<function \(b.rawValue)>")
+        case .macro(let m): try out.append("<Macro '\(m.name)'>")
         }
     }
 
@@ -111,20 +140,30 @@ enum JinjaValue {
         }
     }
 
-    /// Python `==` (True == 1 == 1.0; containers compare element-wise).
-    func pythonEquals(_ other: JinjaValue) -> Bool { equals(other, depth: 0) }
+    /// Python `==` (True == 1 == 1.0; containers compare element-wise), its
+    /// work charged to `budget`: comparing nested values can cost far more
+    /// than their top-level sizes.
+    func pythonEquals(_ other: JinjaValue, _ budget: JinjaBudget) throws -> Bool {
+        try equals(other, depth: 0, budget)
+    }
 
-    private func equals(_ other: JinjaValue, depth: Int) -> Bool {
+    private func equals(_ other: JinjaValue, depth: Int, _ budget: JinjaBudget) throws -> Bool {
+        try budget.chargeValues(1)
         switch (self, other) {
         case (.undefined, .undefined), (.none, .none): return true
-        case (.string(let a), .string(let b)): return PythonString.equal(a, b)
+        case (.string(let a), .string(let b)): return try PythonString.equal(a, b, budget)
         case (.list(let a), .list(let b)):
-            guard depth < Self.maxNesting else { return false }
-            return a.count == b.count && zip(a, b).allSatisfy { $0.equals($1, depth: depth + 1) }
+            guard depth < JinjaLimits.maxValueNesting, a.count == b.count else { return false }
+            for (x, y) in zip(a, b) where try !x.equals(y, depth: depth + 1, budget) { return false }
+            return true
         case (.dict(let a), .dict(let b)):
-            guard depth < Self.maxNesting else { return false }
-            return a.entries.count == b.entries.count
-                && a.entries.allSatisfy { entry in b[entry.key].map { $0.equals(entry.value, depth: depth + 1) } ?? false }
+            guard depth < JinjaLimits.maxValueNesting, a.entries.count == b.entries.count else { return false }
+            for entry in a.entries {
+                guard let value = try b.value(for: entry.key, budget), try value.equals(entry.value, depth: depth + 1, budget) else {
+                    return false
+                }
+            }
+            return true
         case (.namespace(let a), .namespace(let b)): return a === b
         case (.builtin(let a), .builtin(let b)): return a == b
         case (.macro(let a), .macro(let b)): return a === b
@@ -155,7 +194,8 @@ enum JinjaValue {
 }
 
 /// An insertion-ordered dict with Python-equality keys. Chat-template dicts
-/// are tiny (a message has a handful of keys), so a linear scan is fine.
+/// are tiny (a message has a handful of keys), so a linear scan is fine; the
+/// scan is charged to the render's budget, which keeps a hostile one bounded.
 struct JinjaDict {
     struct Entry {
         var key: JinjaValue
@@ -164,14 +204,21 @@ struct JinjaDict {
 
     var entries: [Entry] = []
 
-    subscript(key: JinjaValue) -> JinjaValue? {
-        entries.first { $0.key.pythonEquals(key) }?.value
+    private func index(of key: JinjaValue, _ budget: JinjaBudget) throws -> Int? {
+        for (i, entry) in entries.enumerated() where try entry.key.pythonEquals(key, budget) { return i }
+        return nil
     }
 
-    subscript(name: String) -> JinjaValue? { self[.string(name)] }
+    func value(for key: JinjaValue, _ budget: JinjaBudget) throws -> JinjaValue? {
+        try index(of: key, budget).map { entries[$0].value }
+    }
 
-    mutating func set(_ key: JinjaValue, _ value: JinjaValue) {
-        if let i = entries.firstIndex(where: { $0.key.pythonEquals(key) }) {
+    func value(named name: String, _ budget: JinjaBudget) throws -> JinjaValue? {
+        try value(for: .string(name), budget)
+    }
+
+    mutating func set(_ key: JinjaValue, _ value: JinjaValue, _ budget: JinjaBudget) throws {
+        if let i = try index(of: key, budget) {
             entries[i].value = value
         } else {
             entries.append(Entry(key: key, value: value))
