@@ -29,6 +29,7 @@ EXAMPLES := generate chat dlopen_host
 PROMPT ?= Write a haiku about a small fast bird.
 
 .PHONY: all deps build examples csharp model demo test bench bench-kernels clean
+.PHONY: fuzz test-asan test-tsan test-cpus
 
 all: build examples
 
@@ -89,5 +90,21 @@ bench: build model
 bench-kernels: build
 	$(BUILD)/bin/swiftlet-kernel-bench
 
+# Hardening (README "Hardening"): each builds its own instrumented library in
+# .build-fuzz, .build-asan or .build-tsan (scripts/build-sanitized.sh).
+# `make fuzz FUZZ_SECONDS=600` fuzzes each target that long (make test: 25 s).
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+test-asan: model
+	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" scripts/test-asan.sh
+
+test-tsan: model
+	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" scripts/test-tsan.sh
+
+test-cpus: examples model
+	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" scripts/test-cpus.sh
+
 clean:
-	rm -rf $(BUILD) .build
+	rm -rf $(BUILD) .build .build-fuzz .build-asan .build-tsan

@@ -68,5 +68,8 @@ status=0
 python3 -m pytest -q Tests/python || status=$?
 echo "== the Python package (bindings/python), installed into a fresh venv"
 scripts/test-python-package.sh || status=1
+fuzz_seconds="${SWIFTLET_FUZZ_SECONDS:-25}"
+echo "== fuzzing (scripts/fuzz.sh): every committed crash replayed, then each target for $fuzz_seconds s"
+scripts/fuzz.sh "$fuzz_seconds" || status=1
 [ "$failures" -eq 0 ] || status=1
 exit $status
