@@ -23,13 +23,14 @@ import make_tiny_models as mk  # noqa: E402
 import reference_llama as refmod  # noqa: E402
 import swiftlet_ctypes as sw  # noqa: E402
 
-TINY_NAMES = [s.name for s in mk.STANDARD_SPECS]
+TINY_SPECS = mk.STANDARD_SPECS + mk.ARCHITECTURE_SPECS
+TINY_NAMES = [s.name for s in TINY_SPECS]
 
 
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory) -> str:
     d = tmp_path_factory.mktemp("tiny-models")
-    mk.write_standard_set(str(d))
+    mk.write_standard_set(str(d), TINY_SPECS)
     return str(d)
 
 

@@ -246,12 +246,14 @@ class ReferenceLlama:
     # forward ------------------------------------------------------------
     def forward(self, tokens: Sequence[int], mode: str = "exact", dtype=np.float64,
                 rope_mode: Optional[str] = None, gqa_map: Optional[str] = None,
-                perturb: Optional[np.random.Generator] = None, perturb_rel: float = 1e-6) -> np.ndarray:
+                perturb: Optional[np.random.Generator] = None, perturb_rel: float = 1e-6,
+                positions: Optional[str] = None) -> np.ndarray:
         """Logits (len(tokens), n_vocab) of every position of `tokens`
         evaluated from position 0. `rope_mode` defaults to the architecture's
         pairing ("normal" for llama, "neox" for qwen2); the other one, and
-        `gqa_map="interleaved"`, are deliberately wrong variants used to show
-        that the tests' tolerances catch such mistakes."""
+        `gqa_map="interleaved"`, and `positions="none"` (a GPT-2 model's
+        position embeddings dropped), are deliberately wrong variants used to
+        show that the tests' tolerances catch such mistakes."""
         assert mode in ("exact", "int8")
         hp = self.hp
         if rope_mode is None:
@@ -327,9 +329,10 @@ class ReferenceLlama:
             return self.q8(name).dequantize()[index].astype(fdt)
 
         x = rows("token_embd.weight", tokens)
-        if hp.positions == "learned":
+        positions = positions or hp.positions
+        if positions == "learned":
             x = x + rows("position_embd.weight", np.arange(T))
-        elif hp.positions == "sinusoidal":
+        elif positions == "sinusoidal":
             angle = np.arange(T, dtype=np.float64)[:, None] / 10000.0 ** (
                 np.arange(0, hp.n_embd, 2, dtype=np.float64)[None, :] / hp.n_embd)
             table = np.empty((T, hp.n_embd))

@@ -1,5 +1,6 @@
 """Swiftlet's logits against the numpy reference (reference_llama.py) on the
-tiny random llama models, evaluated every way the API allows.
+tiny random models of every architecture (llama, qwen2, gpt2 with learned and
+sinusoidal positions), evaluated every way the API allows.
 
 Each logits row is compared twice (tolerances derived in reference_llama.py):
   - with the int8 emulation (mode b): |swiftlet - b| <= tol_int8
@@ -92,7 +93,8 @@ def test_int8_matmul_within_a_priori_bound(references, name):
     rng = np.random.default_rng(7)
     x = rng.standard_normal((5, ref.hp.n_embd)).astype(np.float32)
     x[1, :32] = 0.0  # an all-zero block
-    for tname in ("blk.0.attn_q.weight", "blk.0.ffn_up.weight", ref.out_weight_name()):
+    first = "blk.0.attn_qkv.weight" if ref.hp.arch == "gpt2" else "blk.0.attn_q.weight"
+    for tname in (first, "blk.0.ffn_up.weight", ref.out_weight_name()):
         w = ref.tensors[tname]
         exact = x.astype(np.float64) @ w.astype(np.float64).T
         approx = R.int8_matmul(x, ref.q8(tname))
@@ -119,11 +121,17 @@ def test_tolerances_are_meaningful(references, expected, name):
     e = expected(name, MAIN)
     spread = float(np.std(e.exact))
     assert e.tol_int8 < e.tol_exact < spread, (e.tol_int8, e.tol_exact, spread)
-    wrong = {"rope neox": ref.forward(MAIN, rope_mode="neox")}
+    if ref.hp.positions == "rope":
+        other_pairing = "normal" if ref.hp.arch == "qwen2" else "neox"
+        wrong = {f"rope {other_pairing}": ref.forward(MAIN, rope_mode=other_pairing)}
+    else:
+        wrong = {"positions dropped": ref.forward(MAIN, positions="none")}
     if 1 < ref.hp.n_head_kv < ref.hp.n_head:
         wrong["gqa interleaved"] = ref.forward(MAIN, gqa_map="interleaved")
     for what, logits in wrong.items():
         assert np.max(np.abs(logits - e.exact)) > 2 * e.tol_exact, what
+    if ref.hp.positions != "rope":
+        return
     # a subtler mistake (RoPE base off by 2x) escapes the loose comparison
     # with (a) on some models but not the tight one with (b)
     ref.hp.rope_base *= 2

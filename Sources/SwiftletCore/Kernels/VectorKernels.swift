@@ -33,19 +33,63 @@ func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, epsilon: F
     for i in 0..<count { out[i] = x[i] * scale * weight[i] }
 }
 
-/// Rotates adjacent pairs (x[2i], x[2i+1]) of each `headDimension` slice by
-/// the angles whose cos/sin are in `rotation` (ggml's normal llama RoPE mode).
+/// out = (x - mean) / sqrt(variance + ε) ⊙ weight + bias (LayerNorm, as
+/// GPT-2 and BERT use it; `bias` nil for none).
+func layerNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, epsilon: Float,
+               into out: UnsafeMutablePointer<Float>, count: Int) {
+    var sum: Float = 0
+    for i in 0..<count { sum += x[i] }
+    let mean = sum / Float(count)
+    // Two passes (centre, then square): the one-pass E[x²] - mean² loses
+    // digits when |mean| is large against the spread.
+    var squares: Float = 0
+    for i in 0..<count { squares += (x[i] - mean) * (x[i] - mean) }
+    let scale = 1 / (squares / Float(count) + epsilon).squareRoot()
+    for i in 0..<count { out[i] = (x[i] - mean) * scale * weight[i] }
+    if let bias { for i in 0..<count { out[i] += bias[i] } }
+}
+
+/// How RoPE pairs the values of a head: ggml's "normal" mode rotates
+/// (x[2i], x[2i+1]) (llama); NEOX mode rotates (x[i], x[i + d/2]) (GPT-NeoX,
+/// Qwen2, Gemma). Pair i turns by the same angle either way.
+public enum RotaryPairing: Sendable, Equatable {
+    case adjacent, halves
+}
+
+/// Rotates the pairs of each `headDimension` slice by the angles whose
+/// cos/sin are in `rotation` (cos, sin of pair i at 2i, 2i+1).
 func applyRotary(_ x: UnsafeMutablePointer<Float>, heads: Int, headDimension: Int,
-                 rotation: UnsafePointer<Float>) {
+                 rotation: UnsafePointer<Float>, pairing: RotaryPairing) {
     let pairs = headDimension / 2
+    // The second value of pair i sits `step` after the first, `stride` apart from pair to pair.
+    let (stride, step) = pairing == .adjacent ? (2, 1) : (1, pairs)
     for head in 0..<heads {
         let v = x + head * headDimension
         for i in 0..<pairs {
             let cosine = rotation[2 * i], sine = rotation[2 * i + 1]
-            let x0 = v[2 * i], x1 = v[2 * i + 1]
-            v[2 * i] = x0 * cosine - x1 * sine
-            v[2 * i + 1] = x0 * sine + x1 * cosine
+            let first = i * stride, second = first + step
+            let x0 = v[first], x1 = v[second]
+            v[first] = x0 * cosine - x1 * sine
+            v[second] = x0 * sine + x1 * cosine
         }
+    }
+}
+
+/// x[i] = gelu(x[i]) in the tanh form GPT-2 was trained with (and ggml
+/// computes): x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³))).
+func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    let k: Float = 0.797_884_560_802_865_4  // √(2/π)
+    for i in 0..<count {
+        let v = x[i]
+        x[i] = 0.5 * v * (1 + tanhf(k * (v + 0.044_715 * v * v * v)))
+    }
+}
+
+/// Adds `bias` to each of `rows` rows of `columns` values.
+func addBias(_ bias: UnsafePointer<Float>, to x: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    for row in 0..<rows {
+        let r = x + row * columns
+        for i in 0..<columns { r[i] += bias[i] }
     }
 }
 

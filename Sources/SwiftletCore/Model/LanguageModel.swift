@@ -5,7 +5,7 @@ public final class LanguageModel: @unchecked Sendable {
     public let file: GGUFFile
     public let architecture: String
     public let name: String
-    public let config: LlamaConfig
+    public let config: TransformerConfig
     public let tokenizer: Tokenizer
     /// `tokenizer.chat_template` (ChatML when the file has none), parsed at
     /// load. A template that does not parse is kept with its error: the model
@@ -13,12 +13,13 @@ public final class LanguageModel: @unchecked Sendable {
     public let chatTemplate: ChatTemplate
     /// Weights stored in the file, counted element by element.
     public let parameterCount: UInt64
-    let transformer: LlamaTransformer
+    let transformer: Transformer
     /// Holds the weights converted at load (non-Q8_0 tensors).
     private let arena: Arena
 
-    /// Architectures this build can run (DESIGN: one file per architecture).
-    public static let supportedArchitectures = ["llama"]
+    /// Architectures this build can run (DESIGN: one file per architecture,
+    /// Model/Architectures/).
+    public static var supportedArchitectures: [String] { Architectures.names }
 
     /// Loads a GGUF file. `progress` hears 0 first and 1 last; the tokenizer
     /// takes the first tenth, the weights the rest, by bytes.
@@ -28,14 +29,16 @@ public final class LanguageModel: @unchecked Sendable {
         guard let architecture = file.metadata("general.architecture")?.asString else {
             throw SwiftletError.notFound("missing metadata key general.architecture")
         }
-        guard Self.supportedArchitectures.contains(architecture) else {
-            throw SwiftletError.unsupported("unsupported architecture '\(architecture)' (supported: llama)")
+        guard let description = Architectures.named(architecture) else {
+            throw SwiftletError.unsupported("unsupported architecture '\(architecture)' (supported: "
+                                            + Architectures.names.joined(separator: ", ") + ")")
         }
         self.architecture = architecture
         name = file.metadata("general.name")?.asString ?? ""
         tokenizer = try Self.makeTokenizer(file)
         try progress(0.1)
-        config = try LlamaConfig(file: file, vocabularySize: tokenizer.vocabularySize)
+        config = try description.config(ArchitectureMetadata(file: file, prefix: architecture),
+                                        vocabularySize: tokenizer.vocabularySize)
         if let templateValue = file.metadata("tokenizer.chat_template") {
             guard let source = templateValue.asString else {
                 throw SwiftletError.invalidFile("tokenizer.chat_template is not a string")
@@ -47,9 +50,8 @@ public final class LanguageModel: @unchecked Sendable {
         parameterCount = file.tensors.reduce(0) { $0 + UInt64($1.elementCount) }
         arena = try Arena()
         let pool = try WorkerPool(threadCount: loadThreads)
-        let weights = try LlamaWeights(config: config, file: file, arena: arena, pool: pool,
-                                       progress: progress, progressRange: 0.1...1)
-        transformer = LlamaTransformer(config: config, weights: weights)
+        var tensors = WeightLoader(file: file, arena: arena, pool: pool, progress: progress, progressRange: 0.1...1)
+        transformer = Transformer(config: config, weights: try description.weights(config, &tensors))
         try progress(1)
     }
 

@@ -35,6 +35,14 @@ struct WeightLoader {
 
     func has(_ name: String) -> Bool { file.tensor(named: name) != nil }
 
+    /// What the weights point into: the file mapping and the arena buffers.
+    var storage: [AnyObject] { ownedBuffers + [file] }
+
+    /// output.weight, or `embedding` itself when the file has none (tied).
+    mutating func output(tiedTo embedding: QuantizedMatrix, rows: Int, columns: Int) throws -> QuantizedMatrix {
+        has("output.weight") ? try matrix("output.weight", rows: rows, columns: columns) : embedding
+    }
+
     private func tensor(_ name: String, dimensions expected: [Int]) throws -> GGUFTensorInfo {
         guard let info = file.tensor(named: name) else { throw SwiftletError.notFound("missing tensor \(name)") }
         guard info.dimensions == expected else {

@@ -45,7 +45,7 @@ final class ForwardScratch {
     let expandedKVStride: Int
     private let buffers: [AnyObject]
 
-    init(config c: LlamaConfig, batchCapacity b: Int, contextCapacity: Int, workers: Int, arena: Arena) throws {
+    init(config c: TransformerConfig, batchCapacity b: Int, contextCapacity: Int, workers: Int, arena: Arena) throws {
         batchCapacity = b
         var buffers: [AnyObject] = []
         func floats(_ count: Int) throws -> UnsafeMutablePointer<Float> {

@@ -36,8 +36,13 @@ public final class InferenceContext: @unchecked Sendable {
         }
         guard threads <= 1024 else { throw SwiftletError.invalidArgument("n_threads \(threads) is too large") }
         let chosenCapacity = capacity == 0 ? min(model.config.contextLength, Self.defaultCapacityLimit) : capacity
-        guard chosenCapacity <= LlamaConfig.maximumDimension else {
+        guard chosenCapacity <= TransformerConfig.maximumDimension else {
             throw SwiftletError.invalidArgument("n_ctx \(capacity) is too large")
+        }
+        // Learned positions exist only for the positions the model was trained on.
+        guard model.config.positions != .learned || chosenCapacity <= model.config.contextLength else {
+            throw SwiftletError.invalidArgument(
+                "n_ctx \(capacity) is more than the \(model.config.contextLength) positions this model has embeddings for")
         }
         self.model = model
         self.capacity = chosenCapacity

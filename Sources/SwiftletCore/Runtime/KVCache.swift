@@ -13,7 +13,7 @@ final class KVCache {
     private let storage: ArenaBuffer<UInt16>
     private let headStride: Int
 
-    init(config: LlamaConfig, capacity: Int, arena: Arena) throws {
+    init(config: TransformerConfig, capacity: Int, arena: Arena) throws {
         self.capacity = capacity
         headDimension = config.headDimension
         kvHeadCount = config.kvHeadCount

@@ -9,24 +9,30 @@ enum LogitsRequest {
     case everyToken(UnsafeMutablePointer<Float>)
 }
 
-/// The `llama` forward pass. It reads top to bottom like the equations:
-/// embed; per block h = x + attention(norm(x)), x = h + ffn(norm(h)); norm; head.
+/// The decoder forward pass of every architecture (pre-norm blocks). It reads
+/// top to bottom like the equations: embed (+ positions); per block
+/// h = x + attention(norm(x)), x = h + ffn(norm(h)); norm; head. What differs
+/// between architectures is in the config (norm, positions, biases, MLP),
+/// never in a branch on an architecture's name.
 /// Small batches multiply int8 blocks row by row (QuantizedMatrixProduct);
 /// large ones take the packed int8 kernel on AVX-512 VNNI CPUs
 /// (PackedMatrixProduct), else fp32 sgemm on the same rounded activations
 /// (DequantizedMatrixProduct). Norms, RoPE, softmax and attention are fp32.
-struct LlamaTransformer: Sendable {
-    let config: LlamaConfig
-    let weights: LlamaWeights
-    /// base^(-2i/d) for each rotated pair i: RoPE's per-pair frequencies.
+struct Transformer: Sendable {
+    let config: TransformerConfig
+    let weights: TransformerWeights
+    /// base^(-2i/d) for each rotated pair i: RoPE's per-pair frequencies (empty without RoPE).
     private let inverseFrequencies: [Double]
 
-    init(config: LlamaConfig, weights: LlamaWeights) {
+    init(config: TransformerConfig, weights: TransformerWeights) {
         self.config = config
         self.weights = weights
-        let d = Double(config.headDimension)
-        let base = Double(config.ropeFrequencyBase)
-        inverseFrequencies = (0..<config.headDimension / 2).map { pow(base, -2 * Double($0) / d) }
+        if case .rotary(_, let base) = config.positions {
+            let d = Double(config.headDimension)
+            inverseFrequencies = (0..<config.headDimension / 2).map { pow(Double(base), -2 * Double($0) / d) }
+        } else {
+            inverseFrequencies = []
+        }
     }
 
     /// Evaluates `tokens` (already validated) at positions startPosition...,
@@ -37,35 +43,46 @@ struct LlamaTransformer: Sendable {
         let count = tokens.count
         precondition(count <= s.batchCapacity && startPosition + count <= cache.capacity)
 
-        for (t, token) in tokens.enumerated() {
-            weights.tokenEmbedding.dequantizeRow(Int(token), into: s.hidden + t * c.embeddingLength)
-        }
+        embed(tokens, startPosition: startPosition, into: s)
         fillRotation(s.rotation, startPosition: startPosition, count: count)
 
         for (layer, block) in weights.blocks.enumerated() {
             if isCancelled() { throw SwiftletError(.cancelled, "evaluation was cancelled") }
-            // Attention: h = x + Wo · attend(rope(Wq·n), rope(Wk·n), Wv·n), n = norm(x).
-            normalize(s.hidden, weight: block.attentionNorm, into: s.normed, count: count)
+            // Attention: h = x + Wo · attend(rope(Wq·n + bq), rope(Wk·n + bk), Wv·n + bv) + bo, n = norm(x).
+            normalize(s.hidden, block.attentionNorm, into: s.normed, count: count)
             let normed = prepare(s.normed, columns: c.embeddingLength, count: count, scratch: s, pool: pool)
-            multiply(block.query, into: s.query, block.key, into: s.key, block.value, into: s.value,
+            multiply(block.query.matrix, into: s.query, block.key.matrix, into: s.key, block.value.matrix, into: s.value,
                      normed, count, scratch: s, pool: pool)
-            for t in 0..<count {
-                let rotation = UnsafePointer(s.rotation + t * c.headDimension)
-                applyRotary(s.query + t * c.queryLength, heads: c.headCount, headDimension: c.headDimension, rotation: rotation)
-                applyRotary(s.key + t * c.kvLength, heads: c.kvHeadCount, headDimension: c.headDimension, rotation: rotation)
+            addBias(block.query, to: s.query, count: count)
+            addBias(block.key, to: s.key, count: count)
+            addBias(block.value, to: s.value, count: count)
+            if case .rotary(let pairing, _) = c.positions {
+                for t in 0..<count {
+                    let rotation = UnsafePointer(s.rotation + t * c.headDimension)
+                    applyRotary(s.query + t * c.queryLength, heads: c.headCount, headDimension: c.headDimension,
+                                rotation: rotation, pairing: pairing)
+                    applyRotary(s.key + t * c.kvLength, heads: c.kvHeadCount, headDimension: c.headDimension,
+                                rotation: rotation, pairing: pairing)
+                }
             }
             cache.store(keys: s.key, values: s.value, layer: layer, startPosition: startPosition, count: count)
             attend(cache: cache, layer: layer, startPosition: startPosition, count: count, scratch: s, pool: pool)
             let attention = prepare(s.attention, columns: c.queryLength, count: count, scratch: s, pool: pool)
-            multiply(block.attentionOutput, attention, count, into: s.projected, scratch: s, pool: pool)
+            multiply(block.attentionOutput.matrix, attention, count, into: s.projected, scratch: s, pool: pool)
+            addBias(block.attentionOutput, to: s.projected, count: count)
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
 
-            // Feed-forward: x = h + Wdown · (silu(Wgate·n) ⊙ Wup·n), n = norm(h).
-            normalize(s.hidden, weight: block.feedForwardNorm, into: s.normed, count: count)
+            // Feed-forward: x = h + Wdown · act(n) + bdown, n = norm(h), act(n) =
+            // silu(Wgate·n) ⊙ Wup·n (SwiGLU) or gelu(Wup·n + bup) (GELU MLP).
+            normalize(s.hidden, block.feedForwardNorm, into: s.normed, count: count)
             let ffnInput = prepare(s.normed, columns: c.embeddingLength, count: count, scratch: s, pool: pool)
-            gatedFeedForward(block, ffnInput, count, scratch: s, pool: pool)
+            switch c.feedForward {
+            case .swiGLU: gatedFeedForward(block, ffnInput, count, scratch: s, pool: pool)
+            case .gelu: geluFeedForward(block.up, ffnInput, count, scratch: s, pool: pool)
+            }
             let activated = prepare(s.gate, columns: c.feedForwardLength, count: count, scratch: s, pool: pool)
-            multiply(block.down, activated, count, into: s.projected, scratch: s, pool: pool)
+            multiply(block.down.matrix, activated, count, into: s.projected, scratch: s, pool: pool)
+            addBias(block.down, to: s.projected, count: count)
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
         }
 
@@ -73,13 +90,12 @@ struct LlamaTransformer: Sendable {
         // dequantizing the whole vocabulary matrix would not pay for itself.
         switch logits {
         case .lastToken(let out):
-            let last = s.hidden + (count - 1) * c.embeddingLength
-            rmsNorm(last, weight: weights.outputNorm, epsilon: c.rmsNormEpsilon, into: s.normed, count: c.embeddingLength)
+            normalize(s.hidden + (count - 1) * c.embeddingLength, weights.outputNorm, into: s.normed, count: 1)
             let final = ProjectionInput.quantized(
                 quantize(s.normed, columns: c.embeddingLength, count: 1, scratch: s, pool: pool))
             multiply(weights.output, final, 1, into: out, scratch: s, pool: pool)
         case .everyToken(let out):
-            normalize(s.hidden, weight: weights.outputNorm, into: s.normed, count: count)
+            normalize(s.hidden, weights.outputNorm, into: s.normed, count: count)
             let final = ProjectionInput.quantized(
                 quantize(s.normed, columns: c.embeddingLength, count: count, scratch: s, pool: pool))
             multiply(weights.output, final, count, into: out, scratch: s, pool: pool)
@@ -88,12 +104,42 @@ struct LlamaTransformer: Sendable {
 
     // MARK: - The steps
 
-    private func normalize(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                           into out: UnsafeMutablePointer<Float>, count: Int) {
+    /// x = E[token] (+ P[position] for learned or sinusoidal positions), per token.
+    private func embed(_ tokens: UnsafeBufferPointer<Int32>, startPosition: Int, into s: ForwardScratch) {
         let n = config.embeddingLength
-        for t in 0..<count {
-            rmsNorm(x + t * n, weight: weight, epsilon: config.rmsNormEpsilon, into: out + t * n, count: n)
+        for (t, token) in tokens.enumerated() {
+            let x = s.hidden + t * n
+            weights.tokenEmbedding.dequantizeRow(Int(token), into: x)
+            switch config.positions {
+            case .rotary: break  // positions enter through the rotation of q and k
+            case .learned:
+                weights.positionEmbedding!.dequantizeRow(startPosition + t, into: s.normed)
+                addResidual(s.normed, into: x, count: n)
+            case .sinusoidal:
+                let position = Double(startPosition + t)
+                for i in stride(from: 0, to: n, by: 2) {
+                    let angle = position / pow(10_000, Double(i) / Double(n))
+                    x[i] += Float(sin(angle))
+                    x[i + 1] += Float(cos(angle))
+                }
+            }
         }
+    }
+
+    private func normalize(_ x: UnsafePointer<Float>, _ norm: Norm, into out: UnsafeMutablePointer<Float>, count: Int) {
+        let n = config.embeddingLength, epsilon = config.normEpsilon
+        for t in 0..<count {
+            switch config.normalization {
+            case .rms: rmsNorm(x + t * n, weight: norm.weight, epsilon: epsilon, into: out + t * n, count: n)
+            case .layer: layerNorm(x + t * n, weight: norm.weight, bias: norm.bias, epsilon: epsilon, into: out + t * n, count: n)
+            }
+        }
+    }
+
+    /// Adds a projection's bias (if it has one) to each of `count` output rows.
+    private func addBias(_ projection: Projection, to out: UnsafeMutablePointer<Float>, count: Int) {
+        guard let bias = projection.bias else { return }
+        SwiftletCore.addBias(bias, to: out, rows: count, columns: projection.matrix.rows)
     }
 
     /// Quantizes `count` rows; with `dense`, also writes the rounded values
@@ -200,24 +246,34 @@ struct LlamaTransformer: Sendable {
     /// gate = silu(Wgate·x) ⊙ Wup·x into scratch.gate. On the int8 path each
     /// worker computes the same rows of both products and applies SwiGLU to
     /// them: one parallel job instead of two plus a serial pass.
-    private func gatedFeedForward(_ block: LlamaBlockWeights, _ input: ProjectionInput, _ count: Int,
+    private func gatedFeedForward(_ block: BlockWeights, _ input: ProjectionInput, _ count: Int,
                                   scratch s: ForwardScratch, pool: WorkerPool) {
         let n = config.feedForwardLength
+        let gate = block.gate!.matrix, up = block.up.matrix  // SwiGLU blocks always have a gate
         guard case .quantized(let q) = input else {
-            multiply(block.gate, input, count, into: s.gate, scratch: s, pool: pool)
-            multiply(block.up, input, count, into: s.up, scratch: s, pool: pool)
+            multiply(gate, input, count, into: s.gate, scratch: s, pool: pool)
+            multiply(up, input, count, into: s.up, scratch: s, pool: pool)
             pool.parallelFor(count) { tokens in
                 swiGLU(s.gate + tokens.lowerBound * n, s.up + tokens.lowerBound * n, count: tokens.count * n)
             }
             return
         }
         pool.parallelFor(n) { rows in
-            QuantizedMatrixProduct.multiply(block.gate, rows: rows, by: q, tokens: count, into: s.gate, outputStride: n)
-            QuantizedMatrixProduct.multiply(block.up, rows: rows, by: q, tokens: count, into: s.up, outputStride: n)
+            QuantizedMatrixProduct.multiply(gate, rows: rows, by: q, tokens: count, into: s.gate, outputStride: n)
+            QuantizedMatrixProduct.multiply(up, rows: rows, by: q, tokens: count, into: s.up, outputStride: n)
             for t in 0..<count {
                 swiGLU(s.gate + t * n + rows.lowerBound, s.up + t * n + rows.lowerBound, count: rows.count)
             }
         }
+    }
+
+    /// gate = gelu(Wup·x + bup) into scratch.gate: GPT-2's MLP activation.
+    private func geluFeedForward(_ up: Projection, _ input: ProjectionInput, _ count: Int,
+                                 scratch s: ForwardScratch, pool: WorkerPool) {
+        let n = config.feedForwardLength
+        multiply(up.matrix, input, count, into: s.gate, scratch: s, pool: pool)
+        addBias(up, to: s.gate, count: count)
+        pool.parallelFor(count) { tokens in gelu(s.gate + tokens.lowerBound * n, count: tokens.count * n) }
     }
 
     /// cos/sin of position × frequency for each token's position and each pair.

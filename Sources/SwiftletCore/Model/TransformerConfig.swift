@@ -1,0 +1,80 @@
+/// A decoder model as the one block implementation (Transformer) runs it:
+/// its shape, and the handful of choices in which architectures differ. An
+/// architecture file (Model/Architectures/) fills it from GGUF metadata;
+/// Runtime reads the shape only and never an architecture's name.
+public struct TransformerConfig: Sendable, Equatable {
+    public var embeddingLength: Int
+    public var layerCount: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    public var headDimension: Int
+    public var feedForwardLength: Int
+    /// The context the model was trained with; for learned positions also the
+    /// number of positions it has embeddings for.
+    public var contextLength: Int
+    public var vocabularySize: Int
+
+    public var normalization: Normalization
+    public var normEpsilon: Float
+    public var positions: PositionEncoding
+    public var feedForward: FeedForward
+
+    /// RMSNorm (llama, Qwen2) or LayerNorm with a bias (GPT-2).
+    public enum Normalization: Sendable, Equatable { case rms, layer }
+
+    public enum PositionEncoding: Sendable, Equatable {
+        /// RoPE on queries and keys, pair i turned by position · base^(-2i/d).
+        case rotary(RotaryPairing, base: Float)
+        /// A learned embedding per position (position_embd), added to the token's.
+        case learned
+        /// The original Transformer's fixed table, added to the token's embedding:
+        /// PE(p, 2i) = sin(p / 10000^(2i/d)), PE(p, 2i+1) = cos(p / 10000^(2i/d)).
+        case sinusoidal
+    }
+
+    /// SwiGLU: down(silu(gate(x)) ⊙ up(x)); GELU: down(gelu(up(x))), the plain MLP of GPT-2.
+    public enum FeedForward: Sendable, Equatable { case swiGLU, gelu }
+
+    /// Query heads that share one key/value head (grouped-query attention).
+    public var headsPerKVHead: Int { headCount / kvHeadCount }
+    public var queryLength: Int { headCount * headDimension }
+    public var kvLength: Int { kvHeadCount * headDimension }
+
+    /// Limits far above any real model, so absurd values in a file are refused
+    /// before any buffer is sized from them.
+    static let maximumDimension = 1 << 20
+    static let maximumLayers = 4096
+
+    /// Checks what every block implementation needs, naming the metadata
+    /// prefix (`architecture`) in messages.
+    func validate(architecture: String) throws {
+        func check(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+            if !ok { throw SwiftletError.invalidFile(message()) }
+        }
+        for (name, value) in [("embedding_length", embeddingLength), ("feed_forward_length", feedForwardLength),
+                              ("attention.head_count", headCount), ("attention.head_count_kv", kvHeadCount),
+                              ("context_length", contextLength), ("vocabulary size", vocabularySize),
+                              ("head dimension", headDimension)] {
+            try check(value > 0 && value <= Self.maximumDimension, "\(architecture).\(name) = \(value) is out of range")
+        }
+        try check(layerCount > 0 && layerCount <= Self.maximumLayers,
+                  "\(architecture).block_count = \(layerCount) is out of range")
+        try check(headCount % kvHeadCount == 0,
+                  "head_count \(headCount) is not a multiple of head_count_kv \(kvHeadCount)")
+        if case .rotary(_, let base) = positions {
+            try check(headDimension % 2 == 0, "head dimension \(headDimension) is odd; RoPE rotates pairs")
+            try check(base.isFinite && base > 0, "\(architecture).rope.freq_base must be positive")
+        }
+        if positions == .sinusoidal {
+            try check(embeddingLength % 2 == 0, "embedding length \(embeddingLength) is odd; the sinusoidal table pairs sin and cos")
+        }
+        try check(normEpsilon.isFinite && normEpsilon >= 0, "the norm epsilon must be non-negative")
+        // Lengths that are the input of a matrix product must be whole Q8 blocks.
+        for (name, value) in [("embedding_length", embeddingLength), ("feed_forward_length", feedForwardLength),
+                              ("query length", queryLength)] {
+            guard value % Q8Block.valueCount == 0 else {
+                throw SwiftletError.unsupported("\(name) \(value) is not a multiple of \(Q8Block.valueCount)")
+            }
+        }
+    }
+}

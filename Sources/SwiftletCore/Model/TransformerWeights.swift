@@ -1,0 +1,47 @@
+/// A norm's scale, and its shift for LayerNorm (nil for RMSNorm).
+struct Norm {
+    let weight: UnsafePointer<Float>
+    var bias: UnsafePointer<Float>? = nil
+}
+
+/// y = W·x (+ b): a weight matrix and its optional bias.
+struct Projection {
+    let matrix: QuantizedMatrix
+    let bias: UnsafePointer<Float>?
+
+    /// Rows `range` of this projection as one of its own: a fused matrix
+    /// (GPT-2's attn_qkv) is used as its parts, in place, without a copy.
+    func rows(_ range: Range<Int>) -> Projection {
+        let m = matrix
+        return Projection(
+            matrix: QuantizedMatrix(base: m.row(range.lowerBound), rows: range.count, columns: m.columns, format: m.format),
+            bias: bias.map { $0 + range.lowerBound })
+    }
+}
+
+/// The weights of one transformer block.
+struct BlockWeights {
+    let attentionNorm: Norm
+    let query: Projection
+    let key: Projection
+    let value: Projection
+    let attentionOutput: Projection
+    let feedForwardNorm: Norm
+    /// SwiGLU's gate; nil for a plain GELU MLP.
+    let gate: Projection?
+    let up: Projection
+    let down: Projection
+}
+
+/// Every weight of a model, as its architecture file found them. The
+/// pointers stay valid while `storage` (the file mapping and arena buffers) lives.
+struct TransformerWeights: @unchecked Sendable {
+    let tokenEmbedding: QuantizedMatrix
+    /// One row per position for learned absolute positions; nil otherwise.
+    let positionEmbedding: QuantizedMatrix?
+    let blocks: [BlockWeights]
+    let outputNorm: Norm
+    /// The output head; the token embedding itself when the file has no output.weight (tied).
+    let output: QuantizedMatrix
+    let storage: [AnyObject]
+}
