@@ -208,7 +208,8 @@ typedef struct swiftlet_model_params {
 /* Fills `params` with defaults. Does nothing if `params` is NULL. */
 SWIFTLET_API void swiftlet_model_params_init(swiftlet_model_params *params);
 
-/* Loads a GGUF model file (GGUF version 2 or 3; architecture "llama"; tensor
+/* Loads a GGUF model file (GGUF version 2 or 3; architecture "llama",
+** "qwen2" or "gpt2", see the README's table; tensor
 ** types F32, F16, BF16, Q8_0, Q4_0, Q4_1). Q8_0, Q4_0 and Q4_1 tensors are
 ** used in place from a read-only memory mapping; the others are converted to
 ** 8-bit blocks.
@@ -322,7 +323,8 @@ SWIFTLET_API void swiftlet_context_params_init(swiftlet_context_params *params);
 
 /* Creates a context (KV cache, scratch buffers, worker threads) for `model`.
 ** `params` may be NULL for defaults. Free with swiftlet_context_free().
-** Errors: INVALID_ARGUMENT, OUT_OF_MEMORY. Thread-safe with respect to the model. */
+** Errors: INVALID_ARGUMENT (also n_ctx beyond a model's learned positions),
+** OUT_OF_MEMORY. Thread-safe with respect to the model. */
 SWIFTLET_API swiftlet_status swiftlet_context_create(swiftlet_model *model, const swiftlet_context_params *params,
                                         swiftlet_context **out_context);
 
