@@ -286,3 +286,19 @@ def test_large_batch_with_a_partial_token_group(lib, tiny_model, make_context, e
     ctx = make_context(model, n_ctx=64, n_batch=64, n_threads=2)
     rows = sw.eval_all_logits(ctx, LARGE_ODD, N_VOCAB)
     assert_logits(rows, expected(name, LARGE_ODD), list(range(N_LARGE_ODD)), "37-token batch")
+
+
+def test_learned_positions_bound_the_context(lib, tiny_model):
+    """A gpt2 model has embeddings for context_length positions only: a larger
+    context is refused at creation, not read past the table later."""
+    model = tiny_model("tiny-gpt2-f32-learned")
+    n_ctx_train = mk.SPECS_BY_NAME["tiny-gpt2-f32-learned"].n_ctx_train
+    with pytest.raises(sw.SwiftletError) as failure:
+        sw.context_create(model, n_ctx=n_ctx_train + 1)
+    assert failure.value.status == sw.ERROR_INVALID_ARGUMENT
+    assert "positions" in failure.value.message
+    ctx = sw.context_create(model, n_ctx=n_ctx_train)
+    lib.swiftlet_context_free(ctx)
+    # Sinusoidal positions have no such table: any context size works.
+    ctx = sw.context_create(tiny_model("tiny-gpt2-f16-sinusoidal"), n_ctx=4 * n_ctx_train)
+    lib.swiftlet_context_free(ctx)
