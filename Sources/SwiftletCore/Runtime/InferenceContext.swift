@@ -17,6 +17,7 @@ public final class InferenceContext: @unchecked Sendable {
     private let pool: WorkerPool
     private let cache: KVCache
     private let scratch: ForwardScratch
+    private let plan: ExecutionPlan
     private let logitsBuffer: ArenaBuffer<Float>
     private var logitsValid = false
     /// The running call, if any: (call number << 1) | 1 while a call runs,
@@ -50,8 +51,9 @@ public final class InferenceContext: @unchecked Sendable {
         arena = try Arena()
         pool = try WorkerPool(threadCount: threads == 0 ? processorCount() : threads)
         cache = try KVCache(config: model.config, capacity: chosenCapacity, arena: arena)
-        scratch = try ForwardScratch(config: model.config, batchCapacity: self.batchCapacity,
-                                     contextCapacity: chosenCapacity, workers: pool.threadCount, arena: arena)
+        scratch = try ForwardScratch(config: model.config, batchCapacity: self.batchCapacity, arena: arena)
+        plan = try ExecutionPlan(config: model.config, batchCapacity: self.batchCapacity, contextCapacity: chosenCapacity,
+                                 pool: pool, arena: arena)
         logitsBuffer = try ArenaBuffer<Float>(count: model.config.vocabularySize, in: arena)
     }
 
@@ -82,7 +84,7 @@ public final class InferenceContext: @unchecked Sendable {
             // A batch cancelled part way throws before the head writes any
             // logits, so the logits still belong to the last token evaluated.
             try model.transformer.forward(
-                tokens: batch, startPosition: position, cache: cache, scratch: scratch, pool: pool,
+                tokens: batch, startPosition: position, cache: cache, scratch: scratch, plan: plan,
                 logits: request, isCancelled: { self.isCancelled })
             tokens.append(contentsOf: batch)
             if let allLogits {

@@ -1,0 +1,329 @@
+import CSwiftletSupport
+
+/// How a forward pass runs on this CPU, decided in one place: for each batch
+/// size, which product path (int8 row kernels, the packed VNNI kernel, or
+/// dequantize + sgemm) and which attention path (token by token over the
+/// fp16 cache, or per-head sgemm) runs; and the buffers exactly those paths
+/// need, allocated once with the context. The model's forward pass
+/// (Transformer) asks it to project and to attend and never sees a kernel.
+///
+/// Why these thresholds: the packed VNNI kernel pays for rearranging the
+/// activations from 8 tokens on (PackedMatrixProduct.minimumTokens); without
+/// VNNI, dequantizing weight rows for sgemm pays only from 32 tokens
+/// (DequantizedMatrixProduct.minimumTokens), and so does sgemm attention.
+/// Every path multiplies the same int8-rounded activations, so a batch gives
+/// the logits its tokens give one by one (up to summation order).
+final class ExecutionPlan {
+    let pool: WorkerPool
+    let config: TransformerConfig
+    let batchCapacity: Int
+    let contextCapacity: Int
+
+    /// [batch, widest input] int8 activations + per-block scales and sums.
+    private let quantized: QuantizedActivations
+    /// Per worker: one score per visible position for each query head of a
+    /// key/value group the grouped attention kernel takes at once.
+    private let scores: UnsafeMutablePointer<Float>
+    private let scoresStride: Int
+    private let packed: PackedBuffers?
+    private let sgemm: SgemmBuffers?
+    private let matrixAttention: MatrixAttentionBuffers?
+    private let buffers: [AnyObject]
+
+    /// The packed VNNI path's activations and per-worker tile scratch.
+    private struct PackedBuffers {
+        let values: UnsafeMutablePointer<Int8>
+        let scales: UnsafeMutablePointer<Float>
+        let sums: UnsafeMutablePointer<Float>
+        let tiles: UnsafeMutableRawPointer
+        let tileStride: Int
+    }
+
+    /// The sgemm path's int8-rounded activations as floats and per-worker
+    /// fp32 copies of weight-row slices.
+    private struct SgemmBuffers {
+        let rounded: UnsafeMutablePointer<Float>
+        let dequantized: UnsafeMutablePointer<Float>
+        let dequantizedStride: Int
+    }
+
+    /// Per worker: one head's [batch, context] attention weights, and fp32
+    /// copies of one key/value head's rows (keys, then values).
+    private struct MatrixAttentionBuffers {
+        let weights: UnsafeMutablePointer<Float>
+        let expanded: UnsafeMutablePointer<Float>
+        let expandedStride: Int
+    }
+
+    init(config c: TransformerConfig, batchCapacity b: Int, contextCapacity: Int, pool: WorkerPool, arena: Arena) throws {
+        self.pool = pool
+        config = c
+        batchCapacity = b
+        self.contextCapacity = contextCapacity
+        let workers = pool.threadCount
+        var buffers: [AnyObject] = []
+        func floats(_ count: Int) throws -> UnsafeMutablePointer<Float> {
+            let buffer = try ArenaBuffer<Float>(count: count, in: arena)
+            buffers.append(buffer)
+            return buffer.pointer
+        }
+        func bytes(_ count: Int) throws -> UnsafeMutablePointer<Int8> {
+            let buffer = try ArenaBuffer<Int8>(count: count, in: arena)
+            buffers.append(buffer)
+            return buffer.pointer
+        }
+        let widest = max(c.embeddingLength, c.feedForwardLength, c.queryLength)
+        quantized = QuantizedActivations(values: try bytes(b * widest), scales: try floats(b * widest / Q8Block.valueCount),
+                                         sums: try floats(b * widest / Q8Block.valueCount), columns: widest)
+        scoresStride = AttentionKernels.groupHeads * contextCapacity
+        scores = try floats(workers * scoresStride)
+
+        if b >= PackedMatrixProduct.minimumTokens && CPUFeatures.hasAVX512 {
+            let capacity = PackedActivations.capacity(tokens: b, columns: widest)
+            let tileStride = (PackedMatrixProduct.tileScratchBytes(columns: widest) + 63) / 64 * 64
+            packed = PackedBuffers(values: try bytes(capacity.values), scales: try floats(capacity.floats),
+                                   sums: try floats(capacity.floats),
+                                   tiles: UnsafeMutableRawPointer(try bytes(workers * tileStride)), tileStride: tileStride)
+        } else {
+            packed = nil
+        }
+        let batchesReachGEMM = b >= DequantizedMatrixProduct.minimumTokens
+        if batchesReachGEMM && packed == nil {
+            // The largest slice one worker dequantizes: its share of any block matrix's rows.
+            func slice(_ rows: Int, _ columns: Int) -> Int { (rows + workers - 1) / workers * columns }
+            let stride = max(slice(c.queryLength, c.embeddingLength), slice(c.kvLength, c.embeddingLength),
+                             slice(c.embeddingLength, c.queryLength), slice(c.feedForwardLength, c.embeddingLength),
+                             slice(c.embeddingLength, c.feedForwardLength))
+            sgemm = SgemmBuffers(rounded: try floats(b * widest), dequantized: try floats(workers * stride),
+                                 dequantizedStride: stride)
+        } else {
+            sgemm = nil
+        }
+        if batchesReachGEMM {
+            let stride = 2 * contextCapacity * c.headDimension
+            matrixAttention = MatrixAttentionBuffers(weights: try floats(workers * b * contextCapacity),
+                                                     expanded: try floats(workers * stride), expandedStride: stride)
+        } else {
+            matrixAttention = nil
+        }
+        self.buffers = buffers
+    }
+
+    // MARK: - Projections
+
+    /// A projection's input as the chosen kernel wants it: int8 blocks for the
+    /// row kernels, the same int8 values rearranged for the packed kernel, or
+    /// turned back into floats for sgemm. With unrounded activations the
+    /// batched logits drifted from llama.cpp's by up to ~0.4 at some positions
+    /// of the agreement test: every path rounds.
+    enum ProjectionInput {
+        case rows(QuantizedActivations)
+        case packed(PackedActivations, tiles: UnsafeMutableRawPointer, tileStride: Int)
+        case dense(UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, scratchStride: Int)
+    }
+
+    /// Quantizes `count` rows of `columns` values of `x` for the path this batch size takes.
+    func prepare(_ x: UnsafePointer<Float>, columns: Int, count: Int) -> ProjectionInput {
+        if count >= PackedMatrixProduct.minimumTokens, let packed {
+            let q = quantize(x, columns: columns, count: count)
+            let activations = PackedActivations(values: packed.values, scales: packed.scales, sums: packed.sums,
+                                                columns: columns, tokens: count)
+            pool.parallelFor(activations.groupCount) { groups in activations.pack(q, groups: groups) }
+            return .packed(activations, tiles: packed.tiles, tileStride: packed.tileStride)
+        }
+        if count >= DequantizedMatrixProduct.minimumTokens, let sgemm {
+            _ = quantize(x, columns: columns, count: count, dense: sgemm.rounded)
+            return .dense(sgemm.rounded, scratch: sgemm.dequantized, scratchStride: sgemm.dequantizedStride)
+        }
+        return .rows(quantize(x, columns: columns, count: count))
+    }
+
+    /// An int8 input for the row kernels whatever the batch size (the output
+    /// head: dequantizing the whole vocabulary matrix would not pay for itself).
+    func prepareRows(_ x: UnsafePointer<Float>, columns: Int, count: Int) -> ProjectionInput {
+        .rows(quantize(x, columns: columns, count: count))
+    }
+
+    /// out[t, r] = matrix row r · input token t, rows split across the workers.
+    func multiply(_ matrix: QuantizedMatrix, _ input: ProjectionInput, _ count: Int, into out: UnsafeMutablePointer<Float>) {
+        switch input {
+        case .rows(let q):
+            pool.parallelFor(matrix.rows) { rows in
+                QuantizedMatrixProduct.multiply(matrix, rows: rows, by: q, tokens: count, into: out, outputStride: matrix.rows)
+            }
+        case .packed(let activations, let tiles, let stride):
+            pool.parallelFor(matrix.rows) { rows, worker in
+                PackedMatrixProduct.multiply(matrix, rows: rows, by: activations, scratch: tiles + worker * stride,
+                                             output: out, outputStride: matrix.rows)
+            }
+        case .dense(let x, let scratch, let stride):
+            pool.parallelFor(matrix.rows) { rows, worker in
+                DequantizedMatrixProduct.multiply(matrix, rows: rows, input: x, tokens: count,
+                                                  scratch: scratch + worker * stride, output: out, outputStride: matrix.rows)
+            }
+        }
+    }
+
+    /// Three projections of the same input (query, key, value). On the row
+    /// kernels they run as one parallel job over all their rows: one wake-up
+    /// of the workers instead of three (generation is latency-bound).
+    func multiply(_ first: QuantizedMatrix, into firstOut: UnsafeMutablePointer<Float>,
+                  _ second: QuantizedMatrix, into secondOut: UnsafeMutablePointer<Float>,
+                  _ third: QuantizedMatrix, into thirdOut: UnsafeMutablePointer<Float>,
+                  _ input: ProjectionInput, _ count: Int) {
+        guard case .rows(let q) = input else {
+            multiply(first, input, count, into: firstOut)
+            multiply(second, input, count, into: secondOut)
+            multiply(third, input, count, into: thirdOut)
+            return
+        }
+        let firstEnd = first.rows, secondEnd = firstEnd + second.rows
+        pool.parallelFor(secondEnd + third.rows) { rows in
+            // The part of `rows` that falls in each matrix, in that matrix's own row numbers.
+            func run(_ matrix: QuantizedMatrix, _ out: UnsafeMutablePointer<Float>, _ offset: Int) {
+                let lower = max(rows.lowerBound - offset, 0), upper = min(rows.upperBound - offset, matrix.rows)
+                if lower < upper {
+                    QuantizedMatrixProduct.multiply(matrix, rows: lower..<upper, by: q, tokens: count, into: out,
+                                                    outputStride: matrix.rows)
+                }
+            }
+            run(first, firstOut, 0)
+            run(second, secondOut, firstEnd)
+            run(third, thirdOut, secondEnd)
+        }
+    }
+
+    /// gate = silu(Wgate·x) ⊙ Wup·x (`up` receives Wup·x). On the row kernels
+    /// each worker computes the same rows of both products and applies SwiGLU
+    /// to them: one parallel job instead of two plus a pass.
+    func swiGLU(gate: QuantizedMatrix, up: QuantizedMatrix, _ input: ProjectionInput, _ count: Int,
+                into gateOut: UnsafeMutablePointer<Float>, up upOut: UnsafeMutablePointer<Float>) {
+        let n = gate.rows
+        guard case .rows(let q) = input else {
+            multiply(gate, input, count, into: gateOut)
+            multiply(up, input, count, into: upOut)
+            pool.parallelFor(count) { tokens in
+                SwiftletCore.swiGLU(gateOut + tokens.lowerBound * n, upOut + tokens.lowerBound * n, count: tokens.count * n)
+            }
+            return
+        }
+        pool.parallelFor(n) { rows in
+            QuantizedMatrixProduct.multiply(gate, rows: rows, by: q, tokens: count, into: gateOut, outputStride: n)
+            QuantizedMatrixProduct.multiply(up, rows: rows, by: q, tokens: count, into: upOut, outputStride: n)
+            for t in 0..<count {
+                SwiftletCore.swiGLU(gateOut + t * n + rows.lowerBound, upOut + t * n + rows.lowerBound, count: rows.count)
+            }
+        }
+    }
+
+    /// Quantizes `count` rows; with `dense`, also writes the rounded values
+    /// back as floats there. Large batches are split across the workers.
+    private func quantize(_ x: UnsafePointer<Float>, columns: Int, count: Int,
+                          dense: UnsafeMutablePointer<Float>? = nil) -> QuantizedActivations {
+        let q = QuantizedActivations(values: quantized.values, scales: quantized.scales, sums: quantized.sums,
+                                     columns: columns)
+        let work = { (tokens: Range<Int>) in
+            q.quantize(x, inputStride: columns, tokens: tokens)
+            if let dense { q.dequantize(into: dense, tokens: tokens) }
+        }
+        if count >= DequantizedMatrixProduct.minimumTokens { pool.parallelFor(count, work) } else { work(0..<count) }
+        return q
+    }
+
+    // MARK: - Attention
+
+    /// Causal grouped-query attention of `count` tokens at positions
+    /// startPosition..., their keys and values already in `cache`:
+    /// out[t, head] = softmax(q[t, head] · K[kvHead]ᵀ · scale) · V[kvHead].
+    /// Large batches run each head as two sgemm calls; small ones (generation)
+    /// go token by token over the fp16 cache.
+    func attend(query: UnsafePointer<Float>, cache: KVCache, layer: Int, startPosition: Int, count: Int,
+                into out: UnsafeMutablePointer<Float>) {
+        if count >= DequantizedMatrixProduct.minimumTokens, let matrixAttention {
+            attendAsMatrices(query: query, cache: cache, layer: layer, startPosition: startPosition, count: count,
+                             buffers: matrixAttention, into: out)
+        } else {
+            attendTokenByToken(query: query, cache: cache, layer: layer, startPosition: startPosition, count: count,
+                               into: out)
+        }
+    }
+
+    private func attendAsMatrices(query: UnsafePointer<Float>, cache: KVCache, layer: Int, startPosition: Int,
+                                  count: Int, buffers: MatrixAttentionBuffers, into out: UnsafeMutablePointer<Float>) {
+        let c = config
+        let d = c.headDimension
+        let scale = 1 / Float(d).squareRoot()
+        let visibleMax = startPosition + count
+        let batchCapacity = batchCapacity, contextCapacity = contextCapacity
+        pool.parallelFor(c.headCount) { heads, worker in
+            let weights = buffers.weights + worker * batchCapacity * contextCapacity
+            let headKeys = buffers.expanded + worker * buffers.expandedStride
+            let headValues = headKeys + buffers.expandedStride / 2
+            var expandedKVHead = -1
+            for head in heads {
+                // This head's key/value rows as dense fp32, once per key/value head.
+                let kvHead = head / c.headsPerKVHead
+                if kvHead != expandedKVHead {
+                    AttentionKernels.floatsFromHalves(cache.keys(layer: layer, kvHead: kvHead), d, visibleMax, d, headKeys)
+                    AttentionKernels.floatsFromHalves(cache.values(layer: layer, kvHead: kvHead), d, visibleMax, d,
+                                                      headValues)
+                    expandedKVHead = kvHead
+                }
+                slb_sgemm_a_bt(Int32(count), Int32(visibleMax), Int32(d), query + head * d, Int32(c.queryLength),
+                               headKeys, Int32(d), weights, Int32(visibleMax))
+                for t in 0..<count {
+                    // Token t sees positions 0...startPosition + t; later ones get weight 0.
+                    let row = weights + t * visibleMax
+                    let visible = startPosition + t + 1
+                    for j in 0..<visible { row[j] *= scale }
+                    softmax(row, count: visible)
+                    (row + visible).initialize(repeating: 0, count: visibleMax - visible)
+                }
+                slb_sgemm_a_b(Int32(count), Int32(d), Int32(visibleMax), weights, Int32(visibleMax),
+                              headValues, Int32(d), out + head * d, Int32(c.queryLength))
+            }
+        }
+    }
+
+    /// Every (token, head) pair of the batch. Each worker takes a contiguous
+    /// run of pairs, so the heads sharing a key/value head mostly land on one
+    /// worker and read those keys and values from its cache, not from memory
+    /// again (measured: interleaving the pairs instead cost 2× the cache
+    /// traffic during generation).
+    private func attendTokenByToken(query: UnsafePointer<Float>, cache: KVCache, layer: Int, startPosition: Int,
+                                    count: Int, into out: UnsafeMutablePointer<Float>) {
+        let c = config
+        let d = c.headDimension
+        let scale = 1 / Float(d).squareRoot()
+        let scoresBase = scores, scoresStride = scoresStride
+        if d == AttentionKernels.groupHeadDimension, let grouped = AttentionKernels.grouped {
+            // Units of up to groupHeads query heads of one key/value head.
+            let chunks = (c.headsPerKVHead + AttentionKernels.groupHeads - 1) / AttentionKernels.groupHeads
+            let unitsPerToken = c.kvHeadCount * chunks
+            pool.parallelFor(count * unitsPerToken) { units, worker in
+                let scores = scoresBase + worker * scoresStride
+                for unit in units {
+                    let t = unit / unitsPerToken, kvHead = unit % unitsPerToken / chunks, chunk = unit % chunks
+                    let firstHead = kvHead * c.headsPerKVHead + chunk * AttentionKernels.groupHeads
+                    let heads = min(AttentionKernels.groupHeads, c.headsPerKVHead - chunk * AttentionKernels.groupHeads)
+                    let offset = t * c.queryLength + firstHead * d
+                    grouped(query + offset, heads, cache.keys(layer: layer, kvHead: kvHead),
+                            cache.values(layer: layer, kvHead: kvHead), startPosition + t + 1, scale, scores, out + offset)
+                }
+            }
+            return
+        }
+        pool.parallelFor(count * c.headCount) { pairs, worker in
+            let scores = scoresBase + worker * scoresStride
+            for pair in pairs {
+                let t = pair / c.headCount, head = pair % c.headCount
+                let kvHead = head / c.headsPerKVHead
+                let visible = startPosition + t + 1
+                let offset = t * c.queryLength + head * d
+                AttentionKernels.scores(query + offset, cache.keys(layer: layer, kvHead: kvHead), d, visible, d, scale, scores)
+                softmax(scores, count: visible)
+                AttentionKernels.mix(scores, cache.values(layer: layer, kvHead: kvHead), d, visible, d, out + offset)
+            }
+        }
+    }
+}
