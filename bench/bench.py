@@ -195,8 +195,10 @@ class SwiftletPackageEngine:
 
 
 class LlamaPythonEngine:
-    """llama-cpp-python's high-level `Llama`: `Llama.eval` and its `scores`,
-    as its own generate() loop uses them."""
+    """llama-cpp-python's high-level `Llama`: `Llama.eval`, then the last
+    logits through `Llama.ctx` (with logits_all off, as here and by default,
+    `Llama.eval` no longer copies them into `Llama.scores`; its own sampling
+    reads the context's), argmax without a copy."""
 
     def __init__(self) -> None:
         import llama_cpp
@@ -218,7 +220,8 @@ class LlamaPythonEngine:
 
     def pick(self) -> int:
         import numpy as np
-        return int(np.argmax(self.llm.scores[self.llm.n_tokens - 1]))
+        logits = self.lc.llama_get_logits_ith(self.llm.ctx, -1)
+        return int(np.argmax(np.ctypeslib.as_array(logits, shape=(self.vocab,))))
 
     def step(self, token: int) -> int:
         self.llm.eval([token])
@@ -659,7 +662,7 @@ def benchmark(args: argparse.Namespace) -> int:
     report["baseline_rss_mib"] = {"python_numpy_worker": baseline["peak_rss_mib"]}
 
     rows, failures = [], 0
-    for path in args.models:
+    for path in args.models if args.runs > 0 else []:  # --runs 0: the binding row only
         for threads in args.threads:
             runs = {e: [] for e in ENGINES}
             errors = []
@@ -718,9 +721,10 @@ def benchmark(args: argparse.Namespace) -> int:
     report["table"] = table
     print()
     print(header)
-    print(table)
-    print(f"Greedy tokens identical in both engines (first run): {agreement}. "
-          f"Python + numpy alone peak at {report['baseline_rss_mib']['python_numpy_worker']:.0f} MiB.")
+    if rows:
+        print(table)
+        print(f"Greedy tokens identical in both engines (first run): {agreement}. "
+              f"Python + numpy alone peak at {report['baseline_rss_mib']['python_numpy_worker']:.0f} MiB.")
     if binding is not None:
         report["binding_table"] = render_binding_row(binding, args.binding_runs, args.gen)
         print()
@@ -767,7 +771,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--prompt", type=int, default=512, help="prompt tokens, evaluated in one call")
     parser.add_argument("--gen", type=int, default=128, help="tokens generated greedily, one per call")
-    parser.add_argument("--runs", type=int, default=3, help="alternating runs per engine (median reported)")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="alternating runs per engine (median reported); 0: only the binding row")
     parser.add_argument("--n-ctx", type=int, default=0, help="default: prompt + gen rounded up to 256")
     parser.add_argument("--lib", help="libswiftlet.so (default $SWIFTLET_LIB or build/lib/libswiftlet.so)")
     parser.add_argument("--binding-runs", type=int, default=5,

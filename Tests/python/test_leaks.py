@@ -277,11 +277,13 @@ def test_failed_load_ends_its_conversion_threads(lib, bad_files):
     assert thread_count() == start, "a failed load left its conversion threads running"
 
 
-def test_memory_info_returns_to_start_after_everything(lib, tiny_paths, real_model_path):
+@pytest.mark.parametrize("models_first", [False, True], ids=["contexts-first", "models-first"])
+def test_memory_info_returns_to_start_after_everything(lib, tiny_paths, real_model_path, models_first):
     """Many handles alive at once (models sharing nothing, several contexts per
-    model, the real model mapped), freed in a different order than created."""
+    model, the real model mapped), freed in a different order than created:
+    free order never matters, models may go before their contexts."""
     start = lib_bytes()
-    models = [sw.model_load(tiny_paths[n], n_threads=1) for n in mk.SPECS_BY_NAME]
+    models = [sw.model_load(path, n_threads=1) for path in tiny_paths.values()]
     real = sw.model_load(real_model_path, n_threads=2)
     models.append(real)
     mid = lib_bytes()
@@ -289,8 +291,21 @@ def test_memory_info_returns_to_start_after_everything(lib, tiny_paths, real_mod
     contexts = [sw.context_create(m, n_threads=1, n_ctx=64) for m in models for _ in range(2)]
     for c in contexts[::2]:
         sw.eval_tokens(c, [1, 2])
-    for c in reversed(contexts):
-        lib.swiftlet_context_free(c)
-    for m in models[1::2] + models[0::2]:
-        lib.swiftlet_model_free(m)
+    def free_contexts():
+        for c in reversed(contexts):
+            lib.swiftlet_context_free(c)
+
+    def free_models():
+        for m in models[1::2] + models[0::2]:
+            lib.swiftlet_model_free(m)
+
+    if models_first:
+        free_models()
+        assert lib_bytes()[1] >= os.path.getsize(real_model_path) // 2  # the contexts keep the files mapped
+        for c in contexts[1::2]:
+            sw.eval_tokens(c, [3])  # and usable
+        free_contexts()
+    else:
+        free_contexts()
+        free_models()
     assert lib_bytes() == start
