@@ -54,7 +54,7 @@ build() {
     fi
     local stamp="$out/work/.seeds-made"
     local inputs=(Tests/fuzz/make_seeds.py Tests/python/make_tiny_models.py Tests/python/gguf_corpus.py
-                  Tests/goldens/chat_templates.json)
+                  Tests/goldens/chat_templates.json Tests/goldens/tokenizer_smollm2.json)
     local input stale=0
     for input in "${inputs[@]}"; do [ "$input" -nt "$stamp" ] && stale=1; done
     if [ "$stale" -eq 1 ] || [ ! -f "$stamp" ]; then

@@ -3,8 +3,9 @@
 ** swiftlet_model_load from a memory file (memfd, opened by its /proc path,
 ** so the library maps it as it maps any file). When it loads, the cheap
 ** calls run on it: info, every metadata key and value, tokenize and
-** detokenize, token bytes, the model's own chat template, and a one-token
-** evaluation in a tiny context.
+** detokenize, token bytes, the model's own chat template, and in a small
+** context a one-token evaluation, a sampled token, a three-token generation
+** and a chat turn (generated pieces must be whole UTF-8 characters).
 **
 ** A load may fail with any documented status but INTERNAL; a loaded model
 ** must answer every call within its contract. Seeds: tiny models of every
@@ -113,16 +114,45 @@ static void chat(const swiftlet_model *model) {
     QUERY_TEXT(swiftlet_chat_format(model, messages, 2, NULL, buf, buf_size, out_len));
 }
 
-static void evaluate(swiftlet_model *model, int32_t token) {
+/* Generation's pieces are whole UTF-8 characters, whatever bytes the file's
+** tokens hold; ids are in the vocabulary (or -1 for the held-back rest). */
+static int32_t check_piece(const char *piece, size_t piece_len, int32_t token, void *user_data) {
+    const int32_t n_vocab = *(const int32_t *)user_data;
+    FUZZ_REQUIRE(piece != NULL && fuzz_is_utf8((const uint8_t *)piece, piece_len));
+    FUZZ_REQUIRE(token == -1 || (token >= 0 && token < n_vocab));
+    return 1;
+}
+
+/* One token evaluated, a token sampled from its logits (weights from the
+** file may make them NaN or infinite), a short generation and a short chat. */
+static void evaluate(swiftlet_model *model, int32_t n_vocab, int32_t token) {
     swiftlet_context_params params;
     swiftlet_context_params_init(&params);
-    params.n_ctx = 8;
+    params.n_ctx = 64;
     params.n_threads = 1;
-    params.n_batch = 8;
+    params.n_batch = 16;
     swiftlet_context *context = NULL;
     if (FUZZ_CALL(swiftlet_context_create(model, &params, &context)) != SWIFTLET_OK) return;
     FUZZ_REQUIRE(FUZZ_CALL(swiftlet_context_eval(context, &token, 1)) == SWIFTLET_OK);
     FUZZ_REQUIRE(swiftlet_context_logits(context) != NULL && swiftlet_context_position(context) == 1);
+
+    swiftlet_sampler *sampler = NULL;
+    FUZZ_REQUIRE(FUZZ_CALL(swiftlet_sampler_create(NULL, &sampler)) == SWIFTLET_OK);
+    int32_t sampled = -1;
+    FUZZ_REQUIRE(FUZZ_CALL(swiftlet_sampler_sample(sampler, context, &sampled)) == SWIFTLET_OK);
+    FUZZ_REQUIRE(sampled >= 0 && sampled < n_vocab);
+    swiftlet_sampler_free(sampler);
+
+    swiftlet_generate_params generate;
+    swiftlet_generate_params_init(&generate);
+    generate.max_tokens = 3;  // default sampling: temperature, top-k, top-p, min-p
+    swiftlet_generate_result result = {.struct_size = sizeof result};
+    int32_t vocabulary = n_vocab;
+    swiftlet_status status = FUZZ_CALL(swiftlet_generate(context, "Hi", &generate, check_piece, &vocabulary, &result));
+    FUZZ_REQUIRE(status == SWIFTLET_OK || status == SWIFTLET_ERROR_CONTEXT_FULL);
+    swiftlet_chat_message message = {.struct_size = sizeof message, .role = "user", .content = "Hello!"};
+    status = FUZZ_CALL(swiftlet_chat(context, &message, 1, NULL, &generate, check_piece, &vocabulary, &result));
+    FUZZ_REQUIRE(status == SWIFTLET_OK || status == SWIFTLET_ERROR_CONTEXT_FULL || status == SWIFTLET_ERROR_TEMPLATE);
     swiftlet_context_free(context);
 }
 
@@ -142,7 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int32_t first_token = -1;
     tokens(model, n_vocab, &first_token);
     chat(model);
-    evaluate(model, first_token >= 0 ? first_token : 0);
+    evaluate(model, n_vocab, first_token >= 0 ? first_token : 0);
     swiftlet_model_free(model);
     return 0;
 }
