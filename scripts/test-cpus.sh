@@ -11,7 +11,8 @@
 # Both runs must end normally (an instruction the emulated CPU lacks kills the
 # program with SIGILL). qemu computes IEEE arithmetic exactly, so the same
 # kernel set gives the same logits and the same greedy tokens. Emulated AVX2
-# is slow (~10 s a token on 2 cores), so the runs are short: about a minute each.
+# is slow (3-4 s a token on 2 idle cores, 3-4 times that on a busy machine),
+# so the runs are short: about a minute each on an idle machine.
 # Needs build/bin/generate (make examples) and SWIFTLET_MODEL_Q4_1 (the Makefile sets both up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,9 +70,9 @@ cpu() {
     fi
 }
 
-cpu Nehalem portable SWIFTLET_PORTABLE_KERNELS=1 12
+cpu Nehalem portable SWIFTLET_PORTABLE_KERNELS=1 24
 if grep -qw avx2 /proc/cpuinfo; then
-    cpu Haswell avx2 SWIFTLET_KERNELS=avx2 6
+    cpu Haswell avx2 SWIFTLET_KERNELS=avx2 10
 else
     echo "     (this CPU has no AVX2: the Haswell run has no native run to compare with; skipped)"
 fi
