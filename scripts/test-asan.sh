@@ -107,6 +107,17 @@ done
 
 # The hostile GGUF corpus through ctypes.
 asan_runtime="$("$clang" -print-file-name=libclang_rt.asan-x86_64.so)"
+python_loads_asan_build() {  # the ASan build is the one without jemalloc
+    local info
+    info="$(LD_PRELOAD="$asan_runtime" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" SWIFTLET_LIB="$lib" python3 -c '
+import ctypes, os
+library = ctypes.CDLL(os.environ["SWIFTLET_LIB"])
+library.swiftlet_system_info.restype = ctypes.c_char_p
+print(library.swiftlet_system_info().decode())')" || return 1
+    echo "     | $info"
+    grep -q "allocator system" <<<"$info"
+}
+check "Python with the ASan runtime preloaded loads the ASan build through ctypes" python_loads_asan_build
 gguf_formats() {
     local status=0
     run gguf-formats env LD_PRELOAD="$asan_runtime" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" \
