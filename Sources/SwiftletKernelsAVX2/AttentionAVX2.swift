@@ -1,5 +1,5 @@
 // Attention over the fp16 KV cache, for x86-64 with AVX2 + FMA + F16C (this
-// module is compiled with -target-cpu haswell; AttentionKernels calls it only
+// module is compiled with -target-cpu haswell; KernelTable calls it only
 // after checking the CPU). Float16 conversions compile to vcvtph2ps/vcvtps2ph here.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel

@@ -5,6 +5,7 @@
 // bytes of 8-bit blocks are read from memory.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import SwiftletWeightFormats
 
 /// As avx2Q8MatrixProduct, for Q4_1 blocks (d, m, nibbles; value = d·q + m)
 /// or, with `hasMinimum` false, Q4_0 blocks (d, nibbles; value = d·(q − 8)).
@@ -14,8 +15,7 @@ public func avx2Q4MatrixProduct(
     activations: UnsafePointer<Int8>, activationScales: UnsafePointer<Float>, activationSums: UnsafePointer<Float>,
     tokens: Int, output: UnsafeMutablePointer<Float>, outputStride: Int
 ) {
-    let columns = blocksPerRow &* 32
-    let blockBytes = hasMinimum ? 20 : 18
+    let columns = blocksPerRow &* WeightFormat.valuesPerBlock
     for row in rows {
         let rowBase = weights + row &* rowByteCount
         var token = 0
@@ -25,7 +25,7 @@ public func avx2Q4MatrixProduct(
             let sums = activationSums + token &* blocksPerRow
             output[token &* outputStride &+ row] = hasMinimum
                 ? dotQ4_1(rowBase, x, scales, sums, blocksPerRow)
-                : dotQ4_0(rowBase, x, scales, sums, blocksPerRow, blockBytes)
+                : dotQ4_0(rowBase, x, scales, sums, blocksPerRow)
             token &+= 1
         }
     }
@@ -54,40 +54,42 @@ private func blockDot(_ q: __m256i, _ x: UnsafePointer<Int8>) -> __m256 {
 @inline(__always)
 private func dotQ4_1(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ scales: UnsafePointer<Float>,
                      _ sums: UnsafePointer<Float>, _ blocks: Int) -> Float {
+    let layout = WeightFormat.q4_1, minimum = WeightFormat.minimumOffset
     var even = _mm256_setzero_ps(), odd = _mm256_setzero_ps()
     var offsetsEven: Float = 0, offsetsOdd: Float = 0
     var block = 0
     while block &+ 1 < blocks {
-        let a = row + block &* 20, b = a + 20
+        let a = row + block &* layout.bytesPerBlock, b = a + layout.bytesPerBlock
         even = _mm256_fmadd_ps(_mm256_set1_ps(Float(a.loadUnaligned(as: Float16.self)) * scales[block]),
-                               blockDot(unpackNibbles(a + 4), x + block &* 32), even)
+                               blockDot(unpackNibbles(a + layout.valuesOffset), x + block &* 32), even)
         odd = _mm256_fmadd_ps(_mm256_set1_ps(Float(b.loadUnaligned(as: Float16.self)) * scales[block &+ 1]),
-                              blockDot(unpackNibbles(b + 4), x + (block &+ 1) &* 32), odd)
-        offsetsEven += Float(a.loadUnaligned(fromByteOffset: 2, as: Float16.self)) * sums[block]
-        offsetsOdd += Float(b.loadUnaligned(fromByteOffset: 2, as: Float16.self)) * sums[block &+ 1]
+                              blockDot(unpackNibbles(b + layout.valuesOffset), x + (block &+ 1) &* 32), odd)
+        offsetsEven += Float(a.loadUnaligned(fromByteOffset: minimum, as: Float16.self)) * sums[block]
+        offsetsOdd += Float(b.loadUnaligned(fromByteOffset: minimum, as: Float16.self)) * sums[block &+ 1]
         block &+= 2
     }
     if block < blocks {
-        let a = row + block &* 20
+        let a = row + block &* layout.bytesPerBlock
         even = _mm256_fmadd_ps(_mm256_set1_ps(Float(a.loadUnaligned(as: Float16.self)) * scales[block]),
-                               blockDot(unpackNibbles(a + 4), x + block &* 32), even)
-        offsetsEven += Float(a.loadUnaligned(fromByteOffset: 2, as: Float16.self)) * sums[block]
+                               blockDot(unpackNibbles(a + layout.valuesOffset), x + block &* 32), even)
+        offsetsEven += Float(a.loadUnaligned(fromByteOffset: minimum, as: Float16.self)) * sums[block]
     }
     return _mm256_add_ps(even, odd).sum() + (offsetsEven + offsetsOdd)
 }
 
 @inline(__always)
 private func dotQ4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ scales: UnsafePointer<Float>,
-                     _ sums: UnsafePointer<Float>, _ blocks: Int, _ blockBytes: Int) -> Float {
+                     _ sums: UnsafePointer<Float>, _ blocks: Int) -> Float {
+    let blockBytes = WeightFormat.q4_0.bytesPerBlock, nibbles = WeightFormat.q4_0.valuesOffset
     var even = _mm256_setzero_ps(), odd = _mm256_setzero_ps()
     var offsetsEven: Float = 0, offsetsOdd: Float = 0
     var block = 0
     while block &+ 1 < blocks {
         let a = row + block &* blockBytes, b = a + blockBytes
         let da = Float(a.loadUnaligned(as: Float16.self)), db = Float(b.loadUnaligned(as: Float16.self))
-        even = _mm256_fmadd_ps(_mm256_set1_ps(da * scales[block]), blockDot(unpackNibbles(a + 2), x + block &* 32), even)
+        even = _mm256_fmadd_ps(_mm256_set1_ps(da * scales[block]), blockDot(unpackNibbles(a + nibbles), x + block &* 32), even)
         odd = _mm256_fmadd_ps(_mm256_set1_ps(db * scales[block &+ 1]),
-                              blockDot(unpackNibbles(b + 2), x + (block &+ 1) &* 32), odd)
+                              blockDot(unpackNibbles(b + nibbles), x + (block &+ 1) &* 32), odd)
         offsetsEven += 8 * da * sums[block]  // d·(q − 8) = d·q − 8d
         offsetsOdd += 8 * db * sums[block &+ 1]
         block &+= 2
@@ -95,7 +97,7 @@ private func dotQ4_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ scales
     if block < blocks {
         let a = row + block &* blockBytes
         let da = Float(a.loadUnaligned(as: Float16.self))
-        even = _mm256_fmadd_ps(_mm256_set1_ps(da * scales[block]), blockDot(unpackNibbles(a + 2), x + block &* 32), even)
+        even = _mm256_fmadd_ps(_mm256_set1_ps(da * scales[block]), blockDot(unpackNibbles(a + nibbles), x + block &* 32), even)
         offsetsEven += 8 * da * sums[block]
     }
     return _mm256_add_ps(even, odd).sum() - (offsetsEven + offsetsOdd)

@@ -1,9 +1,14 @@
 // Kernels for x86-64 with AVX2 + FMA + F16C. This module is compiled with
 // `-target-cpu haswell`; nothing in it may run before the engine has checked
-// the CPU (KernelDispatch). Keep every function here free of callers other
+// the CPU (KernelTable in SwiftletCore). Keep every function here free of callers other
 // than the dispatch table.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import SwiftletWeightFormats
+
+/// Q8_0's block layout, constants once inlined.
+@inline(__always) private var blockBytes: Int { WeightFormat.q8_0.bytesPerBlock }
+@inline(__always) private var valuesOffset: Int { WeightFormat.q8_0.valuesOffset }
 
 /// output[t * outputStride + r] = Σ_blocks d_w · d_x · Σ q_w · q_x for every
 /// row r in `rows` and token t < `tokens`. Weights are Q8 blocks (fp16 scale +
@@ -17,7 +22,7 @@ public func avx2Q8MatrixProduct(
     activations: UnsafePointer<Int8>, activationScales: UnsafePointer<Float>, tokens: Int,
     output: UnsafeMutablePointer<Float>, outputStride: Int
 ) {
-    let columns = blocksPerRow &* 32
+    let columns = blocksPerRow &* WeightFormat.valuesPerBlock
     for row in rows {
         let rowBase = weights + row &* rowByteCount
         var token = 0
@@ -44,41 +49,41 @@ private func blockProduct(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ x
     var scales = SIMD8<Float>()
     var block = 0
     while block &+ 8 <= blocks {
-        let base = row + block &* 34
-        let low = packedHalves(base), high = packedHalves(base + 4 &* 34)
+        let base = row + block &* blockBytes
+        let low = packedHalves(base), high = packedHalves(base + 4 &* blockBytes)
         let halves = _mm_set_epi64x(Int64(bitPattern: high), Int64(bitPattern: low))
         scales = _mm256_mul_ps(_mm256_cvtph_ps(halves), _mm256_loadu_ps(xScales + block))
         withUnsafePointer(to: &scales) { pointer in
             let s = UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self)
             var i = 0
             while i < 8 {
-                even = scaledBlock(base + i &* 34, activationBlock(x, block &+ i), s[i], even)
-                odd = scaledBlock(base + (i &+ 1) &* 34, activationBlock(x, block &+ i &+ 1), s[i &+ 1], odd)
+                even = scaledBlock(base + i &* blockBytes, activationBlock(x, block &+ i), s[i], even)
+                odd = scaledBlock(base + (i &+ 1) &* blockBytes, activationBlock(x, block &+ i &+ 1), s[i &+ 1], odd)
                 i &+= 2
             }
         }
         block &+= 8
     }
     while block < blocks {
-        even = accumulate(row + block &* 34, activationBlock(x, block), xScales[block], even)
+        even = accumulate(row + block &* blockBytes, activationBlock(x, block), xScales[block], even)
         block &+= 1
     }
     return _mm256_add_ps(even, odd)
 }
 
-/// The fp16 scales of four consecutive blocks (34 bytes apart) as one 64-bit word.
+/// The fp16 scales of four consecutive blocks (blockBytes apart) as one 64-bit word.
 @inline(__always)
 private func packedHalves(_ base: UnsafeRawPointer) -> UInt64 {
     UInt64(base.loadUnaligned(as: UInt16.self))
-        | UInt64(base.loadUnaligned(fromByteOffset: 34, as: UInt16.self)) &<< 16
-        | UInt64(base.loadUnaligned(fromByteOffset: 68, as: UInt16.self)) &<< 32
-        | UInt64(base.loadUnaligned(fromByteOffset: 102, as: UInt16.self)) &<< 48
+        | UInt64(base.loadUnaligned(fromByteOffset: blockBytes, as: UInt16.self)) &<< 16
+        | UInt64(base.loadUnaligned(fromByteOffset: 2 &* blockBytes, as: UInt16.self)) &<< 32
+        | UInt64(base.loadUnaligned(fromByteOffset: 3 &* blockBytes, as: UInt16.self)) &<< 48
 }
 
 /// sum + scale · (w · a) for one weight block (its values after the 2-byte scale) and its activations `a`.
 @inline(__always)
 private func scaledBlock(_ block: UnsafeRawPointer, _ a: __m256i, _ scale: Float, _ sum: __m256) -> __m256 {
-    let w = _mm256_loadu_si256((block + 2).assumingMemoryBound(to: __m256i.self))
+    let w = _mm256_loadu_si256((block + valuesOffset).assumingMemoryBound(to: __m256i.self))
     let products = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w))
     let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, _mm256_set1_epi16(1)))
     return _mm256_fmadd_ps(_mm256_set1_ps(scale), sums, sum)
@@ -93,7 +98,7 @@ private func activationBlock(_ x: UnsafePointer<Int8>, _ block: Int) -> __m256i 
 @inline(__always)
 private func accumulate(_ block: UnsafeRawPointer, _ a: __m256i, _ xScale: Float, _ sum: __m256) -> __m256 {
     let weightScale = Float(block.loadUnaligned(as: Float16.self))
-    let w = _mm256_loadu_si256((block + 2).assumingMemoryBound(to: __m256i.self))
+    let w = _mm256_loadu_si256((block + valuesOffset).assumingMemoryBound(to: __m256i.self))
     // maddubs multiplies unsigned by signed bytes: move w's sign onto a.
     // |w| ≤ 128 and |a| ≤ 127, so each pair sum ≤ 32512 fits in int16.
     let products = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w))

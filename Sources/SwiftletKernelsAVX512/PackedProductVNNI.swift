@@ -1,7 +1,7 @@
 // Batched int8 products for x86-64 with AVX-512 VNNI (vpdpbusd on 256-bit
 // registers). This module is compiled with `-target-cpu cascadelake`
 // (AVX-512 F/CD/BW/DQ/VL + VNNI, all of which Zen 4, Ice Lake and later have);
-// the engine calls it only after checking the CPU (CPUFeatures.hasAVX512).
+// the engine calls it only after checking the CPU (KernelTable.avx512VNNI in SwiftletCore).
 //
 // Why a kernel of its own for prompts: the per-row dot product of the
 // generation path re-reads every activation for every row and spends most of
@@ -13,6 +13,7 @@
 // dequantize-and-sgemm on the same products (swiftlet-kernel-bench).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import SwiftletWeightFormats
 
 /// Tokens per packed group: one int32 lane each.
 public let vnniGroupTokens = 8
@@ -23,14 +24,13 @@ public let vnniTileRows = 4
 /// at `firstRow`: `values` gets 4 × columns unsigned bytes u (row-major), and
 /// per row and block a scale `d` and offset coefficient `c`, such that the
 /// block's weights are d·(u − o) with Σ_i value_i·x_i = d·(d_x·Σ u·q) + c·(d_x·Σ q).
-/// `format` 0 is Q8_0 (u = w + 128, c = −128·d), 1 is Q4_1 (u = nibble, c = m),
-/// 2 is Q4_0 (u = nibble, c = −8·d). Missing rows of a partial tile repeat
-/// the last row (computed, never stored).
+/// Q8_0: u = w + 128, c = −128·d; Q4_1: u = nibble, c = m; Q4_0: u = nibble,
+/// c = −8·d. Missing rows of a partial tile repeat the last row (computed, never stored).
 public func vnniPrepareRows(
-    weights: UnsafeRawPointer, rowByteCount: Int, blocksPerRow: Int, format: Int, firstRow: Int, rowCount: Int,
+    weights: UnsafeRawPointer, rowByteCount: Int, blocksPerRow: Int, format: WeightFormat, firstRow: Int, rowCount: Int,
     values: UnsafeMutablePointer<UInt8>, scales: UnsafeMutablePointer<Float>, offsets: UnsafeMutablePointer<Float>
 ) {
-    let columns = blocksPerRow &* 32
+    let columns = blocksPerRow &* WeightFormat.valuesPerBlock
     let flip = _mm256_set1_epi8(-128)
     let mask = _mm_set1_epi8(0x0F)
     for tileRow in 0..<vnniTileRows {
@@ -41,24 +41,24 @@ public func vnniPrepareRows(
             let destination = UnsafeMutableRawPointer(out + block &* 32)
             let slot = tileRow &* blocksPerRow &+ block
             switch format {
-            case 0:
-                let b = base + block &* 34
+            case .q8_0:
+                let b = base + block &* WeightFormat.q8_0.bytesPerBlock
                 let d = Float(b.loadUnaligned(as: Float16.self))
-                let w = _mm256_loadu_si256((b + 2).assumingMemoryBound(to: __m256i.self))
+                let w = _mm256_loadu_si256((b + WeightFormat.q8_0.valuesOffset).assumingMemoryBound(to: __m256i.self))
                 destination.storeBytes(of: _mm256_xor_si256(w, flip), as: __m256i.self)
                 scales[slot] = d
                 offsets[slot] = -128 * d
-            default:
-                let blockBytes = format == 1 ? 20 : 18
-                let b = base + block &* blockBytes
+            case .q4_1, .q4_0:
+                let b = base + block &* format.bytesPerBlock
                 let d = Float(b.loadUnaligned(as: Float16.self))
-                let nibbles = _mm_loadu_si128((b + (format == 1 ? 4 : 2)).assumingMemoryBound(to: __m128i.self))
+                let nibbles = _mm_loadu_si128((b + format.valuesOffset).assumingMemoryBound(to: __m128i.self))
                 // Value order: the 16 low nibbles, then the 16 high ones.
                 let unpacked = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(nibbles, 4), mask),
                                                 _mm_and_si128(nibbles, mask))
                 destination.storeBytes(of: unpacked, as: __m256i.self)
                 scales[slot] = d
-                offsets[slot] = format == 1 ? Float(b.loadUnaligned(fromByteOffset: 2, as: Float16.self)) : -8 * d
+                offsets[slot] = format == .q4_1
+                    ? Float(b.loadUnaligned(fromByteOffset: WeightFormat.minimumOffset, as: Float16.self)) : -8 * d
             }
         }
     }

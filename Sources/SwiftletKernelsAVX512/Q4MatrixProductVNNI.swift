@@ -8,6 +8,7 @@
 // multiply, the offset term) is done eight blocks at a time as vectors.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import SwiftletWeightFormats
 
 /// output[t * outputStride + r] = row r · token t for r in `rows`, t < `tokens`.
 /// Q4_1 blocks (d, m, nibbles; value = d·q + m) or, with `hasMinimum` false,
@@ -17,7 +18,7 @@ public func vnniQ4MatrixProduct(
     activations: UnsafePointer<Int8>, activationScales: UnsafePointer<Float>, activationSums: UnsafePointer<Float>,
     tokens: Int, output: UnsafeMutablePointer<Float>, outputStride: Int
 ) {
-    let columns = blocksPerRow &* 32
+    let columns = blocksPerRow &* WeightFormat.valuesPerBlock
     for row in rows {
         let rowBase = weights + row &* rowByteCount
         var token = 0
@@ -25,19 +26,19 @@ public func vnniQ4MatrixProduct(
             let x = activations + token &* columns
             let scales = activationScales + token &* blocksPerRow, sums = activationSums + token &* blocksPerRow
             output[token &* outputStride &+ row] = hasMinimum
-                ? rowProduct(rowBase, x, scales, sums, blocksPerRow, blockBytes: 20)
-                : rowProduct(rowBase, x, scales, sums, blocksPerRow, blockBytes: 18)
+                ? rowProduct(rowBase, x, scales, sums, blocksPerRow, .q4_1)
+                : rowProduct(rowBase, x, scales, sums, blocksPerRow, .q4_0)
             token &+= 1
         }
     }
 }
 
-/// One row · one token. `blockBytes` 20 is Q4_1, 18 is Q4_0 (a constant after inlining).
+/// One row · one token of Q4_1 or Q4_0 blocks (`format` a constant after inlining).
 @inline(__always)
 private func rowProduct(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xScales: UnsafePointer<Float>,
-                        _ xSums: UnsafePointer<Float>, _ blocks: Int, blockBytes: Int) -> Float {
-    let hasMinimum = blockBytes == 20
-    let nibbles = hasMinimum ? 4 : 2
+                        _ xSums: UnsafePointer<Float>, _ blocks: Int, _ format: WeightFormat) -> Float {
+    let hasMinimum = format == .q4_1
+    let blockBytes = format.bytesPerBlock, nibbles = format.valuesOffset
     var even = _mm256_setzero_ps(), odd = _mm256_setzero_ps(), offsets = _mm256_setzero_ps()
     var scales = SIMD8<Float>()
     var block = 0
@@ -46,7 +47,7 @@ private func rowProduct(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xSc
         let d = gatherHalves(base, stride: blockBytes)
         scales = _mm256_mul_ps(d, _mm256_loadu_ps(xScales + block))
         // Σ over the blocks of the offset term: m·(d_x·Σq) for Q4_1, −8d·(d_x·Σq) for Q4_0.
-        let offset = hasMinimum ? gatherHalves(base + 2, stride: blockBytes) : _mm256_mul_ps(d, _mm256_set1_ps(-8))
+        let offset = hasMinimum ? gatherHalves(base + WeightFormat.minimumOffset, stride: blockBytes) : _mm256_mul_ps(d, _mm256_set1_ps(-8))
         offsets = _mm256_fmadd_ps(offset, _mm256_loadu_ps(xSums + block), offsets)
         withUnsafePointer(to: &scales) { pointer in
             let s = UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self)
@@ -63,7 +64,7 @@ private func rowProduct(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xSc
     while block < blocks {  // rows whose length is not a multiple of 256
         let base = row + block &* blockBytes
         let d = Float(base.loadUnaligned(as: Float16.self))
-        let offset = hasMinimum ? Float(base.loadUnaligned(fromByteOffset: 2, as: Float16.self)) : -8 * d
+        let offset = hasMinimum ? Float(base.loadUnaligned(fromByteOffset: WeightFormat.minimumOffset, as: Float16.self)) : -8 * d
         total += horizontalSum(accumulate(base + nibbles, x + block &* 32, d * xScales[block], _mm256_setzero_ps()))
             + offset * xSums[block]
         block &+= 1

@@ -8,6 +8,7 @@ import CSwiftletSupport
 import Glibc
 import SwiftletKernelsAVX2
 import SwiftletKernelsAVX512
+import SwiftletWeightFormats
 import _Builtin_intrinsics.intel
 
 guard slc_cpu_has_avx2_fma() else {
@@ -147,11 +148,12 @@ struct ProductKernel {
 }
 
 let vnni = slc_cpu_has_avx512_vnni()
-var productKernels = [ProductKernel(name: "q8_0 × int8", blockBytes: 34, hasMinimum: false, useVNNI: false),
-                      ProductKernel(name: "q4_1 × int8", blockBytes: 20, hasMinimum: true, useVNNI: false)]
+let q8Bytes = WeightFormat.q8_0.bytesPerBlock, q4_1Bytes = WeightFormat.q4_1.bytesPerBlock
+var productKernels = [ProductKernel(name: "q8_0 × int8", blockBytes: q8Bytes, hasMinimum: false, useVNNI: false),
+                      ProductKernel(name: "q4_1 × int8", blockBytes: q4_1Bytes, hasMinimum: true, useVNNI: false)]
 if vnni {
-    productKernels.insert(ProductKernel(name: "q8_0 × int8 VNNI", blockBytes: 34, hasMinimum: false, useVNNI: true), at: 1)
-    productKernels.append(ProductKernel(name: "q4_1 × int8 VNNI", blockBytes: 20, hasMinimum: true, useVNNI: true))
+    productKernels.insert(ProductKernel(name: "q8_0 × int8 VNNI", blockBytes: q8Bytes, hasMinimum: false, useVNNI: true), at: 1)
+    productKernels.append(ProductKernel(name: "q4_1 × int8 VNNI", blockBytes: q4_1Bytes, hasMinimum: true, useVNNI: true))
 }
 for kernel in productKernels {
     let rowBytes = blocksPerRow * kernel.blockBytes
@@ -191,8 +193,8 @@ for kernel in productKernels {
 // feed-forward gate), one thread. Peer: the sgemm path (rows dequantized to
 // fp32, OpenBLAS sgemm); with AVX-512 VNNI also the packed int8 kernel.
 do {
-    let tokens = 512, rows = 1536, rowBytes = blocksPerRow * 34
-    let weights = weightBuffer(bytes: rows * rowBytes, blockBytes: 34, scaleCount: 1)
+    let tokens = 512, rows = 1536, rowBytes = blocksPerRow * q8Bytes
+    let weights = weightBuffer(bytes: rows * rowBytes, blockBytes: q8Bytes, scaleCount: 1)
     let input = UnsafeMutablePointer<Float>.allocate(capacity: tokens * columns)
     for i in 0..<(tokens * columns) { input[i] = filler.unit() }
     let dequantized = UnsafeMutablePointer<Float>.allocate(capacity: rows * columns)
@@ -202,9 +204,9 @@ do {
         for r in 0..<rows {
             let block = UnsafeRawPointer(weights) + r * rowBytes
             for b in 0..<blocksPerRow {
-                let d = Float(block.loadUnaligned(fromByteOffset: b * 34, as: Float16.self))
+                let d = Float(block.loadUnaligned(fromByteOffset: b * q8Bytes, as: Float16.self))
                 for i in 0..<32 {
-                    dequantized[r * columns + b * 32 + i] = d * Float(block.load(fromByteOffset: b * 34 + 2 + i, as: Int8.self))
+                    dequantized[r * columns + b * 32 + i] = d * Float(block.load(fromByteOffset: b * q8Bytes + WeightFormat.q8_0.valuesOffset + i, as: Int8.self))
                 }
             }
         }
@@ -225,7 +227,7 @@ do {
         let vnniSeconds = measure(repetitions: 9) {
             var r = 0
             while r < rows {
-                vnniPrepareRows(weights: weights, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, format: 0,
+                vnniPrepareRows(weights: weights, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, format: .q8_0,
                                 firstRow: r, rowCount: 4, values: values, scales: tileScales,
                                 offsets: tileScales + 4 * blocksPerRow)
                 vnniPackedProduct(values: values, scales: tileScales, offsets: tileScales + 4 * blocksPerRow,

@@ -1,12 +1,8 @@
 /// The ggml tensor element types Swiftlet reads. Raw values are ggml's type
 /// ids as stored in GGUF tensor infos.
 ///
-/// Quantized types store elements in blocks along dims[0] (the contiguous row):
-/// - Q8_0: fp16 scale d, then 32 int8 q;             value = q * d        (34 bytes)
-/// - Q4_0: fp16 scale d, then 16 bytes of nibbles;   value = (q - 8) * d  (18 bytes)
-/// - Q4_1: fp16 scale d, fp16 minimum m, 16 bytes;   value = q * d + m    (20 bytes)
-///   In both Q4 types byte j holds element j in its low nibble and element
-///   j + 16 in its high nibble.
+/// Quantized types store elements in blocks along dims[0] (the contiguous
+/// row), laid out as WeightFormat (SwiftletWeightFormats) describes.
 public enum GGMLType: UInt32, Sendable, CaseIterable {
     case f32 = 0
     case f16 = 1
@@ -19,7 +15,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16: return 1
-        case .q4_0, .q4_1, .q8_0: return 32
+        case .q4_0, .q4_1, .q8_0: return WeightFormat.valuesPerBlock
         }
     }
 
@@ -28,9 +24,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         switch self {
         case .f32: return 4
         case .f16, .bf16: return 2
-        case .q4_0: return 18
-        case .q4_1: return 20
-        case .q8_0: return 34
+        case .q4_0, .q4_1, .q8_0: return WeightFormat(self)!.bytesPerBlock
         }
     }
 

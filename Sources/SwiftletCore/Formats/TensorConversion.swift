@@ -21,34 +21,37 @@ public func dequantizeRow(type: GGMLType, source: UnsafeRawPointer,
             destination[index] = Float(bitPattern: bits << 16)
         }
     case .q8_0:
+        let layout = WeightFormat.q8_0
         for block in 0..<max(count, 0) / 32 {
-            let blockStart = source + block * 34
+            let blockStart = source + block * layout.bytesPerBlock
             let scale = loadHalf(blockStart)
             let output = destination + block * 32
             for index in 0..<32 {
-                let quant = Int8(bitPattern: blockStart.load(fromByteOffset: 2 + index, as: UInt8.self))
+                let quant = Int8(bitPattern: blockStart.load(fromByteOffset: layout.valuesOffset + index, as: UInt8.self))
                 output[index] = Float(quant) * scale
             }
         }
     case .q4_0:
+        let layout = WeightFormat.q4_0
         for block in 0..<max(count, 0) / 32 {
-            let blockStart = source + block * 18
+            let blockStart = source + block * layout.bytesPerBlock
             let scale = loadHalf(blockStart)
             let output = destination + block * 32
             for index in 0..<16 {
-                let byte = blockStart.load(fromByteOffset: 2 + index, as: UInt8.self)
+                let byte = blockStart.load(fromByteOffset: layout.valuesOffset + index, as: UInt8.self)
                 output[index] = Float(Int(byte & 0x0F) - 8) * scale
                 output[index + 16] = Float(Int(byte >> 4) - 8) * scale
             }
         }
     case .q4_1:
+        let layout = WeightFormat.q4_1
         for block in 0..<max(count, 0) / 32 {
-            let blockStart = source + block * 20
+            let blockStart = source + block * layout.bytesPerBlock
             let scale = loadHalf(blockStart)
-            let minimum = loadHalf(blockStart + 2)
+            let minimum = loadHalf(blockStart + WeightFormat.minimumOffset)
             let output = destination + block * 32
             for index in 0..<16 {
-                let byte = blockStart.load(fromByteOffset: 4 + index, as: UInt8.self)
+                let byte = blockStart.load(fromByteOffset: layout.valuesOffset + index, as: UInt8.self)
                 // Multiply, then add, as two roundings: ggml's reference does not fuse them.
                 let low = Float(byte & 0x0F) * scale
                 let high = Float(byte >> 4) * scale
@@ -67,7 +70,7 @@ public func dequantizeRow(type: GGMLType, source: UnsafeRawPointer,
 public func quantizeRowQ8_0(source: UnsafePointer<Float>, into destination: UnsafeMutableRawPointer, count: Int) {
     for block in 0..<max(count, 0) / 32 {
         let input = source + block * 32
-        let output = destination + block * 34
+        let output = destination + block * WeightFormat.q8_0.bytesPerBlock
         // Four running maxima break the dependency chain; max is associative
         // for non-NaN values, so the result is the reference's.
         var maxima: (Float, Float, Float, Float) = (0, 0, 0, 0)
@@ -81,7 +84,7 @@ public func quantizeRowQ8_0(source: UnsafePointer<Float>, into destination: Unsa
         let scale = maximum / 127
         let inverse: Float = scale != 0 ? 1 / scale : 0
         output.storeBytes(of: floatToHalf(scale).littleEndian, as: UInt16.self)
-        let quants = (output + 2).bindMemory(to: Int8.self, capacity: 32)
+        let quants = (output + WeightFormat.q8_0.valuesOffset).bindMemory(to: Int8.self, capacity: 32)
         for index in 0..<32 {
             quants[index] = roundedToInt8(input[index] * inverse)
         }
@@ -119,7 +122,7 @@ public func convertToQ8_0(type: GGMLType, source: UnsafeRawPointer, rows: Int, c
     guard let sourceRowBytes = type.byteCount(elements: columns) else {
         throw .invalidArgument("convertToQ8_0: \(columns) columns do not fit \(type.name) blocks")
     }
-    let outputRowBytes = columns / 32 * 34
+    let outputRowBytes = WeightFormat.q8_0.rowByteCount(columns: columns)
     if type == .q8_0 {
         destination.copyMemory(from: source, byteCount: rows * outputRowBytes)
         return

@@ -1,10 +1,8 @@
 import CSwiftletSupport
 import Glibc
 
-/// What the processor can run, asked once. Kernels with an AVX2 variant
-/// (SwiftletKernelsAVX2) pick it only when `hasAVX2` is true; the batched
-/// AVX-512 kernels (SwiftletKernelsAVX512: VNNI batch products, grouped
-/// attention) only when `hasAVX512` is.
+/// What the processor can run, asked once; KernelTable.current is chosen from
+/// it (the AVX2 set when `hasAVX2`, the AVX-512 VNNI set when `hasAVX512`).
 ///
 /// Environment overrides, so the tests can check every path on one machine:
 /// SWIFTLET_PORTABLE_KERNELS=1 forces the portable kernels; SWIFTLET_KERNELS=avx2

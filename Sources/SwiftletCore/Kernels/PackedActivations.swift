@@ -13,13 +13,13 @@ struct PackedActivations {
     let tokens: Int
 
     static let groupTokens = 8
-    var blocksPerRow: Int { columns / Q8Block.valueCount }
+    var blocksPerRow: Int { columns / WeightFormat.valuesPerBlock }
     var groupCount: Int { (tokens + Self.groupTokens - 1) / Self.groupTokens }
 
     /// Int8 values and scale floats (each for scales and for sums) needed for `tokens` tokens of `columns`.
     static func capacity(tokens: Int, columns: Int) -> (values: Int, floats: Int) {
         let padded = (tokens + groupTokens - 1) / groupTokens * groupTokens
-        return (padded * columns, padded * columns / Q8Block.valueCount)
+        return (padded * columns, padded * columns / WeightFormat.valuesPerBlock)
     }
 
     /// Rearranges groups `groups` of `source`'s first `tokens` tokens.

@@ -19,7 +19,7 @@ enum PackedMatrixProduct {
 
     /// Scratch bytes one worker needs for matrices of at most `columns` columns.
     static func tileScratchBytes(columns: Int) -> Int {
-        4 * columns + 2 * 4 * (columns / Q8Block.valueCount) * MemoryLayout<Float>.stride
+        4 * columns + 2 * 4 * (columns / WeightFormat.valuesPerBlock) * MemoryLayout<Float>.stride
     }
 
     /// output[t * outputStride + r] = row r of `matrix` · token t of `input`, for r in `rows`.
@@ -30,17 +30,11 @@ enum PackedMatrixProduct {
         let values = scratch.bindMemory(to: UInt8.self, capacity: 4 * matrix.columns)
         let scales = (scratch + 4 * matrix.columns).bindMemory(to: Float.self, capacity: 8 * blocks)
         let offsets = scales + 4 * blocks
-        let format: Int
-        switch matrix.format {
-        case .q8_0: format = 0
-        case .q4_1: format = 1
-        case .q4_0: format = 2
-        }
         var row = rows.lowerBound
         while row < rows.upperBound {
             let count = min(4, rows.upperBound - row)
             vnniPrepareRows(weights: matrix.base, rowByteCount: matrix.rowByteCount, blocksPerRow: blocks,
-                            format: format, firstRow: row, rowCount: count, values: values, scales: scales,
+                            format: matrix.format, firstRow: row, rowCount: count, values: values, scales: scales,
                             offsets: offsets)
             vnniPackedProduct(values: values, scales: scales, offsets: offsets, blocksPerRow: blocks,
                               packed: input.values, packedScales: input.scales, packedSums: input.sums,
@@ -49,7 +43,7 @@ enum PackedMatrixProduct {
             row += count
         }
         #else
-        preconditionFailure("PackedMatrixProduct runs only where CPUFeatures.hasAVX512")
+        preconditionFailure("PackedMatrixProduct runs only where KernelTable.hasPackedProduct")
         #endif
     }
 }

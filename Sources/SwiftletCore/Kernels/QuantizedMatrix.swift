@@ -17,7 +17,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
     }
 
     @inline(__always) public var rowByteCount: Int { format.rowByteCount(columns: columns) }
-    @inline(__always) public var blocksPerRow: Int { columns / Q8Block.valueCount }
+    @inline(__always) public var blocksPerRow: Int { columns / WeightFormat.valuesPerBlock }
 
     @inline(__always) public func row(_ index: Int) -> UnsafeRawPointer { base + index * rowByteCount }
 

@@ -1,10 +1,7 @@
 import Glibc
-#if arch(x86_64)
-import SwiftletKernelsAVX2
-#endif
 
 // fp32 building blocks of the forward pass: norms, RoPE, activations. Each is
-// a few lines. (Attention's loops are in AttentionKernels.) SIMD8 keeps eight
+// a few lines. (Those with CPU-specific variants are in KernelTable.) SIMD8 keeps eight
 // independent accumulators so the reductions vectorize without fast-math.
 // (Multiply then add, not addProduct: this module targets baseline x86-64,
 // where a fused multiply-add is a call into libm per element.)
@@ -91,31 +88,4 @@ func addBias(_ bias: UnsafePointer<Float>, to x: UnsafeMutablePointer<Float>, ro
         let r = x + row * columns
         for i in 0..<columns { r[i] += bias[i] }
     }
-}
-
-/// gate[i] = silu(gate[i]) · up[i] — SwiGLU, in place.
-func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-    #if arch(x86_64)
-    if CPUFeatures.hasAVX2 { return avx2SwiGLU(gate, up, count: count) }
-    #endif
-    for i in 0..<count {
-        let g = gate[i]
-        gate[i] = g / (1 + expf(-g)) * up[i]
-    }
-}
-
-/// In-place softmax of x[0..<count].
-func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    #if arch(x86_64)
-    if CPUFeatures.hasAVX2 { return avx2Softmax(x, count: count) }
-    #endif
-    var largest = -Float.infinity
-    for i in 0..<count { largest = max(largest, x[i]) }
-    var sum: Float = 0
-    for i in 0..<count {
-        x[i] = expf(x[i] - largest)
-        sum += x[i]
-    }
-    let inverse = 1 / sum
-    for i in 0..<count { x[i] *= inverse }
 }

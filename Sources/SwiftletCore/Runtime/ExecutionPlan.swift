@@ -15,6 +15,8 @@ import CSwiftletSupport
 /// the logits its tokens give one by one (up to summation order).
 final class ExecutionPlan {
     let pool: WorkerPool
+    /// This CPU's kernels.
+    let kernels = KernelTable.current
     let config: TransformerConfig
     let batchCapacity: Int
     let contextCapacity: Int
@@ -73,12 +75,12 @@ final class ExecutionPlan {
             return buffer.pointer
         }
         let widest = max(c.embeddingLength, c.feedForwardLength, c.queryLength)
-        quantized = QuantizedActivations(values: try bytes(b * widest), scales: try floats(b * widest / Q8Block.valueCount),
-                                         sums: try floats(b * widest / Q8Block.valueCount), columns: widest)
-        scoresStride = AttentionKernels.groupHeads * contextCapacity
+        quantized = QuantizedActivations(values: try bytes(b * widest), scales: try floats(b * widest / WeightFormat.valuesPerBlock),
+                                         sums: try floats(b * widest / WeightFormat.valuesPerBlock), columns: widest)
+        scoresStride = KernelTable.groupHeads * contextCapacity
         scores = try floats(workers * scoresStride)
 
-        if b >= PackedMatrixProduct.minimumTokens && CPUFeatures.hasAVX512 {
+        if b >= PackedMatrixProduct.minimumTokens && kernels.hasPackedProduct {
             let capacity = PackedActivations.capacity(tokens: b, columns: widest)
             let tileStride = (PackedMatrixProduct.tileScratchBytes(columns: widest) + 63) / 64 * 64
             packed = PackedBuffers(values: try bytes(capacity.values), scales: try floats(capacity.floats),
@@ -149,7 +151,7 @@ final class ExecutionPlan {
         switch input {
         case .rows(let q):
             pool.parallelFor(matrix.rows) { rows in
-                QuantizedMatrixProduct.multiply(matrix, rows: rows, by: q, tokens: count, into: out, outputStride: matrix.rows)
+                kernels.multiply(matrix, rows: rows, by: q, tokens: count, into: out, outputStride: matrix.rows)
             }
         case .packed(let activations, let tiles, let stride):
             pool.parallelFor(matrix.rows) { rows, worker in
@@ -183,7 +185,7 @@ final class ExecutionPlan {
             func run(_ matrix: QuantizedMatrix, _ out: UnsafeMutablePointer<Float>, _ offset: Int) {
                 let lower = max(rows.lowerBound - offset, 0), upper = min(rows.upperBound - offset, matrix.rows)
                 if lower < upper {
-                    QuantizedMatrixProduct.multiply(matrix, rows: lower..<upper, by: q, tokens: count, into: out,
+                    kernels.multiply(matrix, rows: lower..<upper, by: q, tokens: count, into: out,
                                                     outputStride: matrix.rows)
                 }
             }
@@ -203,15 +205,15 @@ final class ExecutionPlan {
             multiply(gate, input, count, into: gateOut)
             multiply(up, input, count, into: upOut)
             pool.parallelFor(count) { tokens in
-                SwiftletCore.swiGLU(gateOut + tokens.lowerBound * n, upOut + tokens.lowerBound * n, count: tokens.count * n)
+                kernels.swiGLU(gateOut + tokens.lowerBound * n, upOut + tokens.lowerBound * n, tokens.count * n)
             }
             return
         }
         pool.parallelFor(n) { rows in
-            QuantizedMatrixProduct.multiply(gate, rows: rows, by: q, tokens: count, into: gateOut, outputStride: n)
-            QuantizedMatrixProduct.multiply(up, rows: rows, by: q, tokens: count, into: upOut, outputStride: n)
+            kernels.multiply(gate, rows: rows, by: q, tokens: count, into: gateOut, outputStride: n)
+            kernels.multiply(up, rows: rows, by: q, tokens: count, into: upOut, outputStride: n)
             for t in 0..<count {
-                SwiftletCore.swiGLU(gateOut + t * n + rows.lowerBound, upOut + t * n + rows.lowerBound, count: rows.count)
+                kernels.swiGLU(gateOut + t * n + rows.lowerBound, upOut + t * n + rows.lowerBound, rows.count)
             }
         }
     }
@@ -264,8 +266,8 @@ final class ExecutionPlan {
                 // This head's key/value rows as dense fp32, once per key/value head.
                 let kvHead = head / c.headsPerKVHead
                 if kvHead != expandedKVHead {
-                    AttentionKernels.floatsFromHalves(cache.keys(layer: layer, kvHead: kvHead), d, visibleMax, d, headKeys)
-                    AttentionKernels.floatsFromHalves(cache.values(layer: layer, kvHead: kvHead), d, visibleMax, d,
+                    kernels.floatsFromHalves(cache.keys(layer: layer, kvHead: kvHead), d, visibleMax, d, headKeys)
+                    kernels.floatsFromHalves(cache.values(layer: layer, kvHead: kvHead), d, visibleMax, d,
                                                       headValues)
                     expandedKVHead = kvHead
                 }
@@ -276,7 +278,7 @@ final class ExecutionPlan {
                     let row = weights + t * visibleMax
                     let visible = startPosition + t + 1
                     for j in 0..<visible { row[j] *= scale }
-                    softmax(row, count: visible)
+                    kernels.softmax(row, visible)
                     (row + visible).initialize(repeating: 0, count: visibleMax - visible)
                 }
                 slb_sgemm_a_b(Int32(count), Int32(d), Int32(visibleMax), weights, Int32(visibleMax),
@@ -296,16 +298,16 @@ final class ExecutionPlan {
         let d = c.headDimension
         let scale = 1 / Float(d).squareRoot()
         let scoresBase = scores, scoresStride = scoresStride
-        if d == AttentionKernels.groupHeadDimension, let grouped = AttentionKernels.grouped {
+        if d == KernelTable.groupHeadDimension, let grouped = kernels.groupedAttention {
             // Units of up to groupHeads query heads of one key/value head.
-            let chunks = (c.headsPerKVHead + AttentionKernels.groupHeads - 1) / AttentionKernels.groupHeads
+            let chunks = (c.headsPerKVHead + KernelTable.groupHeads - 1) / KernelTable.groupHeads
             let unitsPerToken = c.kvHeadCount * chunks
             pool.parallelFor(count * unitsPerToken) { units, worker in
                 let scores = scoresBase + worker * scoresStride
                 for unit in units {
                     let t = unit / unitsPerToken, kvHead = unit % unitsPerToken / chunks, chunk = unit % chunks
-                    let firstHead = kvHead * c.headsPerKVHead + chunk * AttentionKernels.groupHeads
-                    let heads = min(AttentionKernels.groupHeads, c.headsPerKVHead - chunk * AttentionKernels.groupHeads)
+                    let firstHead = kvHead * c.headsPerKVHead + chunk * KernelTable.groupHeads
+                    let heads = min(KernelTable.groupHeads, c.headsPerKVHead - chunk * KernelTable.groupHeads)
                     let offset = t * c.queryLength + firstHead * d
                     grouped(query + offset, heads, cache.keys(layer: layer, kvHead: kvHead),
                             cache.values(layer: layer, kvHead: kvHead), startPosition + t + 1, scale, scores, out + offset)
@@ -320,9 +322,9 @@ final class ExecutionPlan {
                 let kvHead = head / c.headsPerKVHead
                 let visible = startPosition + t + 1
                 let offset = t * c.queryLength + head * d
-                AttentionKernels.scores(query + offset, cache.keys(layer: layer, kvHead: kvHead), d, visible, d, scale, scores)
-                softmax(scores, count: visible)
-                AttentionKernels.mix(scores, cache.values(layer: layer, kvHead: kvHead), d, visible, d, out + offset)
+                kernels.attentionScores(query + offset, cache.keys(layer: layer, kvHead: kvHead), d, visible, d, scale, scores)
+                kernels.softmax(scores, visible)
+                kernels.attentionMix(scores, cache.values(layer: layer, kvHead: kvHead), d, visible, d, out + offset)
             }
         }
     }

@@ -1,7 +1,7 @@
 /// Keys and values of every evaluated position, per layer and key/value
 /// head: fp16 rows (stored as their bit patterns) of `headDimension` values,
 /// `capacity` rows per head. fp16 halves the bytes attention reads per token
-/// (see AttentionKernels). Each head's rows are contiguous so that attention
+/// (see KernelTable). Each head's rows are contiguous so that attention
 /// streams them front to back (measured: with all heads side by side per
 /// position, a head's keys were a strided walk, and generation at 512+
 /// positions stalled on those loads). Positions past the context's current
@@ -33,14 +33,14 @@ final class KVCache {
     /// Stores `count` tokens' keys and values (fp32 rows of all heads side
     /// by side, as the projections write them) at positions startPosition...
     func store(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, layer: Int, startPosition: Int, count: Int) {
-        let d = headDimension
+        let d = headDimension, halvesFromFloats = KernelTable.current.halvesFromFloats
         for head in 0..<kvHeadCount {
             let keyRows = self.keys(layer: layer, kvHead: head) + startPosition * d
             let valueRows = self.values(layer: layer, kvHead: head) + startPosition * d
             for t in 0..<count {
                 let source = t * kvHeadCount * d + head * d
-                AttentionKernels.halvesFromFloats(keys + source, keyRows + t * d, d)
-                AttentionKernels.halvesFromFloats(values + source, valueRows + t * d, d)
+                halvesFromFloats(keys + source, keyRows + t * d, d)
+                halvesFromFloats(values + source, valueRows + t * d, d)
             }
         }
     }

@@ -1,0 +1,170 @@
+#if arch(x86_64)
+import SwiftletKernelsAVX2
+import SwiftletKernelsAVX512
+#endif
+
+/// Every kernel that has CPU-specific variants, chosen once per process from
+/// what the CPU supports (CPUFeatures) and looked up by name: nothing else in
+/// the engine branches on the CPU. Three sets:
+///  - portable: plain Swift the compiler vectorizes for baseline x86-64 (PortableKernels);
+///  - avx2: SwiftletKernelsAVX2 (AVX2 + FMA + F16C);
+///  - avx512VNNI: the AVX2 set with SwiftletKernelsAVX512's VNNI row products,
+///    the packed batch product (PackedMatrixProduct) and grouped attention.
+/// A new weight type adds one row product to each set (`rowProduct(for:)`).
+struct KernelTable: Sendable {
+    enum KernelSet: Sendable { case portable, avx2, avx512VNNI }
+
+    /// output[t * outputStride + r] = weight row r · activation token t, for r in `rows`, t < tokens.
+    typealias RowProduct = @Sendable (
+        _ weights: UnsafeRawPointer, _ rowByteCount: Int, _ blocksPerRow: Int, _ rows: Range<Int>,
+        _ activations: QuantizedActivations, _ tokens: Int, _ output: UnsafeMutablePointer<Float>, _ outputStride: Int
+    ) -> Void
+
+    /// Attention for up to `groupHeads` query heads sharing one key/value head,
+    /// each K/V row read once for all of them. Arguments: the heads' queries
+    /// (contiguous), their count, keys, values, visible positions, scale,
+    /// scratch for count × positions scores, and the heads' outputs (contiguous).
+    typealias GroupedAttention = @Sendable (
+        _ queries: UnsafePointer<Float>, _ heads: Int, _ keys: UnsafePointer<UInt16>, _ values: UnsafePointer<UInt16>,
+        _ positions: Int, _ scale: Float, _ scores: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>
+    ) -> Void
+
+    let set: KernelSet
+
+    // Products of weight rows (in place, WeightFormat) with int8 activations.
+    let q8_0Product: RowProduct
+    let q4_1Product: RowProduct
+    let q4_0Product: RowProduct
+    /// Whether the packed VNNI batch product (PackedMatrixProduct) can run.
+    let hasPackedProduct: Bool
+
+    /// One row of floats to int8 blocks: values, per-block scale d and d·Σq (QuantizedActivations).
+    let quantizeRow: @Sendable (_ input: UnsafePointer<Float>, _ values: UnsafeMutablePointer<Int8>,
+                                _ scales: UnsafeMutablePointer<Float>, _ sums: UnsafeMutablePointer<Float>,
+                                _ count: Int) -> Void
+
+    // Attention over the fp16 KV cache (see AttentionKernels for the layout).
+    /// scores[j] = scale · (query · keys[j]), j < positions.
+    let attentionScores: @Sendable (_ query: UnsafePointer<Float>, _ keys: UnsafePointer<UInt16>, _ keyStride: Int,
+                                    _ positions: Int, _ dimension: Int, _ scale: Float,
+                                    _ scores: UnsafeMutablePointer<Float>) -> Void
+    /// output = Σ_j weights[j] · values[j], j < positions.
+    let attentionMix: @Sendable (_ weights: UnsafePointer<Float>, _ values: UnsafePointer<UInt16>, _ valueStride: Int,
+                                 _ positions: Int, _ dimension: Int, _ output: UnsafeMutablePointer<Float>) -> Void
+    /// nil where the CPU lacks it; heads of `groupHeadDimension` only.
+    let groupedAttention: GroupedAttention?
+    /// destination[i] = fp16 bits of source[i] (round to nearest even).
+    let halvesFromFloats: @Sendable (_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>,
+                                     _ count: Int) -> Void
+    /// `rows` rows of `columns` fp16 values, `sourceStride` apart, as dense fp32 rows.
+    let floatsFromHalves: @Sendable (_ source: UnsafePointer<UInt16>, _ sourceStride: Int, _ rows: Int,
+                                     _ columns: Int, _ destination: UnsafeMutablePointer<Float>) -> Void
+
+    // Element-wise.
+    /// In-place softmax of x[0..<count].
+    let softmax: @Sendable (_ x: UnsafeMutablePointer<Float>, _ count: Int) -> Void
+    /// gate[i] = silu(gate[i]) · up[i], in place.
+    let swiGLU: @Sendable (_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ count: Int) -> Void
+
+    /// The row product for weights in `format`.
+    @inline(__always)
+    func rowProduct(for format: WeightFormat) -> RowProduct {
+        switch format {
+        case .q8_0: return q8_0Product
+        case .q4_1: return q4_1Product
+        case .q4_0: return q4_0Product
+        }
+    }
+
+    /// The table this process runs.
+    static let current: KernelTable = {
+        #if arch(x86_64)
+        if CPUFeatures.hasAVX512 { return .avx512VNNI }
+        if CPUFeatures.hasAVX2 { return .avx2 }
+        #endif
+        return .portable
+    }()
+
+    static let portable = KernelTable(
+        set: .portable,
+        q8_0Product: { portableQ8MatrixProduct(weights: $0, rowByteCount: $1, blocksPerRow: $2, rows: $3,
+                                               activations: $4, tokens: $5, output: $6, outputStride: $7) },
+        q4_1Product: { portableQ4MatrixProduct(weights: $0, rowByteCount: $1, blocksPerRow: $2, format: .q4_1,
+                                               rows: $3, activations: $4, tokens: $5, output: $6, outputStride: $7) },
+        q4_0Product: { portableQ4MatrixProduct(weights: $0, rowByteCount: $1, blocksPerRow: $2, format: .q4_0,
+                                               rows: $3, activations: $4, tokens: $5, output: $6, outputStride: $7) },
+        hasPackedProduct: false,
+        quantizeRow: { portableQuantizeRow($0, values: $1, scales: $2, sums: $3, count: $4) },
+        attentionScores: portableAttentionScores, attentionMix: portableAttentionMix, groupedAttention: nil,
+        halvesFromFloats: portableHalvesFromFloats, floatsFromHalves: portableFloatsFromHalves,
+        softmax: portableSoftmax, swiGLU: portableSwiGLU)
+
+    #if arch(x86_64)
+    static let avx2 = KernelTable(
+        set: .avx2,
+        q8_0Product: { w, stride, blocks, rows, x, tokens, out, outStride in
+            avx2Q8MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, rows: rows,
+                                activations: x.values, activationScales: x.scales, tokens: tokens,
+                                output: out, outputStride: outStride)
+        },
+        q4_1Product: { w, stride, blocks, rows, x, tokens, out, outStride in
+            avx2Q4MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, hasMinimum: true, rows: rows,
+                                activations: x.values, activationScales: x.scales, activationSums: x.sums,
+                                tokens: tokens, output: out, outputStride: outStride)
+        },
+        q4_0Product: { w, stride, blocks, rows, x, tokens, out, outStride in
+            avx2Q4MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, hasMinimum: false, rows: rows,
+                                activations: x.values, activationScales: x.scales, activationSums: x.sums,
+                                tokens: tokens, output: out, outputStride: outStride)
+        },
+        hasPackedProduct: false,
+        quantizeRow: { avx2QuantizeRow($0, values: $1, scales: $2, sums: $3, count: $4) },
+        attentionScores: { avx2AttentionScores(query: $0, keys: $1, keyStride: $2, positions: $3, dimension: $4,
+                                               scale: $5, scores: $6) },
+        attentionMix: { avx2AttentionMix(weights: $0, values: $1, valueStride: $2, positions: $3, dimension: $4,
+                                         output: $5) },
+        groupedAttention: nil,
+        halvesFromFloats: { avx2HalvesFromFloats($0, $1, count: $2) },
+        floatsFromHalves: { avx2FloatsFromHalves($0, sourceStride: $1, rows: $2, columns: $3, $4) },
+        softmax: { avx2Softmax($0, count: $1) },
+        swiGLU: { avx2SwiGLU($0, $1, count: $2) })
+
+    static let avx512VNNI = KernelTable(
+        set: .avx512VNNI,
+        q8_0Product: { w, stride, blocks, rows, x, tokens, out, outStride in
+            vnniQ8MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, rows: rows,
+                                activations: x.values, activationScales: x.scales, activationSums: x.sums,
+                                tokens: tokens, output: out, outputStride: outStride)
+        },
+        q4_1Product: { w, stride, blocks, rows, x, tokens, out, outStride in
+            vnniQ4MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, hasMinimum: true, rows: rows,
+                                activations: x.values, activationScales: x.scales, activationSums: x.sums,
+                                tokens: tokens, output: out, outputStride: outStride)
+        },
+        q4_0Product: { w, stride, blocks, rows, x, tokens, out, outStride in
+            vnniQ4MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, hasMinimum: false, rows: rows,
+                                activations: x.values, activationScales: x.scales, activationSums: x.sums,
+                                tokens: tokens, output: out, outputStride: outStride)
+        },
+        hasPackedProduct: true,
+        quantizeRow: avx2.quantizeRow,
+        attentionScores: avx2.attentionScores, attentionMix: avx2.attentionMix,
+        groupedAttention: { queries, heads, keys, values, positions, scale, scores, output in
+            avx512GroupAttention(queries: queries, heads: heads, keys: keys, values: values, positions: positions,
+                                 scale: scale, scores: scores, softmax: { avx2Softmax($0, count: $1) },
+                                 output: output)
+        },
+        halvesFromFloats: avx2.halvesFromFloats, floatsFromHalves: avx2.floatsFromHalves,
+        softmax: avx2.softmax, swiGLU: avx2.swiGLU)
+    #endif
+
+    /// Query heads the grouped attention kernel takes at once, and the one
+    /// head dimension it handles (the kernel's own constants).
+    #if arch(x86_64)
+    static let groupHeads = groupAttentionHeads
+    static let groupHeadDimension = groupAttentionDimension
+    #else
+    static let groupHeads = 1
+    static let groupHeadDimension = 0
+    #endif
+}
