@@ -72,8 +72,8 @@ public struct TransformerConfig: Sendable, Equatable {
         // Lengths that are the input of a matrix product must be whole Q8 blocks.
         for (name, value) in [("embedding_length", embeddingLength), ("feed_forward_length", feedForwardLength),
                               ("query length", queryLength)] {
-            guard value % Q8Block.valueCount == 0 else {
-                throw SwiftletError.unsupported("\(name) \(value) is not a multiple of \(Q8Block.valueCount)")
+            guard value % WeightFormat.valuesPerBlock == 0 else {
+                throw SwiftletError.unsupported("\(name) \(value) is not a multiple of \(WeightFormat.valuesPerBlock)")
             }
         }
     }

@@ -65,7 +65,7 @@ struct WeightLoader {
         if let format = WeightFormat(info.type) {
             return QuantizedMatrix(base: source.baseAddress!, rows: rows, columns: columns, format: format)
         }
-        let rowBytes = Q8Block.rowByteCount(columns: columns)
+        let rowBytes = WeightFormat.q8_0.rowByteCount(columns: columns)
         let buffer = try ArenaBuffer<UInt8>(count: rows * rowBytes, in: arena)
         ownedBuffers.append(buffer)
         let sourceRowBytes = info.byteCount / rows

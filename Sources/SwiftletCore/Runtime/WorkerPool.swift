@@ -6,6 +6,8 @@ import Synchronization
 /// calling thread is worker 0, so `threadCount` 1 creates no thread at all.
 /// Workers spin briefly after a job (the next one usually follows within
 /// microseconds during a forward pass), then sleep on a condition variable.
+/// Handing a job to spinning workers is one atomic increment: the mutex and
+/// the broadcast are paid only when some worker has gone to sleep.
 /// Freeing the pool stops and joins its threads.
 public final class WorkerPool: @unchecked Sendable {
     public let threadCount: Int
@@ -75,6 +77,11 @@ public final class WorkerPool: @unchecked Sendable {
 private final class SharedState: @unchecked Sendable {
     private let generation = Atomic<Int>(0)
     private let unfinished = Atomic<Int>(0)
+    /// Workers that hold, or wait on, the mutex to sleep. Sequentially
+    /// consistent with `generation`: a worker counts itself before it looks
+    /// at the generation, the caller bumps the generation before it looks at
+    /// the count, so at least one of them sees the other (no lost wake-up).
+    private let sleepers = Atomic<Int>(0)
     private var job: ((Int) -> Void)?
     private var stopping = false
     // Heap-allocated so their addresses never move (pthread objects must not be copied).
@@ -101,10 +108,12 @@ private final class SharedState: @unchecked Sendable {
     func start(_ body: @escaping (Int) -> Void, workers: Int) {
         job = body
         unfinished.store(workers, ordering: .relaxed)
-        pthread_mutex_lock(mutex)
-        generation.wrappingAdd(1, ordering: .releasing)
-        pthread_cond_broadcast(wakeUp)
-        pthread_mutex_unlock(mutex)
+        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            pthread_mutex_lock(mutex)
+            pthread_cond_broadcast(wakeUp)
+            pthread_mutex_unlock(mutex)
+        }
     }
 
     /// Spins briefly, then yields the core: if a worker was preempted (another
@@ -138,13 +147,17 @@ private final class SharedState: @unchecked Sendable {
                 slc_spin_pause()
                 spins += 1
             }
-            pthread_mutex_lock(mutex)
-            while generation.load(ordering: .acquiring) == seen && !stopping {
-                pthread_cond_wait(wakeUp, mutex)
+            if generation.load(ordering: .acquiring) == seen {  // no job came while spinning: sleep
+                pthread_mutex_lock(mutex)
+                sleepers.add(1, ordering: .sequentiallyConsistent)
+                while generation.load(ordering: .sequentiallyConsistent) == seen && !stopping {
+                    pthread_cond_wait(wakeUp, mutex)
+                }
+                sleepers.subtract(1, ordering: .relaxed)
+                let stop = stopping
+                pthread_mutex_unlock(mutex)
+                if stop { return }
             }
-            let stop = stopping
-            pthread_mutex_unlock(mutex)
-            if stop { return }
             seen = generation.load(ordering: .acquiring)
             job?(worker)
             unfinished.subtract(1, ordering: .releasing)
