@@ -20,12 +20,12 @@ let package = Package(
         .target(name: "SwiftletWeightFormats"),
         // AVX2 + FMA kernels. Compiled for Haswell-class CPUs; the engine calls
         // them only after checking the CPU at run time (Q8MatrixProduct).
-        .target(name: "SwiftletKernelsAVX2", dependencies: ["SwiftletWeightFormats"],
+        .target(name: "SwiftletKernelsAVX2", dependencies: ["CSwiftletSupport", "SwiftletWeightFormats"],
                 swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"]), .swiftLanguageMode(.v5)]),
         // AVX-512 kernels (VNNI batch products, grouped attention), compiled for
         // Cascade Lake-class CPUs (AVX-512 F/CD/BW/DQ/VL + VNNI); called only
         // after the run-time check (CPUFeatures.hasAVX512).
-        .target(name: "SwiftletKernelsAVX512", dependencies: ["SwiftletWeightFormats"],
+        .target(name: "SwiftletKernelsAVX512", dependencies: ["CSwiftletSupport", "SwiftletWeightFormats"],
                 swiftSettings: [.unsafeFlags(["-target-cpu", "cascadelake"])]),
         // The engine: plain Swift, no Foundation.
         .target(

@@ -5,6 +5,7 @@
 // bytes of 8-bit blocks are read from memory.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import CSwiftletSupport
 import SwiftletWeightFormats
 
 /// As avx2Q8MatrixProduct, for Q4_1 blocks (d, m, nibbles; value = d·q + m)
@@ -18,6 +19,7 @@ public func avx2Q4MatrixProduct(
     let columns = blocksPerRow &* WeightFormat.valuesPerBlock
     for row in rows {
         let rowBase = weights + row &* rowByteCount
+        slc_prefetch_weight_row(rowBase, rowByteCount)
         var token = 0
         while token < tokens {
             let x = activations + token &* columns

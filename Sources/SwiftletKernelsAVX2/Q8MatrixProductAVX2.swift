@@ -4,6 +4,7 @@
 // than the dispatch table.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import CSwiftletSupport
 import SwiftletWeightFormats
 
 /// Q8_0's block layout, constants once inlined.
@@ -25,6 +26,7 @@ public func avx2Q8MatrixProduct(
     let columns = blocksPerRow &* WeightFormat.valuesPerBlock
     for row in rows {
         let rowBase = weights + row &* rowByteCount
+        slc_prefetch_weight_row(rowBase, rowByteCount)
         var token = 0
         while token < tokens {
             let sum = blockProduct(rowBase, activations + token &* columns, activationScales + token &* blocksPerRow,

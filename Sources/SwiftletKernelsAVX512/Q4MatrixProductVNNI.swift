@@ -8,6 +8,7 @@
 // multiply, the offset term) is done eight blocks at a time as vectors.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import CSwiftletSupport
 import SwiftletWeightFormats
 
 /// output[t * outputStride + r] = row r · token t for r in `rows`, t < `tokens`.
@@ -21,6 +22,7 @@ public func vnniQ4MatrixProduct(
     let columns = blocksPerRow &* WeightFormat.valuesPerBlock
     for row in rows {
         let rowBase = weights + row &* rowByteCount
+        slc_prefetch_weight_row(rowBase, rowByteCount)
         var token = 0
         while token < tokens {
             let x = activations + token &* columns

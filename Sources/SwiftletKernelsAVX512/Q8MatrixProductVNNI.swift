@@ -9,6 +9,7 @@
 //   Σ_b d_w·d_x·Σ w·q = Σ_b d_w·d_x·Σ (w+128)·q − 128·Σ_b d_w·(d_x·Σq).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import CSwiftletSupport
 import SwiftletWeightFormats
 
 /// output[t * outputStride + r] = row r · token t for r in `rows`, t < `tokens`:
@@ -21,6 +22,7 @@ public func vnniQ8MatrixProduct(
     let columns = blocksPerRow &* WeightFormat.valuesPerBlock
     for row in rows {
         let rowBase = weights + row &* rowByteCount
+        slc_prefetch_weight_row(rowBase, rowByteCount)
         var token = 0
         while token < tokens {
             output[token &* outputStride &+ row] = rowProduct(
