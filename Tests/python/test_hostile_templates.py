@@ -42,6 +42,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import make_tiny_models as mk  # noqa: E402
+import swiftlet_ctypes as sw  # noqa: E402
 
 DRIVER = Path(os.environ.get("SWIFTLET_TEMPLATE_CHECK", REPO / "build" / "test-bin" / "chat-template-check"))
 LIMITS_SOURCE = REPO / "Sources" / "SwiftletCore" / "Templates" / "JinjaLimits.swift"
@@ -441,12 +442,9 @@ def test_model_with_a_parsable_template_chats(tmp_path, monkeypatch):
 
 def test_c_api_loads_a_model_whose_template_does_not_parse(tmp_path, monkeypatch):
     """Through libswiftlet's swiftlet_model_load (status 0 = OK), the way a host loads it."""
-    library = os.environ.get("SWIFTLET_LIB") or str(REPO / "build" / "lib" / "libswiftlet.so")
+    library = sw.library_path()
     assert os.path.exists(library), f"libswiftlet not found at {library}: build it or set SWIFTLET_LIB"
-    lib = ctypes.CDLL(library)
-    lib.swiftlet_model_load.restype = ctypes.c_int32
-    lib.swiftlet_model_load.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
-    lib.swiftlet_model_free.argtypes = [ctypes.c_void_p]
+    lib = sw.load()  # declared by the package's _abi.py, the one copy of the header
     for name in ("center filter", "recursive loop", "integer literal of 2**63"):
         model_path = write_model_with_template(tmp_path / f"{name}.gguf", UNPARSABLE[name], monkeypatch)
         model = ctypes.c_void_p()

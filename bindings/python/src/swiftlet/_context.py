@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import weakref
-from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence, Union, overload
+from typing import TYPE_CHECKING, Literal, Optional, Sequence, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -16,13 +16,17 @@ import numpy.typing as npt
 from . import _abi, _lib
 from ._core import INT32_MAX, ContextCore, token_array
 from ._generation import DEFAULT, MaxTokens, StopArgument
+from ._keywords import ChatKeywords, GenerateKeywords
 from ._lib import Status
 from ._runtime import check
 from ._sampler import Sampler
+from ._sampling import SamplingOptions
 from ._stream import ChatMessages, Options, TextStream, chat_job, deliver, generate_job
 from .errors import ContextBusyError, error_for
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is Python 3.11+
+
     from ._model import Model
 
 
@@ -64,7 +68,7 @@ class Context:
         self._size = library.context_size(self._core.address)
         self._finalizer = weakref.finalize(self, self._core.close)
         self._sampler: Optional[Sampler] = None
-        self._sampler_key: Optional[tuple[Any, ...]] = None
+        self._sampler_options: Optional[SamplingOptions] = None  # what self._sampler was made with
 
     def _weak_model(self) -> None:
         """For the model's own context: no strong reference back to the model
@@ -184,31 +188,23 @@ class Context:
         while they stay the same, so successive calls continue one random
         sequence (reproducible from `seed`)."""
         if sampler is None:
-            key = (temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n, seed)
-            if self._sampler is None or self._sampler_key != key:
+            options = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                                      repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+            if self._sampler is None or self._sampler_options != options:
                 if self._sampler is not None:
                     self._sampler.close()
-                self._sampler = Sampler(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
-                                        repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
-                self._sampler_key = key
+                self._sampler = Sampler._from_options(options)
+                self._sampler_options = options
             sampler = self._sampler
         return sampler.sample(self)
 
     # -- generation
 
     @overload
-    def generate(self, prompt: str, *, max_tokens: MaxTokens = ..., temperature: Optional[float] = ...,
-                 top_k: Optional[int] = ..., top_p: Optional[float] = ..., min_p: Optional[float] = ...,
-                 repeat_penalty: Optional[float] = ..., repeat_last_n: Optional[int] = ...,
-                 seed: Optional[int] = ..., stop: StopArgument = ..., stream: Literal[False] = ...,
-                 add_bos: Optional[bool] = ..., special: bool = ...) -> str: ...
+    def generate(self, prompt: str, *, stream: Literal[False] = ..., **options: Unpack[GenerateKeywords]) -> str: ...
 
     @overload
-    def generate(self, prompt: str, *, max_tokens: MaxTokens = ..., temperature: Optional[float] = ...,
-                 top_k: Optional[int] = ..., top_p: Optional[float] = ..., min_p: Optional[float] = ...,
-                 repeat_penalty: Optional[float] = ..., repeat_last_n: Optional[int] = ...,
-                 seed: Optional[int] = ..., stop: StopArgument = ..., stream: Literal[True],
-                 add_bos: Optional[bool] = ..., special: bool = ...) -> TextStream: ...
+    def generate(self, prompt: str, *, stream: Literal[True], **options: Unpack[GenerateKeywords]) -> TextStream: ...
 
     def generate(self, prompt: str, *, max_tokens: MaxTokens = DEFAULT, temperature: Optional[float] = None,
                  top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
@@ -221,24 +217,19 @@ class Context:
         :class:`TextStream` of pieces. The context then holds the prompt and
         every generated token (an empty prompt continues from the current
         logits). See :meth:`Model.generate` for the options."""
+        sampling = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
         with self._reserved() as core:
-            options = Options(core, max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
-                              min_p=min_p, repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed,
-                              stop=stop)
+            options = Options(core, max_tokens, sampling, stop)
             job = generate_job(core, prompt, options, reset=False, add_bos=add_bos, special=special, owned=None)
         return deliver(job, stream, (self,))
 
     @overload
-    def chat(self, messages: ChatMessages, *, max_tokens: MaxTokens = ..., temperature: Optional[float] = ...,
-             top_k: Optional[int] = ..., top_p: Optional[float] = ..., min_p: Optional[float] = ...,
-             repeat_penalty: Optional[float] = ..., repeat_last_n: Optional[int] = ..., seed: Optional[int] = ...,
-             stop: StopArgument = ..., stream: Literal[False] = ..., chat_template: Optional[str] = ...) -> str: ...
+    def chat(self, messages: ChatMessages, *, stream: Literal[False] = ..., **options: Unpack[ChatKeywords]) -> str: ...
 
     @overload
-    def chat(self, messages: ChatMessages, *, max_tokens: MaxTokens = ..., temperature: Optional[float] = ...,
-             top_k: Optional[int] = ..., top_p: Optional[float] = ..., min_p: Optional[float] = ...,
-             repeat_penalty: Optional[float] = ..., repeat_last_n: Optional[int] = ..., seed: Optional[int] = ...,
-             stop: StopArgument = ..., stream: Literal[True], chat_template: Optional[str] = ...) -> TextStream: ...
+    def chat(self, messages: ChatMessages, *, stream: Literal[True],
+             **options: Unpack[ChatKeywords]) -> TextStream: ...
 
     def chat(self, messages: ChatMessages, *, max_tokens: MaxTokens = DEFAULT, temperature: Optional[float] = None,
              top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
@@ -251,10 +242,10 @@ class Context:
         If the context already holds the earlier turns of the same
         conversation, only the new tokens are evaluated. Returns ``str``, or a
         :class:`TextStream` with ``stream=True``."""
+        sampling = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
         with self._reserved() as core:
-            options = Options(core, max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
-                              min_p=min_p, repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed,
-                              stop=stop)
+            options = Options(core, max_tokens, sampling, stop)
             job = chat_job(core, messages, options, chat_template=chat_template, owned=None)
         return deliver(job, stream, (self,))
 

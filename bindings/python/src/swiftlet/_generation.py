@@ -4,14 +4,12 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import enum
-import secrets
 from typing import Any, Optional, Sequence, Union
 
 from ._abi import GenerateParams, SamplerParams
 from ._lib import StopReason
 
 INT32_MAX = 2**31 - 1
-UINT64_LIMIT = 2**64
 
 StopArgument = Union[str, Sequence[str], None]
 
@@ -138,41 +136,6 @@ def finish_reason_for(stop_reason: StopReason, stop_string: Optional[str]) -> st
     return "length"
 
 
-def random_seed() -> int:
-    """A fresh 64-bit seed from the OS."""
-    return secrets.randbits(64)
-
-
-def sampler_params(library: Any, *, temperature: Optional[float] = None, top_k: Optional[int] = None,
-                   top_p: Optional[float] = None, min_p: Optional[float] = None,
-                   repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
-                   seed: Optional[int] = None) -> SamplerParams:
-    """A ``swiftlet_sampler_params`` from ``swiftlet_sampler_params_init``, with
-    the options that are not None set (``seed`` None: a random one). Values are
-    range-checked by the library (InvalidArgumentError); only what ctypes would
-    silently wrap is checked here."""
-    params = SamplerParams()
-    library.sampler_params_init(params)
-    if temperature is not None:
-        params.temperature = float(temperature)
-    if top_k is not None:
-        params.top_k = _clamp_int32(top_k, "top_k")
-    if top_p is not None:
-        params.top_p = float(top_p)
-    if min_p is not None:
-        params.min_p = float(min_p)
-    if repeat_penalty is not None:
-        params.repeat_penalty = float(repeat_penalty)
-    if repeat_last_n is not None:
-        params.repeat_last_n = _clamp_int32(repeat_last_n, "repeat_last_n")
-    if seed is None:
-        seed = random_seed()
-    if not 0 <= int(seed) < UINT64_LIMIT:
-        raise ValueError(f"seed must be in [0, 2**64), not {seed}")
-    params.seed = int(seed)
-    return params
-
-
 def generate_params(library: Any, max_tokens: MaxTokens, sampling: SamplerParams,
                     tokenize_flags: Optional[int] = None) -> GenerateParams:
     """A ``swiftlet_generate_params`` from ``swiftlet_generate_params_init``;
@@ -188,11 +151,3 @@ def generate_params(library: Any, max_tokens: MaxTokens, sampling: SamplerParams
         params.tokenize_flags = tokenize_flags
     params.sampling = ctypes.pointer(sampling)
     return params
-
-
-def _clamp_int32(value: int, name: str) -> int:
-    number = int(value)
-    if not -INT32_MAX - 1 <= number <= INT32_MAX:
-        raise ValueError(f"{name} {number} does not fit in 32 bits")
-    return number
-

@@ -190,7 +190,7 @@ class Library:
         return int(self.c.swiftlet_vocab_size(model))
 
     def token_is_end_of_generation(self, model: int, token: int) -> bool:
-        return self.c.swiftlet_token_is_end_of_generation(model, token) != 0
+        return int(self.c.swiftlet_token_is_end_of_generation(model, token)) != 0
 
     # -- contexts
 

@@ -6,17 +6,22 @@ import dataclasses
 import os
 import threading
 import weakref
-from typing import Callable, Literal, Optional, Sequence, Union, overload
+from typing import TYPE_CHECKING, Callable, Literal, Optional, Sequence, Union, overload
 
 from . import _abi, _lib
 from ._context import Context
 from ._core import token_array
 from ._generation import DEFAULT, MaxTokens, StopArgument
+from ._keywords import ChatKeywords, GenerateKeywords
 from ._lib import Status
 from ._runtime import ModelHandle, check, read_sized
+from ._sampling import SamplingOptions
 from ._stream import (ChatMessages, Options, TextStream, chat_job, chat_message_array, chat_params, deliver,
                       generate_job, tokenize_flags)
 from .errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is Python 3.11+
 
 PathLike = Union[str, "os.PathLike[str]"]
 #: ``progress(fraction)`` during a load; returning False cancels it.
@@ -297,18 +302,10 @@ class Model:
         return temporary, temporary
 
     @overload
-    def generate(self, prompt: str, *, max_tokens: MaxTokens = ..., temperature: Optional[float] = ...,
-                 top_k: Optional[int] = ..., top_p: Optional[float] = ..., min_p: Optional[float] = ...,
-                 repeat_penalty: Optional[float] = ..., repeat_last_n: Optional[int] = ...,
-                 seed: Optional[int] = ..., stop: StopArgument = ..., stream: Literal[False] = ...,
-                 add_bos: Optional[bool] = ..., special: bool = ...) -> str: ...
+    def generate(self, prompt: str, *, stream: Literal[False] = ..., **options: Unpack[GenerateKeywords]) -> str: ...
 
     @overload
-    def generate(self, prompt: str, *, max_tokens: MaxTokens = ..., temperature: Optional[float] = ...,
-                 top_k: Optional[int] = ..., top_p: Optional[float] = ..., min_p: Optional[float] = ...,
-                 repeat_penalty: Optional[float] = ..., repeat_last_n: Optional[int] = ...,
-                 seed: Optional[int] = ..., stop: StopArgument = ..., stream: Literal[True],
-                 add_bos: Optional[bool] = ..., special: bool = ...) -> TextStream: ...
+    def generate(self, prompt: str, *, stream: Literal[True], **options: Unpack[GenerateKeywords]) -> TextStream: ...
 
     def generate(self, prompt: str, *, max_tokens: MaxTokens = DEFAULT, temperature: Optional[float] = None,
                  top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
@@ -344,11 +341,11 @@ class Model:
             InvalidArgumentError: bad sampling values, or an empty prompt.
             KeyboardInterrupt: Ctrl-C; the generation is cancelled first and the model stays usable.
         """
+        sampling = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
         context, temporary = self._reserve_context()
         try:
-            options = Options(context._core, max_tokens=max_tokens, temperature=temperature, top_k=top_k,
-                              top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty,
-                              repeat_last_n=repeat_last_n, seed=seed, stop=stop)
+            options = Options(context._core, max_tokens, sampling, stop)
             job = generate_job(context._core, prompt, options, reset=True, add_bos=add_bos, special=special,
                                owned=temporary)
         except BaseException:
@@ -358,16 +355,11 @@ class Model:
         return result
 
     @overload
-    def chat(self, messages: ChatMessages, *, max_tokens: MaxTokens = ..., temperature: Optional[float] = ...,
-             top_k: Optional[int] = ..., top_p: Optional[float] = ..., min_p: Optional[float] = ...,
-             repeat_penalty: Optional[float] = ..., repeat_last_n: Optional[int] = ..., seed: Optional[int] = ...,
-             stop: StopArgument = ..., stream: Literal[False] = ..., chat_template: Optional[str] = ...) -> str: ...
+    def chat(self, messages: ChatMessages, *, stream: Literal[False] = ..., **options: Unpack[ChatKeywords]) -> str: ...
 
     @overload
-    def chat(self, messages: ChatMessages, *, max_tokens: MaxTokens = ..., temperature: Optional[float] = ...,
-             top_k: Optional[int] = ..., top_p: Optional[float] = ..., min_p: Optional[float] = ...,
-             repeat_penalty: Optional[float] = ..., repeat_last_n: Optional[int] = ..., seed: Optional[int] = ...,
-             stop: StopArgument = ..., stream: Literal[True], chat_template: Optional[str] = ...) -> TextStream: ...
+    def chat(self, messages: ChatMessages, *, stream: Literal[True],
+             **options: Unpack[ChatKeywords]) -> TextStream: ...
 
     def chat(self, messages: ChatMessages, *, max_tokens: MaxTokens = DEFAULT, temperature: Optional[float] = None,
              top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
@@ -383,11 +375,11 @@ class Model:
         turns from the model's context (only new tokens are evaluated).
         Returns ``str``, or a :class:`TextStream` with ``stream=True``.
         Raises TemplateError if the template cannot be rendered."""
+        sampling = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
         context, temporary = self._reserve_context()
         try:
-            options = Options(context._core, max_tokens=max_tokens, temperature=temperature, top_k=top_k,
-                              top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty,
-                              repeat_last_n=repeat_last_n, seed=seed, stop=stop)
+            options = Options(context._core, max_tokens, sampling, stop)
             job = chat_job(context._core, messages, options, chat_template=chat_template, owned=temporary)
         except BaseException:
             _unreserve(context, temporary)

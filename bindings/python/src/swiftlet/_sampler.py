@@ -7,8 +7,8 @@ import weakref
 from typing import TYPE_CHECKING, Optional
 
 from . import _lib
-from ._generation import sampler_params
 from ._runtime import check
+from ._sampling import SamplingOptions
 
 if TYPE_CHECKING:
     from ._context import Context
@@ -30,9 +30,19 @@ class Sampler:
                  top_p: Optional[float] = None, min_p: Optional[float] = None,
                  repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
                  seed: Optional[int] = None) -> None:
+        self._open(SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed))
+
+    @classmethod
+    def _from_options(cls, options: SamplingOptions) -> Sampler:
+        """A sampler for `options` already gathered (:meth:`Context.sample`)."""
+        sampler = cls.__new__(cls)
+        sampler._open(options)
+        return sampler
+
+    def _open(self, options: SamplingOptions) -> None:
         self._lib = _lib.load()
-        params = sampler_params(self._lib, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
-                                repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+        params = options.c_params(self._lib)
         out = ctypes.c_void_p()
         check(self._lib, self._lib.sampler_create(params, out))
         self._address: int = int(out.value or 0)

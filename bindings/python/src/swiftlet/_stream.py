@@ -18,10 +18,12 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Sequence, Union
 
 from . import _abi
+from ._abi import GenerateResult
 from ._core import Call, ContextCore
 from ._generation import (GenerationResult, MaxTokens, StopArgument, StopMatcher, finish_reason_for,
-                          generate_params, normalize_stop, sampler_params)
-from ._lib import GenerateResult, Status, StopReason
+                          generate_params, normalize_stop)
+from ._lib import Status, StopReason
+from ._sampling import SamplingOptions
 from .errors import error_for
 
 if TYPE_CHECKING:
@@ -263,18 +265,16 @@ class TextStream(Iterator[str]):
 
 
 class Options:
-    """The sampling and length options every generating call takes (None: the
-    library's default, from ``swiftlet_sampler_params_init`` /
-    ``swiftlet_generate_params_init``; ``seed`` None: a random one)."""
+    """What every generating call takes besides its prompt or messages, made
+    ready for the C call: the sampling options as a ``swiftlet_sampler_params``
+    (see :class:`~swiftlet._sampling.SamplingOptions`), ``max_tokens`` (DEFAULT:
+    ``swiftlet_generate_params_init``'s) and the stop strings as a list."""
 
     __slots__ = ("max_tokens", "sampling", "stops")
 
-    def __init__(self, core: ContextCore, *, max_tokens: MaxTokens, temperature: Optional[float],
-                 top_k: Optional[int], top_p: Optional[float], min_p: Optional[float],
-                 repeat_penalty: Optional[float], repeat_last_n: Optional[int], seed: Optional[int],
+    def __init__(self, core: ContextCore, max_tokens: MaxTokens, sampling: SamplingOptions,
                  stop: StopArgument) -> None:
-        self.sampling = sampler_params(core.lib, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
-                                       repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+        self.sampling = sampling.c_params(core.lib)
         self.max_tokens = max_tokens
         self.stops = normalize_stop(stop)
 
