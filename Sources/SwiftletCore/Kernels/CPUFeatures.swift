@@ -50,6 +50,7 @@ extension CPUFeatures {
     public static var featureNames: String {
         var buffer = [CChar](repeating: 0, count: 160)
         slc_cpu_feature_names(&buffer, buffer.count)
-        return String(cString: buffer)
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

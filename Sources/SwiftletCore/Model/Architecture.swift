@@ -2,7 +2,7 @@
 /// TransformerConfig and how its tensor names become TransformerWeights.
 /// Nothing else differs between architectures: the forward pass is one
 /// implementation (Transformer) parameterised by the config.
-protocol Architecture {
+protocol Architecture: Sendable {
     /// `general.architecture` as llama.cpp's converters write it.
     static var name: String { get }
     static func config(_ metadata: ArchitectureMetadata, vocabularySize: Int) throws -> TransformerConfig
