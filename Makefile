@@ -40,16 +40,20 @@ $(BUILD)/swiftlet.map: include/swiftlet.h
 	@mkdir -p $(BUILD)
 	@scripts/export-map.sh include/swiftlet.h > $@
 
+# Outputs replace the old files (a new inode) rather than overwrite them, so a
+# process still running the previous library or binary is not corrupted.
+INSTALL_OUTPUT := cp --remove-destination
+
 build: deps $(BUILD)/swiftlet.map
 	swift build $(SWIFT_BUILD_FLAGS)
-	@mkdir -p $(BUILD)/lib $(BUILD)/bin
-	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/libswiftlet.so" $(BUILD)/lib/
-	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/swiftlet-cli" $(BUILD)/bin/swiftlet
-	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/KernelBench" $(BUILD)/bin/swiftlet-kernel-bench
-	@mkdir -p $(BUILD)/test-bin
-	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/GGUFInspect" $(BUILD)/test-bin/gguf-inspect
-	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/ChatTemplateCheck" $(BUILD)/test-bin/chat-template-check
-	@cp "$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)/KernelCheck" $(BUILD)/test-bin/kernel-check
+	@mkdir -p $(BUILD)/lib $(BUILD)/bin $(BUILD)/test-bin
+	@bin="$$(swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)" && \
+	$(INSTALL_OUTPUT) "$$bin/libswiftlet.so" $(BUILD)/lib/ && \
+	$(INSTALL_OUTPUT) "$$bin/swiftlet-cli" $(BUILD)/bin/swiftlet && \
+	$(INSTALL_OUTPUT) "$$bin/KernelBench" $(BUILD)/bin/swiftlet-kernel-bench && \
+	$(INSTALL_OUTPUT) "$$bin/GGUFInspect" $(BUILD)/test-bin/gguf-inspect && \
+	$(INSTALL_OUTPUT) "$$bin/ChatTemplateCheck" $(BUILD)/test-bin/chat-template-check && \
+	$(INSTALL_OUTPUT) "$$bin/KernelCheck" $(BUILD)/test-bin/kernel-check
 
 # The examples are built exactly as a user builds them against an installed library.
 examples: build

@@ -20,14 +20,20 @@ struct KernelTable: Sendable {
         _ activations: QuantizedActivations, _ tokens: Int, _ output: UnsafeMutablePointer<Float>, _ outputStride: Int
     ) -> Void
 
-    /// Attention for up to `groupHeads` query heads sharing one key/value head,
-    /// each K/V row read once for all of them. Arguments: the heads' queries
-    /// (contiguous), their count, keys, values, visible positions, scale,
-    /// scratch for count × positions scores, and the heads' outputs (contiguous).
-    typealias GroupedAttention = @Sendable (
-        _ queries: UnsafePointer<Float>, _ heads: Int, _ keys: UnsafePointer<UInt16>, _ values: UnsafePointer<UInt16>,
-        _ positions: Int, _ scale: Float, _ scores: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>
-    ) -> Void
+    /// Attention for up to `heads` query heads sharing one key/value head,
+    /// each K/V row read once for all of them; heads of `dimension` values only.
+    struct GroupedAttention: Sendable {
+        /// Arguments: the heads' queries (contiguous), their count, keys, values,
+        /// visible positions, scale, scratch for count × positions scores, and
+        /// the heads' outputs (contiguous).
+        let run: @Sendable (
+            _ queries: UnsafePointer<Float>, _ heads: Int, _ keys: UnsafePointer<UInt16>,
+            _ values: UnsafePointer<UInt16>, _ positions: Int, _ scale: Float,
+            _ scores: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>
+        ) -> Void
+        let heads: Int
+        let dimension: Int
+    }
 
     let set: KernelSet
 
@@ -51,7 +57,7 @@ struct KernelTable: Sendable {
     /// output = Σ_j weights[j] · values[j], j < positions.
     let attentionMix: @Sendable (_ weights: UnsafePointer<Float>, _ values: UnsafePointer<UInt16>, _ valueStride: Int,
                                  _ positions: Int, _ dimension: Int, _ output: UnsafeMutablePointer<Float>) -> Void
-    /// nil where the CPU lacks it; heads of `groupHeadDimension` only.
+    /// nil in the portable set.
     let groupedAttention: GroupedAttention?
     /// destination[i] = fp16 bits of source[i] (round to nearest even).
     let halvesFromFloats: @Sendable (_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>,
@@ -107,23 +113,21 @@ struct KernelTable: Sendable {
                                 activations: x.values, activationScales: x.scales, tokens: tokens,
                                 output: out, outputStride: outStride)
         },
-        q4_1Product: { w, stride, blocks, rows, x, tokens, out, outStride in
-            avx2Q4MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, hasMinimum: true, rows: rows,
-                                activations: x.values, activationScales: x.scales, activationSums: x.sums,
-                                tokens: tokens, output: out, outputStride: outStride)
-        },
-        q4_0Product: { w, stride, blocks, rows, x, tokens, out, outStride in
-            avx2Q4MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, hasMinimum: false, rows: rows,
-                                activations: x.values, activationScales: x.scales, activationSums: x.sums,
-                                tokens: tokens, output: out, outputStride: outStride)
-        },
+        q4_1Product: q4Product(avx2Q4MatrixProduct, hasMinimum: true),
+        q4_0Product: q4Product(avx2Q4MatrixProduct, hasMinimum: false),
         hasPackedProduct: false,
         quantizeRow: { avx2QuantizeRow($0, values: $1, scales: $2, sums: $3, count: $4) },
         attentionScores: { avx2AttentionScores(query: $0, keys: $1, keyStride: $2, positions: $3, dimension: $4,
                                                scale: $5, scores: $6) },
         attentionMix: { avx2AttentionMix(weights: $0, values: $1, valueStride: $2, positions: $3, dimension: $4,
                                          output: $5) },
-        groupedAttention: nil,
+        groupedAttention: GroupedAttention(
+            run: { queries, heads, keys, values, positions, scale, scores, output in
+                avx2GroupAttention(queries: queries, heads: heads, keys: keys, values: values, positions: positions,
+                                   scale: scale, scores: scores, softmax: { avx2Softmax($0, count: $1) },
+                                   output: output)
+            },
+            heads: avx2GroupAttentionHeads, dimension: avx2GroupAttentionDimension),
         halvesFromFloats: { avx2HalvesFromFloats($0, $1, count: $2) },
         floatsFromHalves: { avx2FloatsFromHalves($0, sourceStride: $1, rows: $2, columns: $3, $4) },
         softmax: { avx2Softmax($0, count: $1) },
@@ -136,35 +140,34 @@ struct KernelTable: Sendable {
                                 activations: x.values, activationScales: x.scales, activationSums: x.sums,
                                 tokens: tokens, output: out, outputStride: outStride)
         },
-        q4_1Product: { w, stride, blocks, rows, x, tokens, out, outStride in
-            vnniQ4MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, hasMinimum: true, rows: rows,
-                                activations: x.values, activationScales: x.scales, activationSums: x.sums,
-                                tokens: tokens, output: out, outputStride: outStride)
-        },
-        q4_0Product: { w, stride, blocks, rows, x, tokens, out, outStride in
-            vnniQ4MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, hasMinimum: false, rows: rows,
-                                activations: x.values, activationScales: x.scales, activationSums: x.sums,
-                                tokens: tokens, output: out, outputStride: outStride)
-        },
+        q4_1Product: q4Product(vnniQ4MatrixProduct, hasMinimum: true),
+        q4_0Product: q4Product(vnniQ4MatrixProduct, hasMinimum: false),
         hasPackedProduct: true,
         quantizeRow: avx2.quantizeRow,
         attentionScores: avx2.attentionScores, attentionMix: avx2.attentionMix,
-        groupedAttention: { queries, heads, keys, values, positions, scale, scores, output in
-            avx512GroupAttention(queries: queries, heads: heads, keys: keys, values: values, positions: positions,
-                                 scale: scale, scores: scores, softmax: { avx2Softmax($0, count: $1) },
-                                 output: output)
-        },
+        groupedAttention: GroupedAttention(
+            run: { queries, heads, keys, values, positions, scale, scores, output in
+                avx512GroupAttention(queries: queries, heads: heads, keys: keys, values: values, positions: positions,
+                                     scale: scale, scores: scores, softmax: { avx2Softmax($0, count: $1) },
+                                     output: output)
+            },
+            heads: groupAttentionHeads, dimension: groupAttentionDimension),
         halvesFromFloats: avx2.halvesFromFloats, floatsFromHalves: avx2.floatsFromHalves,
         softmax: avx2.softmax, swiGLU: avx2.swiGLU)
-    #endif
 
-    /// Query heads the grouped attention kernel takes at once, and the one
-    /// head dimension it handles (the kernel's own constants).
-    #if arch(x86_64)
-    static let groupHeads = groupAttentionHeads
-    static let groupHeadDimension = groupAttentionDimension
-    #else
-    static let groupHeads = 1
-    static let groupHeadDimension = 0
+    /// A Q4_1 (`hasMinimum`) or Q4_0 row product from a kernel that takes both.
+    private static func q4Product(
+        _ kernel: @escaping @Sendable (
+            _ weights: UnsafeRawPointer, _ rowByteCount: Int, _ blocksPerRow: Int, _ hasMinimum: Bool,
+            _ rows: Range<Int>, _ activations: UnsafePointer<Int8>, _ activationScales: UnsafePointer<Float>,
+            _ activationSums: UnsafePointer<Float>, _ tokens: Int, _ output: UnsafeMutablePointer<Float>,
+            _ outputStride: Int
+        ) -> Void,
+        hasMinimum: Bool
+    ) -> RowProduct {
+        { w, stride, blocks, rows, x, tokens, out, outStride in
+            kernel(w, stride, blocks, hasMinimum, rows, x.values, x.scales, x.sums, tokens, out, outStride)
+        }
+    }
     #endif
 }

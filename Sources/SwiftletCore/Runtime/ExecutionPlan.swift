@@ -77,7 +77,7 @@ final class ExecutionPlan {
         let widest = max(c.embeddingLength, c.feedForwardLength, c.queryLength)
         quantized = QuantizedActivations(values: try bytes(b * widest), scales: try floats(b * widest / WeightFormat.valuesPerBlock),
                                          sums: try floats(b * widest / WeightFormat.valuesPerBlock), columns: widest)
-        scoresStride = KernelTable.groupHeads * contextCapacity
+        scoresStride = (kernels.groupedAttention?.heads ?? 1) * contextCapacity
         scores = try floats(workers * scoresStride)
 
         if b >= PackedMatrixProduct.minimumTokens && kernels.hasPackedProduct {
@@ -298,19 +298,19 @@ final class ExecutionPlan {
         let d = c.headDimension
         let scale = 1 / Float(d).squareRoot()
         let scoresBase = scores, scoresStride = scoresStride
-        if d == KernelTable.groupHeadDimension, let grouped = kernels.groupedAttention {
-            // Units of up to groupHeads query heads of one key/value head.
-            let chunks = (c.headsPerKVHead + KernelTable.groupHeads - 1) / KernelTable.groupHeads
+        if let grouped = kernels.groupedAttention, d == grouped.dimension {
+            // Units of up to grouped.heads query heads of one key/value head.
+            let chunks = (c.headsPerKVHead + grouped.heads - 1) / grouped.heads
             let unitsPerToken = c.kvHeadCount * chunks
             pool.parallelFor(count * unitsPerToken) { units, worker in
                 let scores = scoresBase + worker * scoresStride
                 for unit in units {
                     let t = unit / unitsPerToken, kvHead = unit % unitsPerToken / chunks, chunk = unit % chunks
-                    let firstHead = kvHead * c.headsPerKVHead + chunk * KernelTable.groupHeads
-                    let heads = min(KernelTable.groupHeads, c.headsPerKVHead - chunk * KernelTable.groupHeads)
+                    let firstHead = kvHead * c.headsPerKVHead + chunk * grouped.heads
+                    let heads = min(grouped.heads, c.headsPerKVHead - chunk * grouped.heads)
                     let offset = t * c.queryLength + firstHead * d
-                    grouped(query + offset, heads, cache.keys(layer: layer, kvHead: kvHead),
-                            cache.values(layer: layer, kvHead: kvHead), startPosition + t + 1, scale, scores, out + offset)
+                    grouped.run(query + offset, heads, cache.keys(layer: layer, kvHead: kvHead),
+                                cache.values(layer: layer, kvHead: kvHead), startPosition + t + 1, scale, scores, out + offset)
                 }
             }
             return
