@@ -30,14 +30,7 @@ export OPENBLAS_NUM_THREADS=1
 export SWIFTLET_FUZZ_MODELS="$out/work/models"
 export LSAN_OPTIONS="suppressions=$root/Tests/fuzz/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
-passes=0
-failures=0
-check() {  # check NAME COMMAND...
-    local label="$1"; shift
-    if "$@"; then echo "ok   $label"; passes=$((passes + 1))
-    else echo "FAIL $label"; failures=$((failures + 1)); fi
-}
-summary() { echo "fuzz: $passes passed, $failures failed"; [ "$failures" -eq 0 ]; }
+source scripts/checks.sh
 
 targets_all() { for f in Tests/fuzz/targets/*.c; do basename "$f" .c; done; }
 
@@ -120,7 +113,7 @@ targets=("$@")
 started=$SECONDS
 if ! build; then
     check "fuzz: the instrumented library and the targets build" false
-    summary; exit 1
+    summary fuzz; exit 1
 fi
 check "fuzz: the instrumented library and ${#targets[@]} targets build ($((SECONDS - started)) s)" true
 for target in "${targets[@]}"; do
@@ -134,4 +127,4 @@ if [ "$seconds" -gt 0 ]; then
         check "fuzz $target: ${seconds} s without a crash" fuzz "$target" "$seconds"
     done
 fi
-summary
+summary fuzz

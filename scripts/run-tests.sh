@@ -6,13 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lib=build/lib/libswiftlet.so
-failures=0
-passes=0
-check() {  # check NAME COMMAND...: run a shell-level check and count it
-    local name="$1"; shift
-    if "$@"; then echo "ok   $name"; passes=$((passes + 1))
-    else echo "FAIL $name"; failures=$((failures + 1)); fi
-}
+source scripts/checks.sh
 
 header_c99() { gcc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude Tests/c/header_check.c -o /tmp/swiftlet_header_c99; }
 header_cxx() { g++ -x c++ -std=c++11 -Wall -Wextra -Werror -pedantic -Iinclude Tests/c/header_check.c -o /tmp/swiftlet_header_cxx; }

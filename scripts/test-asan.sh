@@ -21,14 +21,7 @@ cd "$(dirname "$0")/.."
 : "${SWIFTLET_MODEL_Q4_1:?set SWIFTLET_MODEL_Q4_1 to the real model (make test-asan does)}"
 out="$PWD/build/asan"
 clang="$(dirname "$(command -v swift)")/clang"
-passes=0
-failures=0
-check() {  # check NAME COMMAND...
-    local label="$1"; shift
-    if "$@"; then echo "ok   $label"; passes=$((passes + 1))
-    else echo "FAIL $label"; failures=$((failures + 1)); fi
-}
-summary() { echo "asan: $passes passed, $failures failed"; [ "$failures" -eq 0 ]; }
+source scripts/checks.sh
 
 export SWIFT_BACKTRACE=enable=no
 export OPENBLAS_NUM_THREADS=1
@@ -54,7 +47,7 @@ build() {
     [ -f "$out/tiny/.made" ] || { python3 Tests/python/make_tiny_models.py "$out/tiny" >/dev/null && touch "$out/tiny/.made"; }
 }
 started=$SECONDS
-if ! build; then check "the AddressSanitizer build of the library and the C programs" false; summary; exit 1; fi
+if ! build; then check "the AddressSanitizer build of the library and the C programs" false; summary asan; exit 1; fi
 echo "     (built in $((SECONDS - started)) s)"
 
 # run LOG COMMAND...: runs a program, keeps its output in a log, shows the
@@ -127,4 +120,4 @@ gguf_formats() {
     [ "$status" -eq 0 ] && ! grep -q "ERROR: AddressSanitizer" "$out/logs/gguf-formats.log"
 }
 check "Tests/python/test_gguf_formats.py (the hostile GGUF corpus) through ctypes, no ASan report" gguf_formats
-summary
+summary asan

@@ -18,14 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${SWIFTLET_MODEL_Q4_1:?set SWIFTLET_MODEL_Q4_1 to the real model (make test-cpus does)}"
 out=build/cpus
-passes=0
-failures=0
-check() {  # check NAME COMMAND...
-    local label="$1"; shift
-    if "$@"; then echo "ok   $label"; passes=$((passes + 1))
-    else echo "FAIL $label"; failures=$((failures + 1)); fi
-}
-summary() { echo "cpus: $passes passed, $failures failed"; [ "$failures" -eq 0 ]; }
+source scripts/checks.sh
 
 if ! command -v qemu-x86_64 >/dev/null; then
     sudo=""
@@ -76,4 +69,4 @@ if grep -qw avx2 /proc/cpuinfo; then
 else
     echo "     (this CPU has no AVX2: the Haswell run has no native run to compare with; skipped)"
 fi
-summary
+summary cpus

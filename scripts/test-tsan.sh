@@ -13,14 +13,7 @@ cd "$(dirname "$0")/.."
 : "${SWIFTLET_MODEL_Q4_1:?set SWIFTLET_MODEL_Q4_1 to the real model (make test-tsan does)}"
 out=build/tsan
 clang="$(dirname "$(command -v swift)")/clang"
-passes=0
-failures=0
-check() {  # check NAME COMMAND...
-    local label="$1"; shift
-    if "$@"; then echo "ok   $label"; passes=$((passes + 1))
-    else echo "FAIL $label"; failures=$((failures + 1)); fi
-}
-summary() { echo "tsan: $passes passed, $failures failed"; [ "$failures" -eq 0 ]; }
+source scripts/checks.sh
 
 export SWIFT_BACKTRACE=enable=no
 export OPENBLAS_NUM_THREADS=1
@@ -42,7 +35,7 @@ build() {
     { [ -f "$out/tiny/.made" ] || { python3 Tests/python/make_tiny_models.py "$out/tiny" >/dev/null && touch "$out/tiny/.made"; }; }
 }
 started=$SECONDS
-if ! build; then check "the ThreadSanitizer build of the library and Tests/c/threads.c" false; summary; exit 1; fi
+if ! build; then check "the ThreadSanitizer build of the library and Tests/c/threads.c" false; summary tsan; exit 1; fi
 echo "     (built in $((SECONDS - started)) s)"
 
 threads() {  # threads LOG MODEL N_TOKENS N_THREADS [ENV...]
@@ -70,4 +63,4 @@ for run in "${runs[@]}"; do
         threads "$tiny-$name" "$out/tiny/$tiny.gguf" 24 3 ${env_setting:-}
 done
 check "threads.c on the real model: no data race, every check passes" threads real "$SWIFTLET_MODEL_Q4_1" 4 2
-summary
+summary tsan
