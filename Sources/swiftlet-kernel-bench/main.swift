@@ -263,7 +263,7 @@ let mixSeconds = measure(repetitions: 2001) {
 row("attention mix", "576 pos × 64", mixSeconds, "\(format1(flops / mixSeconds / 1e9)) GFLOP/s")
 
 // Three query heads of one key/value head: the per-head kernels three times
-// (scores, softmax, mix) as the peer, then the grouped AVX-512 kernel.
+// (scores, softmax, mix) as the peer, then the grouped kernels.
 do {
     let values = UnsafeMutablePointer<UInt16>.allocate(capacity: positions * dimension)
     for i in 0..<(positions * dimension) { values[i] = Float16(filler.unit()).bitPattern }
@@ -281,40 +281,44 @@ do {
     }
     row("attention, 3 heads", "576 pos × 64, per head", perHeadSeconds, "\(format1(3 * 2 * flops / perHeadSeconds / 1e9)) GFLOP/s",
         "1.00")
-    if slc_cpu_has_avx512_vnni() {
-        let groupSeconds = measure(repetitions: 2001) {
-            avx512GroupAttention(queries: queries, heads: 3, keys: halves, values: values, positions: positions,
+    let groupedKernels: [(name: String, run: (UnsafePointer<UInt16>, UnsafePointer<UInt16>) -> Void)] =
+        [("AVX2 group", { keys, values in
+            avx2GroupAttention(queries: queries, heads: 3, keys: keys, values: values, positions: positions,
+                               scale: 0.125, scores: groupScores, softmax: { avx2Softmax($0, count: $1) },
+                               output: output)
+        })] + (slc_cpu_has_avx512_vnni() ? [("AVX-512 group", { keys, values in
+            avx512GroupAttention(queries: queries, heads: 3, keys: keys, values: values, positions: positions,
                                  scale: 0.125, scores: groupScores, softmax: { avx2Softmax($0, count: $1) },
                                  output: output)
-        }
-        row("attention, 3 heads", "576 pos × 64, grouped", groupSeconds,
+        })] : [])
+    for kernel in groupedKernels {
+        let groupSeconds = measure(repetitions: 2001) { kernel.run(halves, values) }
+        row("attention, 3 heads", "576 pos × 64, \(kernel.name)", groupSeconds,
             "\(format1(3 * 2 * flops / groupSeconds / 1e9)) GFLOP/s", format1(perHeadSeconds / groupSeconds))
-
-        // A whole token's attention as generation sees it: 90 groups (30
-        // layers × 3 key/value heads), their 13 MB of keys and values evicted
-        // from the caches first (by reading 64 MiB), as the weight stream does.
-        let groups = 90, groupHalves = positions * dimension
-        let cache = UnsafeMutablePointer<UInt16>.allocate(capacity: 2 * groups * groupHalves)
-        for i in 0..<(2 * groups * groupHalves) { cache[i] = Float16(filler.unit() * 0.1).bitPattern }
-        let evictBytes = 64 << 20
-        let evict = weightBuffer(bytes: evictBytes, blockBytes: 64, scaleCount: 0)
-        var best = Double.infinity
-        for _ in 0..<15 {
-            integerSink &+= readAll(evict, evictBytes)
-            let start = now()
-            for g in 0..<groups {
-                avx512GroupAttention(queries: queries, heads: 3, keys: cache + 2 * g * groupHalves,
-                                     values: cache + (2 * g + 1) * groupHalves, positions: positions, scale: 0.125,
-                                     scores: groupScores, softmax: { avx2Softmax($0, count: $1) }, output: output)
-            }
-            best = min(best, now() - start)
-        }
-        let coldBytes = 2 * groups * groupHalves * 2
-        row("attention, a token", "90 groups, cold cache", best, "\(format1(gigabytes(coldBytes, best))) GB/s K+V",
-            format1(gigabytes(coldBytes, best) / readRate))
-        evict.deallocate()
-        cache.deallocate()
     }
+
+    // A whole token's attention as generation sees it, with the grouped kernel
+    // this CPU runs: 90 groups (30 layers × 3 key/value heads), their 13 MB of
+    // keys and values evicted from the caches first (by reading 64 MiB), as
+    // the weight stream does.
+    let kernel = groupedKernels[groupedKernels.count - 1]
+    let groups = 90, groupHalves = positions * dimension
+    let cache = UnsafeMutablePointer<UInt16>.allocate(capacity: 2 * groups * groupHalves)
+    for i in 0..<(2 * groups * groupHalves) { cache[i] = Float16(filler.unit() * 0.1).bitPattern }
+    let evictBytes = 64 << 20
+    let evict = weightBuffer(bytes: evictBytes, blockBytes: 64, scaleCount: 0)
+    var best = Double.infinity
+    for _ in 0..<15 {
+        integerSink &+= readAll(evict, evictBytes)
+        let start = now()
+        for g in 0..<groups { kernel.run(cache + 2 * g * groupHalves, cache + (2 * g + 1) * groupHalves) }
+        best = min(best, now() - start)
+    }
+    let coldBytes = 2 * groups * groupHalves * 2
+    row("attention, a token", "90 groups, cold cache", best, "\(format1(gigabytes(coldBytes, best))) GB/s K+V",
+        format1(gigabytes(coldBytes, best) / readRate))
+    evict.deallocate()
+    cache.deallocate()
 }
 
 // ---- Activation quantization of one 576-wide row.
