@@ -4,8 +4,12 @@
 /// floats, GGMLType.blockSize) with the float operations of ggml's reference
 /// dequantize_row_* in the same order (fp16 scales widened to float first,
 /// then multiply, then add or subtract as separate roundings), so the result
-/// is bit for bit ggml's. Non-finite scales give non-finite values; nothing
-/// here traps. Byte loads only: blocks are packed, with no alignment.
+/// is bit for bit ggml's. (Every product here is exact in Float: an fp16
+/// significand of 11 bits times sub-block scale times quant stays within 24
+/// bits, so only the final add or subtract of Q5_1/Q2_K/Q4_K/Q5_K rounds;
+/// Tests/python/test_quant_types.py checks every type against gguf.quants.)
+/// Non-finite scales give non-finite values; nothing here traps. Byte loads
+/// only: blocks are packed, with no alignment.
 ///
 /// Layouts are given as byte offsets inside the block; "d" and "dmin" are
 /// IEEE halves (little-endian). Inside a 256-value super-block the values
