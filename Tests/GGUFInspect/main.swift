@@ -5,6 +5,7 @@
 //   gguf-inspect quantize IN OUT           quantizeModelToQ8_0
 //   gguf-inspect q8 IN.f32 OUT.bin         quantizeRowQ8_0 over raw little-endian floats
 //   gguf-inspect dequant TYPE IN OUT COUNT dequantizeRow (TYPE = ggml type id) to raw floats
+//   gguf-inspect tensor FILE NAME OUT      tensor NAME of FILE decoded row by row to raw floats
 // Errors print {"error": "SWIFTLET_ERROR_...", "message": ...} and exit 1.
 import Glibc
 import SwiftletCore
@@ -141,6 +142,19 @@ func run(_ arguments: [String]) throws {
         input.withUnsafeBytes { source in
             output.withUnsafeMutableBufferPointer {
                 dequantizeRow(type: type, source: source.baseAddress!, into: $0.baseAddress!, count: count)
+            }
+        }
+        try output.withUnsafeBytes { (raw) in try writeBytes(arguments[4], raw) }
+    case "tensor":
+        guard arguments.count == 5 else { throw SwiftletError.invalidArgument("tensor FILE NAME OUT") }
+        let file = try GGUFFile(path: arguments[2])
+        guard let tensor = file.tensor(named: arguments[3]) else { throw SwiftletError.notFound("no tensor \(arguments[3])") }
+        let source = file.data(of: tensor)
+        var output = [Float](repeating: 0, count: tensor.elementCount)
+        output.withUnsafeMutableBufferPointer { floats in
+            for row in 0..<tensor.rowCount {
+                dequantizeRow(type: tensor.type, source: source.baseAddress! + row * tensor.bytesPerRow,
+                              into: floats.baseAddress! + row * tensor.rowLength, count: tensor.rowLength)
             }
         }
         try output.withUnsafeBytes { (raw) in try writeBytes(arguments[4], raw) }

@@ -23,7 +23,7 @@ import make_tiny_models as mk  # noqa: E402
 import reference_llama as refmod  # noqa: E402
 import swiftlet_ctypes as sw  # noqa: E402
 
-TINY_SPECS = mk.STANDARD_SPECS + mk.ARCHITECTURE_SPECS
+TINY_SPECS = mk.STANDARD_SPECS + mk.ARCHITECTURE_SPECS + mk.QUANT_SPECS
 TINY_NAMES = [s.name for s in TINY_SPECS]
 
 

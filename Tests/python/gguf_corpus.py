@@ -41,6 +41,17 @@ SCALAR_FORMATS = {
 GGML_TYPES = {
     "F32": (0, 1, 4), "F16": (1, 1, 2), "Q4_0": (2, 32, 18), "Q4_1": (3, 32, 20),
     "Q8_0": (8, 32, 34), "BF16": (30, 1, 2),
+    # converted to Q8_0 at load
+    "Q5_0": (6, 32, 22), "Q5_1": (7, 32, 24), "Q2_K": (10, 256, 84), "Q3_K": (11, 256, 110),
+    "Q4_K": (12, 256, 144), "Q5_K": (13, 256, 176), "Q6_K": (14, 256, 210), "IQ4_NL": (20, 32, 18),
+    "IQ4_XS": (23, 256, 136),
+}
+
+# Byte offsets of the fp16 fields in one block of each quantized type (ggml's
+# block_* structs): the scale d, then the min m / dmin where the type has one.
+HALF_FIELDS = {
+    "Q4_0": (0,), "Q4_1": (0, 2), "Q8_0": (0,), "Q5_0": (0,), "Q5_1": (0, 2), "Q2_K": (80, 82),
+    "Q3_K": (108,), "Q4_K": (0, 2), "Q5_K": (0, 2), "Q6_K": (208,), "IQ4_NL": (0,), "IQ4_XS": (0,),
 }
 
 
@@ -215,8 +226,8 @@ def random_tensor_bytes(dims: list[int], tname: str, rng: np.random.Generator) -
     _, block, size = GGML_TYPES[tname]
     blocks = n // block
     raw = rng.integers(0, 256, size=(blocks, size), dtype=np.uint8)
-    scales = 2 if tname != "Q4_1" else 4
-    raw[:, :scales] = (rng.standard_normal((blocks, scales // 2)) * 0.05).astype("<f2").view(np.uint8)
+    for at in HALF_FIELDS[tname]:
+        raw[:, at:at + 2] = (rng.standard_normal((blocks, 1)) * 0.05).astype("<f2").view(np.uint8)
     return raw.tobytes()
 
 
@@ -566,9 +577,29 @@ def case_unknown_tensor_type_99(p):
 
 
 @case
-def case_tensor_type_q4_k(p):
-    _write(p, build_gguf([], [_one_tensor(dims=[256, 1], type_id=12, data=bytes(144))])[0])
+def case_tensor_type_iq2_xxs(p):
+    _write(p, build_gguf([], [_one_tensor(dims=[256, 1], type_id=16, data=bytes(66))])[0])
     return UNSUPPORTED
+
+
+@case
+def case_k_quant_row_not_multiple_of_256(p):
+    # 128 values would be a whole number of bytes (72) but not of Q4_K super-blocks.
+    _write(p, build_gguf([], [_one_tensor(dims=[128, 2], type="Q4_K", data=bytes(144))])[0] + bytes(64))
+    return INVALID_FILE
+
+
+@case
+def case_k_quant_data_shorter_than_shape(p):
+    # [256, 3] Q6_K needs 3 × 210 bytes; the file ends after 2 blocks.
+    _write(p, build_gguf([], [_one_tensor(dims=[256, 3], type="Q6_K", data=bytes(420))])[0])
+    return INVALID_FILE
+
+
+@case
+def case_q5_0_row_not_multiple_of_32(p):
+    _write(p, build_gguf([], [_one_tensor(dims=[48, 2], type="Q5_0", data=bytes(66))])[0] + bytes(64))
+    return INVALID_FILE
 
 
 @case

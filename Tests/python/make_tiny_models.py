@@ -1,5 +1,6 @@
 """Writes tiny random GGUF models for Swiftlet's tests: `llama` (the standard
-set), and `qwen2` and `gpt2` (ARCHITECTURE_SPECS).
+set), `qwen2` and `gpt2` (ARCHITECTURE_SPECS), and `llama` with the types
+converted at load, Q5_x, k-quants and IQ4_x (QUANT_SPECS).
 
 Everything is deterministic (fixed seeds), so the same spec always gives the
 same bytes. The models follow llama.cpp's GGUF conventions:
@@ -49,6 +50,8 @@ import numpy as np
 
 import gguf
 from gguf import GGMLQuantizationType as QT
+
+import gguf_corpus
 
 # ----------------------------------------------------------------- tokenizer
 
@@ -197,6 +200,72 @@ ARCHITECTURE_SPECS: list[TinySpec] = [
 ]
 SPECS_BY_NAME.update({s.name: s for s in ARCHITECTURE_SPECS})
 
+# Every 2-D weight in one of the types Swiftlet decodes and converts to Q8_0
+# at load (issue: quantization types). The 256-value super-block types need
+# rows that are multiples of 256.
+QUANT_SPECS: list[TinySpec] = [
+    TinySpec("tiny-q5_0-gqa2-tied", QT.Q5_0, n_layer=2, n_head_kv=2, tied=True, seed=31),
+    TinySpec("tiny-q5_1-mqa-untied", QT.Q5_1, n_layer=2, n_head_kv=1, tied=False, seed=32),
+    TinySpec("tiny-iq4_nl-mha-untied", QT.IQ4_NL, n_layer=2, n_head_kv=4, tied=False, seed=33),
+    TinySpec("tiny-q2_k-gqa2-hd64", QT.Q2_K, n_layer=2, n_embd=256, n_head=4, n_head_kv=2, n_ff=256, tied=False,
+             seed=34),
+    TinySpec("tiny-q3_k-gqa4-hd64", QT.Q3_K, n_layer=2, n_embd=256, n_head=4, n_head_kv=1, n_ff=256, tied=True,
+             seed=35),
+    TinySpec("tiny-q4_k-gqa2-hd64", QT.Q4_K, n_layer=2, n_embd=256, n_head=4, n_head_kv=2, n_ff=512, tied=False,
+             rope_base=100000.0, seed=36),
+    TinySpec("tiny-q5_k-mha-hd64", QT.Q5_K, n_layer=2, n_embd=256, n_head=4, n_head_kv=4, n_ff=256, tied=True,
+             seed=37),
+    TinySpec("tiny-q6_k-gqa2-hd64", QT.Q6_K, n_layer=2, n_embd=256, n_head=4, n_head_kv=2, n_ff=256, tied=False,
+             seed=38),
+    TinySpec("tiny-iq4_xs-gqa2-hd64", QT.IQ4_XS, n_layer=2, n_embd=256, n_head=4, n_head_kv=2, n_ff=256, tied=True,
+             seed=39),
+]
+SPECS_BY_NAME.update({s.name: s for s in QUANT_SPECS})
+
+# Byte offsets of the fp16 super-scale d and (where the type has one) dmin
+# in one block of the types gguf.quants cannot quantize to: their tiny models
+# get random blocks (fitted_random_blocks).
+SCALE_OFFSETS = {
+    QT[name]: (fields + (None,))[:2]
+    for name, fields in gguf_corpus.HALF_FIELDS.items()
+    if name in ("Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS")
+}
+
+
+def fitted_random_blocks(arr: np.ndarray, qtype: QT, rng: np.random.Generator) -> np.ndarray:
+    """Blocks of `qtype` for the matrix `arr` where gguf.quants has no
+    quantizer: random bytes (random sub-block scales and values), with each
+    block's fp16 d (and dmin) chosen so the block decodes to values of about
+    the same spread as `arr`'s block, centred on 0 (all-zero blocks stay
+    zero). Not a quantization of `arr`, but weights of the right size; the
+    reference reads back whatever gguf.quants.dequantize makes of them."""
+    block, size = gguf.GGML_QUANT_SIZES[qtype]
+    rows, cols = arr.shape
+    assert cols % block == 0, (qtype.name, arr.shape)
+    n = rows * cols // block
+    raw = rng.integers(0, 256, size=(n, size), dtype=np.uint8)
+    d_at, dmin_at = SCALE_OFFSETS[qtype]
+
+    def decoded(d: float, dmin: float) -> np.ndarray:
+        trial = raw.copy()
+        trial[:, d_at:d_at + 2] = np.full((n, 1), d, "<f2").view(np.uint8)
+        if dmin_at is not None:
+            trial[:, dmin_at:dmin_at + 2] = np.full((n, 1), dmin, "<f2").view(np.uint8)
+        return gguf.quants.dequantize(trial, qtype).reshape(n, block).astype(np.float64)
+
+    scaled = decoded(1.0, 0.0)
+    ratio = np.zeros(n)
+    if dmin_at is not None:  # value = d·(scaled part) − dmin·(min part): pick dmin / d to centre each block
+        minimum = decoded(0.0, 1.0)
+        ratio = -scaled.mean(axis=1) / np.minimum(minimum.mean(axis=1), -1e-3)
+        scaled = scaled + ratio[:, None] * minimum
+    target = arr.astype(np.float64).reshape(n, block).std(axis=1)
+    d = target / np.maximum(scaled.std(axis=1), 1e-6)
+    raw[:, d_at:d_at + 2] = d.astype("<f2").reshape(n, 1).view(np.uint8)
+    if dmin_at is not None:
+        raw[:, dmin_at:dmin_at + 2] = (d * ratio).astype("<f2").reshape(n, 1).view(np.uint8)
+    return raw.reshape(rows, cols // block * size)
+
 
 def random_weights(spec: TinySpec) -> dict[str, np.ndarray]:
     """float32 weights in numpy layout (rows = output units), before storage rounding."""
@@ -311,6 +380,9 @@ def write_model(spec: TinySpec, path: str, weights: Optional[dict] = None,
             writer.add_tensor(name, arr.astype(np.float32))
         elif spec.wtype == QT.F16:
             writer.add_tensor(name, arr.astype(np.float16))
+        elif spec.wtype in SCALE_OFFSETS:
+            rng = np.random.default_rng([spec.seed, sum(name.encode())])
+            writer.add_tensor(name, fitted_random_blocks(arr, spec.wtype, rng), raw_dtype=spec.wtype)
         else:
             q = gguf.quants.quantize(arr, spec.wtype)
             writer.add_tensor(name, q, raw_dtype=spec.wtype)

@@ -71,8 +71,12 @@ QK = 32  # block size of Q8_0
 
 
 def round_half_away(x: np.ndarray) -> np.ndarray:
-    """roundf(): halves go away from zero (numpy's round is half-to-even)."""
-    return np.sign(x) * np.floor(np.abs(x) + np.asarray(0.5, dtype=x.dtype))
+    """roundf(): halves go away from zero (numpy's round is half-to-even).
+    Exact: floor(|x| + 0.5) would round the sum, taking 0.49999997 to 1
+    (weights decoded from k-quant blocks lie on a lattice and hit such values)."""
+    a = np.abs(x)
+    whole = np.floor(a)
+    return np.sign(x) * (whole + (a - whole >= np.asarray(0.5, dtype=x.dtype)))
 
 
 # ------------------------------------------------------------- quantization

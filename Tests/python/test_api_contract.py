@@ -248,8 +248,9 @@ def test_model_load_errors(lib, tmp_path, tiny_paths):
         expect(load_status(trunc), sw.ERROR_INVALID_FILE, f"truncated at {cut}")
     p = mk.write_model(dataclasses.replace(SPEC, name="arch", architecture="mamba"), str(tmp_path / "arch.gguf"))
     expect(load_status(p), sw.ERROR_UNSUPPORTED, "unknown architecture")
-    p = mk.write_model(dataclasses.replace(SPEC, name="q50", wtype=QT.Q5_0), str(tmp_path / "q50.gguf"))
-    expect(load_status(p), sw.ERROR_UNSUPPORTED, "Q5_0 tensors")
+    p = mk.write_model(dataclasses.replace(SPEC, name="tq20", wtype=QT.TQ2_0, n_embd=256, n_ff=256),
+                       str(tmp_path / "tq20.gguf"))
+    expect(load_status(p), sw.ERROR_UNSUPPORTED, "TQ2_0 tensors")
     p = mk.write_model(dataclasses.replace(SPEC, name="drop", drop_tensor="blk.1.ffn_up.weight"),
                        str(tmp_path / "drop.gguf"))
     expect(load_status(p), sw.ERROR_NOT_FOUND, "missing tensor")

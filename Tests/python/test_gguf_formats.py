@@ -510,7 +510,10 @@ def test_quantize_model_every_type(quantizer, tmp_path, alignment):
                for n, dims, t in [("f32", [64, 3], "F32"), ("f16", [32, 4], "F16"), ("bf16", [96, 2], "BF16"),
                                   ("q8", [64, 2], "Q8_0"), ("q40", [32, 5], "Q4_0"), ("q41", [64, 1, 2], "Q4_1"),
                                   ("norm", [64], "F32"), ("norm16", [40], "F16"), ("qvec", [32], "Q4_0"),
-                                  ("odd_rows", [20, 3], "F16")]]
+                                  ("odd_rows", [20, 3], "F16"), ("q50", [64, 3], "Q5_0"), ("q51", [32, 2], "Q5_1"),
+                                  ("q2k", [256, 2], "Q2_K"), ("q3k", [256, 1], "Q3_K"), ("q4k", [512, 2], "Q4_K"),
+                                  ("q5k", [256, 1, 2], "Q5_K"), ("q6k", [256, 3], "Q6_K"), ("iq4nl", [32, 4], "IQ4_NL"),
+                                  ("iq4xs", [256, 2], "IQ4_XS"), ("q6vec", [256], "Q6_K")]]
     kvs = corpus.every_type_metadata()
     options = {}
     if alignment:

@@ -116,7 +116,7 @@ public final class GGUFFile: @unchecked Sendable {
                 let relativeOffset = try cursor.count("tensor data offset")
                 guard let type = GGMLType(rawValue: rawType) else {
                     throw SwiftletError.unsupported("tensor type \(GGMLType.describe(typeID: rawType)) is not supported "
-                        + "(supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1)")
+                        + "(supported: \(GGMLType.supportedNames))")
                 }
                 guard nameIndex[parsedName] == nil else { throw SwiftletError.invalidFile("duplicate tensor name") }
                 nameIndex[parsedName] = rawInfos.count

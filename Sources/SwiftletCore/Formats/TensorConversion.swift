@@ -59,6 +59,16 @@ public func dequantizeRow(type: GGMLType, source: UnsafeRawPointer,
                 output[index + 16] = high + minimum
             }
         }
+    // The types converted at load; their layouts are in BlockDecoding.swift.
+    case .q5_0: decodeBlocks(type, source: source, into: destination, count: count, decodeQ5_0Block)
+    case .q5_1: decodeBlocks(type, source: source, into: destination, count: count, decodeQ5_1Block)
+    case .q2_K: decodeBlocks(type, source: source, into: destination, count: count, decodeQ2_KBlock)
+    case .q3_K: decodeBlocks(type, source: source, into: destination, count: count, decodeQ3_KBlock)
+    case .q4_K: decodeBlocks(type, source: source, into: destination, count: count, decodeQ4_KBlock)
+    case .q5_K: decodeBlocks(type, source: source, into: destination, count: count, decodeQ5_KBlock)
+    case .q6_K: decodeBlocks(type, source: source, into: destination, count: count, decodeQ6_KBlock)
+    case .iq4_nl: decodeBlocks(type, source: source, into: destination, count: count, decodeIQ4_NLBlock)
+    case .iq4_xs: decodeBlocks(type, source: source, into: destination, count: count, decodeIQ4_XSBlock)
     }
 }
 
