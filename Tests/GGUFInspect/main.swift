@@ -132,7 +132,7 @@ func run(_ arguments: [String]) throws {
         try output.withUnsafeBytes { (raw) in try writeBytes(arguments[3], raw) }
     case "dequant":
         guard arguments.count == 6, let id = UInt32(arguments[2]), let type = GGMLType(rawValue: id),
-              let count = Int(arguments[5]) else { throw SwiftletError.invalidArgument("dequant TYPE IN OUT COUNT") }
+              canDequantize(type), let count = Int(arguments[5]) else { throw SwiftletError.invalidArgument("dequant TYPE IN OUT COUNT") }
         let input = try readBytes(arguments[3])
         guard let needed = type.byteCount(elements: count), needed <= input.count else {
             throw SwiftletError.invalidArgument("input too small")

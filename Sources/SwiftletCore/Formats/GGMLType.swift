@@ -8,6 +8,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     case f16 = 1
     case q4_0 = 2
     case q4_1 = 3
+    case q5_0 = 6
+    case q5_1 = 7
     case q8_0 = 8
     case bf16 = 30
 
@@ -16,6 +18,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         switch self {
         case .f32, .f16, .bf16: return 1
         case .q4_0, .q4_1, .q8_0: return WeightFormat.valuesPerBlock
+        case .q5_0, .q5_1: return 32
         }
     }
 
@@ -25,6 +28,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .f32: return 4
         case .f16, .bf16: return 2
         case .q4_0, .q4_1, .q8_0: return WeightFormat(self)!.bytesPerBlock
+        case .q5_0: return 22  // fp16 d, 4 bytes of fifth bits qh, 16 bytes of nibbles qs
+        case .q5_1: return 24  // fp16 d, fp16 minimum m, qh, qs
         }
     }
 
@@ -35,6 +40,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .f16: return "F16"
         case .q4_0: return "Q4_0"
         case .q4_1: return "Q4_1"
+        case .q5_0: return "Q5_0"
+        case .q5_1: return "Q5_1"
         case .q8_0: return "Q8_0"
         case .bf16: return "BF16"
         }

@@ -2,9 +2,15 @@
 /// layouts (see GGMLType). All reads and writes of file bytes are unaligned-
 /// safe, because GGUF only promises the alignment the file declares.
 
+/// Whether dequantizeRow decodes `type`: all but Q5_0 and Q5_1, which
+/// Swiftlet only writes so far (`swiftlet quantize --type q5_0`).
+public func canDequantize(_ type: GGMLType) -> Bool {
+    type != .q5_0 && type != .q5_1
+}
+
 /// Decodes `count` elements of `type` starting at `source` into `destination`.
 /// `count` must be a multiple of `type.blockSize`; a trailing partial block is
-/// ignored.
+/// ignored. `type` must be one canDequantize accepts.
 public func dequantizeRow(type: GGMLType, source: UnsafeRawPointer,
                           into destination: UnsafeMutablePointer<Float>, count: Int) {
     switch type {
@@ -59,6 +65,8 @@ public func dequantizeRow(type: GGMLType, source: UnsafeRawPointer,
                 output[index + 16] = high + minimum
             }
         }
+    case .q5_0, .q5_1:
+        preconditionFailure("dequantizeRow: \(type.name) blocks are not decoded yet (see canDequantize)")
     }
 }
 
@@ -121,6 +129,9 @@ public func convertToQ8_0(type: GGMLType, source: UnsafeRawPointer, rows: Int, c
     }
     guard let sourceRowBytes = type.byteCount(elements: columns) else {
         throw .invalidArgument("convertToQ8_0: \(columns) columns do not fit \(type.name) blocks")
+    }
+    guard type == .q8_0 || canDequantize(type) else {
+        throw .unsupported("convertToQ8_0: \(type.name) blocks are not decoded yet")
     }
     let outputRowBytes = WeightFormat.q8_0.rowByteCount(columns: columns)
     if type == .q8_0 {

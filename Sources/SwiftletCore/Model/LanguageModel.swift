@@ -26,6 +26,10 @@ public final class LanguageModel: @unchecked Sendable {
     public init(path: String, loadThreads: Int, progress: LoadProgress = LoadProgress()) throws {
         try progress(0)
         file = try GGUFFile(path: path)
+        if let tensor = file.tensors.first(where: { !canDequantize($0.type) }) {
+            throw SwiftletError.unsupported("tensor \(tensor.name) is \(tensor.type.name), which Swiftlet cannot compute yet "
+                                            + "(supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1)")
+        }
         guard let architecture = file.metadata("general.architecture")?.asString else {
             throw SwiftletError.notFound("missing metadata key general.architecture")
         }
