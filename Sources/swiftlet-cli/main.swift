@@ -15,8 +15,9 @@ let usage = """
                    print the token ids and pieces of TEXT
       inspect MODEL
                    print the metadata and tensors of a GGUF file
-      quantize INPUT OUTPUT
-                   write a Q8_0 copy of a GGUF model (norms and biases stay F32)
+      quantize INPUT OUTPUT [--type q8_0|q4_0|q4_1|q5_0|q5_1]
+                   write a copy of a GGUF model with its matrices in that block
+                   type (default q8_0; norms and biases stay F32)
 
     """
 
@@ -176,7 +177,12 @@ func runInspect(_ options: Options) throws {
 }
 
 func runQuantize(_ options: Options) throws {
-    try quantizeModelToQ8_0(inputPath: options.positional[0], outputPath: options.positional[1])
+    let typeName = options.flags["--type"] ?? "q8_0"
+    guard let type = QuantizedModelType(named: typeName) else {
+        throw SwiftletError.invalidArgument("--type expects one of "
+            + QuantizedModelType.allCases.map(\.rawValue).joined(separator: ", ") + ", not '\(typeName)'")
+    }
+    try quantizeModel(inputPath: options.positional[0], outputPath: options.positional[1], to: type)
 }
 
 let arguments = CommandLine.arguments
@@ -192,7 +198,7 @@ do {
     case "chat": try runChat(try Options(rest, positional: 1...1, valued: sampling))
     case "tokenize": try runTokenize(try Options(rest, positional: 2...2, switches: ["--special", "--bos"]))
     case "inspect": try runInspect(try Options(rest, positional: 1...1))
-    case "quantize": try runQuantize(try Options(rest, positional: 2...2))
+    case "quantize": try runQuantize(try Options(rest, positional: 2...2, valued: ["--type"]))
     case "help", "-h", "--help": write(usage)
     default:
         writeError("unknown command '\(arguments[1])'\n\n" + usage)

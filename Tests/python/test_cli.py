@@ -211,6 +211,8 @@ def bad_usage_cases(model, junk):
         "quantize non-GGUF": ["quantize", junk["text"], os.path.join(junk["dir"], "out1.gguf")],
         "quantize missing input": ["quantize", junk["missing"], os.path.join(junk["dir"], "out2.gguf")],
         "quantize into a missing directory": ["quantize", model, os.path.join(junk["dir"], "no", "out3.gguf")],
+        "quantize to an unknown type": ["quantize", model, os.path.join(junk["dir"], "out4.gguf"), "--type", "q4_k"],
+        "quantize --type without value": ["quantize", model, os.path.join(junk["dir"], "out5.gguf"), "--type"],
     }
 
 
