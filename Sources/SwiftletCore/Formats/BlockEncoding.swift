@@ -30,7 +30,7 @@ public func quantizeRow(type: GGMLType, source: UnsafePointer<Float>, into desti
     case .q4_1: quantizeRowQ4_1(source: source, into: destination, count: count)
     case .q5_0: quantizeRowQ5_0(source: source, into: destination, count: count)
     case .q5_1: quantizeRowQ5_1(source: source, into: destination, count: count)
-    case .f32, .f16, .bf16: return false
+    default: return false
     }
     return true
 }
