@@ -29,7 +29,7 @@ EXAMPLES := generate chat dlopen_host
 PROMPT ?= Write a haiku about a small fast bird.
 
 .PHONY: all deps build examples csharp model demo test bench bench-kernels clean
-.PHONY: fuzz test-asan test-tsan test-cpus
+.PHONY: fuzz test-asan test-tsan test-cpus test-llamacpp
 
 all: build examples
 
@@ -83,6 +83,16 @@ demo: examples model
 
 test: examples csharp model
 	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" scripts/run-tests.sh
+
+# Swiftlet against llama.cpp's goldens, with llama.cpp's own quantizer making
+# the k-quant / IQ4 files (Tests/python/test_llamacpp_quant_types.py; `make test`
+# runs it too, but skips what needs the venv when the venv is missing): builds
+# the cached llama-cpp-python venv first if missing (scripts/llama-venv.sh,
+# ~12 minutes once), then runs that test and test_llamacpp_agreement.py.
+test-llamacpp: build model
+	@scripts/llama-venv.sh >/dev/null
+	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" python3 -m pytest -q \
+		Tests/python/test_llamacpp_quant_types.py Tests/python/test_llamacpp_agreement.py
 
 # Swiftlet and llama.cpp side by side (not part of `make test`): installs
 # llama-cpp-python into a cached venv outside the repo on first use.

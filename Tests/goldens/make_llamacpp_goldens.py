@@ -17,6 +17,8 @@ once, by hand, and its two outputs are committed next to it:
                               plus llama.cpp's own batched-vs-one-token disagreement.
 
 Tests/python/test_llamacpp_agreement.py checks Swiftlet against both files.
+make_llamacpp_quant_goldens.py imports this module (quantize, evaluate_file,
+settings) for the k-quant / IQ4 files.
 
 Requirements: llama-cpp-python (the `llama_cpp` package, built from source),
 numpy, gguf and jinja2, all in one interpreter. On the dev machine:
@@ -145,11 +147,16 @@ def sha256_file(path: str) -> str:
 
 
 def quantize_q8_0(src: str, dst: str) -> None:
+    quantize(src, dst, LLAMA_FTYPE_MOSTLY_Q8_0)
+
+
+def quantize(src: str, dst: str, ftype: int) -> None:
+    """llama.cpp's own quantizer (llama_model_quantize, default params otherwise)."""
     import llama_cpp
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = LLAMA_FTYPE_MOSTLY_Q8_0
-    params.allow_requantize = True
+    params.ftype = ftype
+    params.allow_requantize = True   # the source (the shipped Q4_1 file) is already quantized
     params.nthread = N_THREADS
     rc = llama_cpp.llama_model_quantize(os.fsencode(src), os.fsencode(dst), ctypes.byref(params))
     if rc != 0:
@@ -318,6 +325,29 @@ def evaluate_file(path: str, label: str) -> dict:
     return out
 
 
+def llama_version() -> dict:
+    """Initializes llama.cpp; the llama-cpp-python release and the build's system info."""
+    import llama_cpp
+    llama_cpp.llama_backend_init()
+    return {"llama_cpp_python": llama_cpp.__version__,
+            "system_info": llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip()}
+
+
+def settings() -> dict:
+    """How evaluate_file runs llama.cpp (recorded in every goldens file it feeds)."""
+    return {"n_threads": N_THREADS, "n_ctx": N_CTX, "n_batch": N_BATCH, "n_ubatch": N_BATCH,
+            "seed": SEED, "max_new_tokens": MAX_NEW_TOKENS, "top_k": TOP_K,
+            "kv_cache": "llama.cpp default (f16)", "flash_attn": False,
+            "decimals": DECIMALS,
+            "greedy": "prompt in one eval, then one eval per generated token; stops after an "
+                      "end-of-generation token (recorded, not evaluated)",
+            "records": "margin = logit[top1] - logit[top2]; top_logprobs = log_softmax at top_ids; "
+                       "greedy step i = logits after the prompt + i generated tokens; long-text "
+                       "position i = logits after tokens[0..i] (predicting tokens[i+1])",
+            "self_disagreement": f"llama.cpp's own batched vs one-token path on the long text's "
+                                 f"first {SELF_PREFIX} tokens: |d log-prob| over its top-{TOP_K}"}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=os.environ.get("SWIFTLET_MODEL_Q4_1"),
@@ -327,10 +357,7 @@ def main() -> int:
     if not args.model or not os.path.isfile(args.model):
         ap.error("--model (or $SWIFTLET_MODEL_Q4_1) must name the Q4_1 GGUF")
 
-    import llama_cpp
-    llama_cpp.llama_backend_init()
-    version = {"llama_cpp_python": llama_cpp.__version__,
-               "system_info": llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip()}
+    version = llama_version()
 
     quantize_q8_0(args.model, args.q8_out)
     q8 = tensor_records(args.q8_out)
@@ -362,17 +389,7 @@ def main() -> int:
     doc = {
         "generator": "Tests/goldens/make_llamacpp_goldens.py",
         "llama_cpp": version,
-        "settings": {"n_threads": N_THREADS, "n_ctx": N_CTX, "n_batch": N_BATCH, "n_ubatch": N_BATCH,
-                     "seed": SEED, "max_new_tokens": MAX_NEW_TOKENS, "top_k": TOP_K,
-                     "kv_cache": "llama.cpp default (f16)", "flash_attn": False,
-                     "decimals": DECIMALS,
-                     "greedy": "prompt in one eval, then one eval per generated token; stops after an "
-                               "end-of-generation token (recorded, not evaluated)",
-                     "records": "margin = logit[top1] - logit[top2]; top_logprobs = log_softmax at top_ids; "
-                                "greedy step i = logits after the prompt + i generated tokens; long-text "
-                                "position i = logits after tokens[0..i] (predicting tokens[i+1])",
-                     "self_disagreement": f"llama.cpp's own batched vs one-token path on the long text's "
-                                          f"first {SELF_PREFIX} tokens: |d log-prob| over its top-{TOP_K}"},
+        "settings": settings(),
         "long_text": LONG_TEXT,
         "files": {
             "q4_1": evaluate_file(args.model, "q4_1"),

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import swiftlet_ctypes as sw
-from test_llamacpp_agreement import MIN_DECIDED_MARGIN, teacher_forced_stats
+from llamacpp_compare import MIN_DECIDED_MARGIN, teacher_forced_stats
 
 GOLDENS = os.path.join(os.path.dirname(__file__), "..", "goldens", "llamacpp_architectures.json")
 N_VOCAB = 300
