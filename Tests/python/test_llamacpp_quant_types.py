@@ -181,6 +181,21 @@ def test_greedy_continuations_match_llamacpp(quant, quant_context):
     assert compared_total >= MIN_GREEDY_COMPARED_STEPS, summary
 
 
+# Known gaps while these types are converted to Q8_0 blocks at load (a second
+# rounding llama.cpp does not make): Swiftlet's top-1 differs from llama.cpp's
+# at a few positions where llama.cpp's margin is just above the 0.5 threshold
+# and Swiftlet's own is a near tie (measured when this test was added):
+#   Q3_K_M: position 399 (llama.cpp margin 0.51, Swiftlet 0.03), 435 (0.71 / 0.03)
+#   IQ4_NL: position 393 (0.53 / 0.06)
+# The in-place kernels of the quantization-types issue remove the second
+# rounding. A listed file that agrees everywhere fails this test, so the list
+# is emptied when they land; every other threshold still applies to these files.
+KNOWN_DECIDED_FLIPS = {
+    "q3_k_m": "top-1 flips at 2 positions with llama.cpp margin 0.51-0.71 (converted to Q8_0 at load)",
+    "iq4_nl": "top-1 flips at 1 position with llama.cpp margin 0.53 (converted to Q8_0 at load)",
+}
+
+
 def test_teacher_forced_logprobs_match_llamacpp(quant, quant_context):
     name, g, model = quant
     n_vocab = sw.load().swiftlet_vocab_size(model)
@@ -193,8 +208,12 @@ def test_teacher_forced_logprobs_match_llamacpp(quant, quant_context):
                f"{s['top1_agreement']:.3f}, |d log-prob| median {s['median_abs_dlogprob']:.4f} "
                f"p90 {s['p90_abs_dlogprob']:.4f} max {s['max_abs_dlogprob']:.4f}")
     print(summary)
+    assert s["top1_agreement"] >= MIN_TOP1_AGREEMENT, summary
+    assert s["median_abs_dlogprob"] <= MAX_MEDIAN_ABS_DLOGPROB, summary
+    if name in KNOWN_DECIDED_FLIPS:
+        assert s["decided_disagreements"], (
+            f"{summary}\n{name} now agrees at every decided position: remove it from KNOWN_DECIDED_FLIPS")
+        pytest.xfail(f"{KNOWN_DECIDED_FLIPS[name]}: {s['decided_disagreements'][:10]}")
     assert not s["decided_disagreements"], (
         f"{summary}\ntop-1 differs where llama.cpp's margin >= {MIN_DECIDED_MARGIN}: "
         f"{s['decided_disagreements'][:10]}")
-    assert s["top1_agreement"] >= MIN_TOP1_AGREEMENT, summary
-    assert s["median_abs_dlogprob"] <= MAX_MEDIAN_ABS_DLOGPROB, summary
