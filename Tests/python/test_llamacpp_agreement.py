@@ -101,20 +101,6 @@ def agreement_models(lib, checked_q4_1_path, swiftlet_q8_0_path):
         lib.swiftlet_model_free(h)
 
 
-@pytest.fixture
-def agreement_context(lib):
-    made = []
-
-    def make(model):
-        c = sw.context_create(model, n_ctx=N_CTX, n_threads=N_THREADS)
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        lib.swiftlet_context_free(c)
-
-
 # ---------------------------------------------------------------- the tests
 
 
@@ -178,10 +164,10 @@ def test_tokenization_matches_llamacpp(which, agreement_models, llamacpp_goldens
 
 
 @pytest.mark.parametrize("which", FILES)
-def test_greedy_continuations_match_llamacpp(which, agreement_models, agreement_context, llamacpp_goldens):
+def test_greedy_continuations_match_llamacpp(which, agreement_models, make_context, llamacpp_goldens):
     model = agreement_models[which]
     n_vocab = sw.load().swiftlet_vocab_size(model)
-    ctx = agreement_context(model)
+    ctx = make_context(model, n_ctx=N_CTX, n_threads=N_THREADS)
 
     def next_logits(tokens):
         sw.eval_tokens(ctx, tokens)
@@ -204,11 +190,11 @@ def test_greedy_continuations_match_llamacpp(which, agreement_models, agreement_
 
 
 @pytest.mark.parametrize("which", FILES)
-def test_teacher_forced_logprobs_match_llamacpp(which, agreement_models, agreement_context, llamacpp_goldens):
+def test_teacher_forced_logprobs_match_llamacpp(which, agreement_models, make_context, llamacpp_goldens):
     model = agreement_models[which]
     n_vocab = sw.load().swiftlet_vocab_size(model)
     g = llamacpp_goldens["files"][which]["long_text"]
-    ctx = agreement_context(model)
+    ctx = make_context(model, n_ctx=N_CTX, n_threads=N_THREADS)
     logits = sw.eval_all_logits(ctx, g["tokens"], n_vocab)
     s = teacher_forced_stats(g, logits)
     del logits

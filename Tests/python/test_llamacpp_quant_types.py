@@ -132,20 +132,6 @@ def quant(request, lib, checked_source, llama_python):
     lib.swiftlet_model_free(model)
 
 
-@pytest.fixture
-def quant_context(lib):
-    made = []
-
-    def make(model):
-        c = sw.context_create(model, n_ctx=N_CTX, n_threads=N_THREADS)
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        lib.swiftlet_context_free(c)
-
-
 def test_tokenization_matches_llamacpp(quant):
     name, g, model = quant
     flags_bos = sw.TOKENIZE_ADD_BOS if g["add_bos"] else 0
@@ -155,10 +141,10 @@ def test_tokenization_matches_llamacpp(quant):
     assert sw.tokenize(model, GOLDENS["long_text"], flags_bos) == g["long_text"]["tokens"], name
 
 
-def test_greedy_continuations_match_llamacpp(quant, quant_context):
+def test_greedy_continuations_match_llamacpp(quant, make_context):
     name, g, model = quant
     n_vocab = sw.load().swiftlet_vocab_size(model)
-    ctx = quant_context(model)
+    ctx = make_context(model, n_ctx=N_CTX, n_threads=N_THREADS)
 
     def next_logits(tokens):
         sw.eval_tokens(ctx, tokens)
@@ -196,11 +182,11 @@ KNOWN_DECIDED_FLIPS = {
 }
 
 
-def test_teacher_forced_logprobs_match_llamacpp(quant, quant_context):
+def test_teacher_forced_logprobs_match_llamacpp(quant, make_context):
     name, g, model = quant
     n_vocab = sw.load().swiftlet_vocab_size(model)
     tf = g["long_text"]
-    ctx = quant_context(model)
+    ctx = make_context(model, n_ctx=N_CTX, n_threads=N_THREADS)
     logits = sw.eval_all_logits(ctx, tf["tokens"], n_vocab)
     s = teacher_forced_stats(tf, np.asarray(logits))
     del logits
