@@ -34,16 +34,14 @@ enum CPUFeatures {
 }
 
 extension CPUFeatures {
-    /// The kernel set this process runs, and the reason when it is not the
-    /// best the CPU has, for swiftlet_system_info.
+    /// The kernel set this process runs (KernelTable.current), and the reason
+    /// when it is not the best the CPU has, for swiftlet_system_info.
     public static var kernelSetDescription: String {
-        #if arch(x86_64)
-        if hasAVX512 { return "avx512-vnni" }
-        if hasAVX2 { return slc_cpu_has_avx512_vnni() ? "avx2 (SWIFTLET_KERNELS=avx2)" : "avx2" }
-        return slc_cpu_has_avx2_fma() ? "portable (SWIFTLET_PORTABLE_KERNELS=1)" : "portable"
-        #else
-        return "portable"
-        #endif
+        switch KernelTable.current.set {
+        case .avx512VNNI: return "avx512-vnni"
+        case .avx2: return slc_cpu_has_avx512_vnni() ? "avx2 (SWIFTLET_KERNELS=avx2)" : "avx2"
+        case .portable: return slc_cpu_has_avx2_fma() ? "portable (SWIFTLET_PORTABLE_KERNELS=1)" : "portable"
+        }
     }
 
     /// The features the kernel choice looks at, as the CPU reports them.

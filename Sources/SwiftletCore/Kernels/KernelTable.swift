@@ -35,6 +35,7 @@ struct KernelTable: Sendable {
         let dimension: Int
     }
 
+    /// Which set this is (swiftlet_system_info names it).
     let set: KernelSet
 
     // Products of weight rows (in place, WeightFormat) with int8 activations.
@@ -49,7 +50,7 @@ struct KernelTable: Sendable {
                                 _ scales: UnsafeMutablePointer<Float>, _ sums: UnsafeMutablePointer<Float>,
                                 _ count: Int) -> Void
 
-    // Attention over the fp16 KV cache (see AttentionKernels for the layout).
+    // Attention over the fp16 KV cache (KVCache describes its layout).
     /// scores[j] = scale · (query · keys[j]), j < positions.
     let attentionScores: @Sendable (_ query: UnsafePointer<Float>, _ keys: UnsafePointer<UInt16>, _ keyStride: Int,
                                     _ positions: Int, _ dimension: Int, _ scale: Float,
