@@ -75,8 +75,9 @@ final class ExecutionPlan {
             return buffer.pointer
         }
         let widest = max(c.embeddingLength, c.feedForwardLength, c.queryLength)
-        quantized = QuantizedActivations(values: try bytes(b * widest), scales: try floats(b * widest / WeightFormat.valuesPerBlock),
-                                         sums: try floats(b * widest / WeightFormat.valuesPerBlock), columns: widest)
+        let widestBlocks = b * widest / WeightFormat.valuesPerBlock
+        quantized = QuantizedActivations(values: try bytes(b * widest), scales: try floats(widestBlocks),
+                                         sums: try floats(widestBlocks), columns: widest)
         scoresStride = (kernels.groupedAttention?.heads ?? 1) * contextCapacity
         scores = try floats(workers * scoresStride)
 
@@ -186,7 +187,7 @@ final class ExecutionPlan {
                 let lower = max(rows.lowerBound - offset, 0), upper = min(rows.upperBound - offset, matrix.rows)
                 if lower < upper {
                     kernels.multiply(matrix, rows: lower..<upper, by: q, tokens: count, into: out,
-                                                    outputStride: matrix.rows)
+                                     outputStride: matrix.rows)
                 }
             }
             run(first, firstOut, 0)
@@ -268,7 +269,7 @@ final class ExecutionPlan {
                 if kvHead != expandedKVHead {
                     kernels.floatsFromHalves(cache.keys(layer: layer, kvHead: kvHead), d, visibleMax, d, headKeys)
                     kernels.floatsFromHalves(cache.values(layer: layer, kvHead: kvHead), d, visibleMax, d,
-                                                      headValues)
+                                             headValues)
                     expandedKVHead = kvHead
                 }
                 slb_sgemm_a_bt(Int32(count), Int32(visibleMax), Int32(d), query + head * d, Int32(c.queryLength),
