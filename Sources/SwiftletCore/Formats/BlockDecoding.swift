@@ -157,28 +157,20 @@ private func kScaleMin(_ scales: UnsafeRawPointer, _ j: Int) -> (scale: UInt8, m
 /// nibbles and the next 32 in the high ones, with sub-blocks 2k and 2k + 1.
 /// value = (d × scale) × q − (dmin × min).
 func decodeQ4_KBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePointer<Float>) {
-    let d = half(block, 0)
-    let dmin = half(block, 2)
-    for pair in 0..<4 {
-        let (scaleA, minA) = kScaleMin(block + 4, 2 * pair)
-        let (scaleB, minB) = kScaleMin(block + 4, 2 * pair + 1)
-        let d1 = d * Float(scaleA), m1 = dmin * Float(minA)
-        let d2 = d * Float(scaleB), m2 = dmin * Float(minB)
-        let out = output + pair * 64
-        for l in 0..<32 {
-            let packed = byte(block, 16 + pair * 32 + l)
-            let low = d1 * Float(packed & 0x0F)
-            let high = d2 * Float(packed >> 4)
-            out[l] = low - m1
-            out[l + 32] = high - m2
-        }
-    }
+    decodeScaleMinBlock(block, nibblesOffset: 16, fifthBitsOffset: nil, into: output)
 }
 
 /// Q5_K, 176 bytes: d (0), dmin (2), scales (4..<16) as Q4_K, qh (16..<48,
 /// bit 4 of each value: value 32·s + l is bit s of byte l), qs (48..<176) as
 /// Q4_K's. value = (d × scale) × q − (dmin × min).
 func decodeQ5_KBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePointer<Float>) {
+    decodeScaleMinBlock(block, nibblesOffset: 48, fifthBitsOffset: 16, into: output)
+}
+
+/// Q4_K and Q5_K: the same super-block but for Q5_K's fifth bits (`fifthBitsOffset`).
+@inline(__always)
+private func decodeScaleMinBlock(_ block: UnsafeRawPointer, nibblesOffset: Int, fifthBitsOffset: Int?,
+                                 into output: UnsafeMutablePointer<Float>) {
     let d = half(block, 0)
     let dmin = half(block, 2)
     for pair in 0..<4 {
@@ -188,10 +180,13 @@ func decodeQ5_KBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePointe
         let d2 = d * Float(scaleB), m2 = dmin * Float(minB)
         let out = output + pair * 64
         for l in 0..<32 {
-            let packed = byte(block, 48 + pair * 32 + l)
-            let highBits = byte(block, 16 + l)
-            let qLow = (packed & 0x0F) | ((highBits >> UInt8(2 * pair)) & 1) << 4
-            let qHigh = (packed >> 4) | ((highBits >> UInt8(2 * pair + 1)) & 1) << 4
+            let packed = byte(block, nibblesOffset + pair * 32 + l)
+            var qLow = packed & 0x0F, qHigh = packed >> 4
+            if let fifthBitsOffset {
+                let fifthBits = byte(block, fifthBitsOffset + l)
+                qLow |= ((fifthBits >> UInt8(2 * pair)) & 1) << 4
+                qHigh |= ((fifthBits >> UInt8(2 * pair + 1)) & 1) << 4
+            }
             let low = d1 * Float(qLow)
             let high = d2 * Float(qHigh)
             out[l] = low - m1

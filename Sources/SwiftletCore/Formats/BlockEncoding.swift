@@ -38,9 +38,10 @@ public func quantizeRow(type: GGMLType, source: UnsafePointer<Float>, into desti
 /// Q4_0: d = v / −8 for the value v of largest magnitude (the first one on a
 /// tie), q = min(15, trunc(x·id + 8.5)).
 public func quantizeRowQ4_0(source: UnsafePointer<Float>, into destination: UnsafeMutableRawPointer, count: Int) {
+    let blockBytes = GGMLType.q4_0.bytesPerBlock
     for block in 0..<max(count, 0) / 32 {
         let input = source + block * 32
-        let output = destination + block * 18
+        let output = destination + block * blockBytes
         let scale = largestMagnitudeValue(input) / -8
         let inverse: Float = scale != 0 ? 1 / scale : 0
         storeHalf(scale, output)
@@ -54,9 +55,10 @@ public func quantizeRowQ4_0(source: UnsafePointer<Float>, into destination: Unsa
 
 /// Q4_1: d = (max − min) / 15, m = min, q = min(15, trunc((x − min)·id + 0.5)).
 public func quantizeRowQ4_1(source: UnsafePointer<Float>, into destination: UnsafeMutableRawPointer, count: Int) {
+    let blockBytes = GGMLType.q4_1.bytesPerBlock
     for block in 0..<max(count, 0) / 32 {
         let input = source + block * 32
-        let output = destination + block * 20
+        let output = destination + block * blockBytes
         let (minimum, maximum) = valueRange(input)
         let scale = (maximum - minimum) / 15
         let inverse: Float = scale != 0 ? 1 / scale : 0
@@ -73,9 +75,10 @@ public func quantizeRowQ4_1(source: UnsafePointer<Float>, into destination: Unsa
 /// Q5_0: d = v / −16 for the value v of largest magnitude (the first one on a
 /// tie), q = min(31, trunc(x·id + 16.5)).
 public func quantizeRowQ5_0(source: UnsafePointer<Float>, into destination: UnsafeMutableRawPointer, count: Int) {
+    let blockBytes = GGMLType.q5_0.bytesPerBlock
     for block in 0..<max(count, 0) / 32 {
         let input = source + block * 32
-        let output = destination + block * 22
+        let output = destination + block * blockBytes
         let scale = largestMagnitudeValue(input) / -16
         let inverse: Float = scale != 0 ? 1 / scale : 0
         storeHalf(scale, output)
@@ -92,9 +95,10 @@ public func quantizeRowQ5_0(source: UnsafePointer<Float>, into destination: Unsa
 /// Q5_1: d = (max − min) / 31, m = min, q = trunc((x − min)·id + 0.5), with
 /// no clamp (the reference has none; the code cannot exceed 31 anyway).
 public func quantizeRowQ5_1(source: UnsafePointer<Float>, into destination: UnsafeMutableRawPointer, count: Int) {
+    let blockBytes = GGMLType.q5_1.bytesPerBlock
     for block in 0..<max(count, 0) / 32 {
         let input = source + block * 32
-        let output = destination + block * 24
+        let output = destination + block * blockBytes
         let (minimum, maximum) = valueRange(input)
         let scale = (maximum - minimum) / 31
         let inverse: Float = scale != 0 ? 1 / scale : 0
