@@ -46,6 +46,8 @@ import sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
+from llamacpp_compare import sha256_file  # noqa: E402  (shared with the tests)
 OUT_GOLDENS = os.path.join(HERE, "llamacpp_smollm2.json")
 OUT_TENSORS = os.path.join(HERE, "llamacpp_q8_0_tensors.json")
 
@@ -133,14 +135,6 @@ light come on by itself.
 def default_q8_path() -> str:
     base = os.environ.get("SWIFTLET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "swiftlet")
     return os.path.join(base, "SmolLM2-135M-Instruct.llamacpp-Q8_0.gguf")
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ------------------------------------------------------------ quantization

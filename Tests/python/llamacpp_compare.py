@@ -3,13 +3,36 @@
 Shared by test_llamacpp_agreement.py (the shipped Q4_1 file and the Q8_0 file),
 test_llamacpp_quant_types.py (llama.cpp's k-quant / IQ4 requantizations) and
 test_llamacpp_architectures.py. The goldens' records are made by
-Tests/goldens/make_llamacpp_goldens.py's evaluate_file.
+Tests/goldens/make_llamacpp_goldens.py's evaluate_file. Also where the tests
+find llama.cpp itself (the llama-cpp-python venv scripts/llama-venv.sh makes),
+for the tests that run its quantizer.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
+import subprocess
 
 import numpy as np
+
+
+def cache_dir() -> str:
+    """$SWIFTLET_CACHE, default ~/.cache/swiftlet (as the Makefile's)."""
+    return os.environ.get("SWIFTLET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "swiftlet")
+
+
+@functools.lru_cache(maxsize=None)
+def llama_venv_python() -> tuple[str | None, str]:
+    """(the llama-cpp-python venv's python if it imports llama_cpp and numpy,
+    else None; the venv's path: $SWIFTLET_LLAMA_VENV, default
+    $SWIFTLET_CACHE/llama-venv, as scripts/llama-venv.sh). Asked once per run."""
+    venv = os.environ.get("SWIFTLET_LLAMA_VENV") or os.path.join(cache_dir(), "llama-venv")
+    python = os.path.join(venv, "bin", "python")
+    if not os.path.isfile(python):
+        return None, venv
+    ok = subprocess.run([python, "-c", "import llama_cpp, numpy"], capture_output=True, timeout=300)
+    return (python if ok.returncode == 0 else None), venv
 
 # --- thresholds -----------------------------------------------------------
 # Numbers observed when the goldens were made (llama.cpp via llama-cpp-python

@@ -33,7 +33,9 @@ from llamacpp_compare import (
     MAX_MEDIAN_ABS_DLOGPROB,
     MIN_DECIDED_MARGIN,
     MIN_TOP1_AGREEMENT,
+    cache_dir,
     compare_greedy,
+    llama_venv_python,
     sha256_file,
     teacher_forced_stats,
 )
@@ -61,23 +63,9 @@ with open(QUANT_GOLDENS) as _f:
 NAMES = list(GOLDENS["files"])  # q4_k_m, q5_k_m, q6_k, q3_k_m, q2_k, iq4_nl, iq4_xs
 
 
-def _cache_dir() -> str:
-    return os.environ.get("SWIFTLET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "swiftlet")
-
-
-def _llama_python() -> tuple[str | None, str]:
-    """(the venv's python if it imports llama_cpp and numpy, else None; the venv's path)."""
-    venv = os.environ.get("SWIFTLET_LLAMA_VENV") or os.path.join(_cache_dir(), "llama-venv")
-    python = os.path.join(venv, "bin", "python")
-    if not os.path.isfile(python):
-        return None, venv
-    ok = subprocess.run([python, "-c", "import llama_cpp, numpy"], capture_output=True, timeout=300)
-    return (python if ok.returncode == 0 else None), venv
-
-
 @pytest.fixture(scope="session")
 def llama_python():
-    return _llama_python()
+    return llama_venv_python()
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +82,7 @@ def checked_source(real_model_path) -> str:
 def quant_file(name: str, source: str, llama_python) -> str:
     """The cached llama.cpp requantization `name`, made if missing or not the goldens' file."""
     g = GOLDENS["files"][name]
-    path = os.path.join(_cache_dir(), "models", g["file"])
+    path = os.path.join(cache_dir(), "models", g["file"])
     if os.path.isfile(path) and sha256_file(path) == g["file_sha256"]:
         return path
     python, venv = llama_python

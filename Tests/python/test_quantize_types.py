@@ -25,13 +25,12 @@ import gguf_corpus as corpus
 import make_tiny_models as mk
 import reference_llama as R
 import swiftlet_ctypes as sw
+from llamacpp_compare import llama_venv_python
 from test_cli import check_inspect
 from test_gguf_formats import q8_edge_rows
 from test_reference_forward import MAIN, N_VOCAB, assert_logits
 
 CLI = os.environ.get("SWIFTLET_CLI") or os.path.join(sw.REPO_ROOT, "build", "bin", "swiftlet")
-LLAMA_PYTHON = os.environ.get("SWIFTLET_LLAMA_PYTHON") or os.path.join(
-    os.environ.get("SWIFTLET_CACHE") or os.path.expanduser("~/.cache/swiftlet"), "llama-venv", "bin", "python")
 
 NEW_TYPES = [QT.Q4_0, QT.Q4_1, QT.Q5_0, QT.Q5_1]
 ALL_TYPES = NEW_TYPES + [QT.Q8_0]
@@ -361,13 +360,6 @@ sys.exit(llama_cpp.llama_model_quantize(sys.argv[1].encode(), sys.argv[2].encode
 """
 
 
-def llama_cpp_available() -> bool:
-    if not os.access(LLAMA_PYTHON, os.X_OK):
-        return False
-    p = subprocess.run([LLAMA_PYTHON, "-c", "import llama_cpp"], capture_output=True, timeout=120)
-    return p.returncode == 0
-
-
 @pytest.fixture(scope="module")
 def edge_model(tmp_path_factory):
     """The tiny F32 model with edge rows written into its matrices: a file
@@ -388,10 +380,11 @@ def edge_model(tmp_path_factory):
 
 @pytest.mark.parametrize("qtype", ALL_TYPES, ids=lambda t: t.name)
 def test_llama_cpp_quantizer_agrees(cli, edge_model, tmp_path, qtype):
-    if not llama_cpp_available():
-        pytest.skip(f"llama-cpp-python not installed at {LLAMA_PYTHON} (make bench installs it)")
+    llama_python, venv = llama_venv_python()
+    if llama_python is None:
+        pytest.skip(f"llama-cpp-python not installed in {venv} (make bench or make test-llamacpp installs it)")
     theirs, ours = tmp_path / "llama.gguf", tmp_path / "swiftlet.gguf"
-    p = subprocess.run([LLAMA_PYTHON, "-c", LLAMA_QUANTIZE, edge_model, str(theirs), str(FILE_TYPE[qtype])],
+    p = subprocess.run([llama_python, "-c", LLAMA_QUANTIZE, edge_model, str(theirs), str(FILE_TYPE[qtype])],
                        capture_output=True, timeout=600)
     assert p.returncode == 0, p.stderr.decode(errors="replace")[-2000:]
     quantize(cli, edge_model, ours, qtype)
