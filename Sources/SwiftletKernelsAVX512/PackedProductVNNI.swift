@@ -26,6 +26,9 @@ public let vnniTileRows = 4
 /// block's weights are d·(u − o) with Σ_i value_i·x_i = d·(d_x·Σ u·q) + c·(d_x·Σ q).
 /// Q8_0: u = w + 128, c = −128·d; Q4_1: u = nibble, c = m; Q4_0: u = nibble,
 /// c = −8·d. Missing rows of a partial tile repeat the last row (computed, never stored).
+/// Whether vnniPrepareRows takes weights in `format` (the plan sends other formats through sgemm).
+public func vnniPacks(_ format: WeightFormat) -> Bool { format == .q8_0 || format == .q4_1 || format == .q4_0 }
+
 public func vnniPrepareRows(
     weights: UnsafeRawPointer, rowByteCount: Int, blocksPerRow: Int, format: WeightFormat, firstRow: Int, rowCount: Int,
     values: UnsafeMutablePointer<UInt8>, scales: UnsafeMutablePointer<Float>, offsets: UnsafeMutablePointer<Float>
@@ -59,6 +62,8 @@ public func vnniPrepareRows(
                 scales[slot] = d
                 offsets[slot] = format == .q4_1
                     ? Float(b.loadUnaligned(fromByteOffset: WeightFormat.minimumOffset, as: Float16.self)) : -8 * d
+            default:
+                preconditionFailure("the packed product takes q8_0, q4_1 and q4_0 only (vnniPacks)")
             }
         }
     }

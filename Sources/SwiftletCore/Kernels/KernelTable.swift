@@ -80,6 +80,7 @@ struct KernelTable: Sendable {
         case .q8_0: return q8_0Product
         case .q4_1: return q4_1Product
         case .q4_0: return q4_0Product
+        default: preconditionFailure("no kernel for \(format) yet")  // TEMPORARY while issue 11's kernels land
         }
     }
 
