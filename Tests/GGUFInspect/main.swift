@@ -6,6 +6,9 @@
 //   gguf-inspect q8 IN.f32 OUT.bin         quantizeRowQ8_0 over raw little-endian floats
 //   gguf-inspect dequant TYPE IN OUT COUNT dequantizeRow (TYPE = ggml type id) to raw floats
 //   gguf-inspect tensor FILE NAME OUT      tensor NAME of FILE decoded row by row to raw floats
+//   gguf-inspect product FILE NAME IN OUT TOKENS
+//                                          tensor NAME (used in place) times TOKENS rows of raw floats
+//                                          through this process's kernels (KernelProbe); prints the kernel set
 // Errors print {"error": "SWIFTLET_ERROR_...", "message": ...} and exit 1.
 import Glibc
 import SwiftletCore
@@ -158,6 +161,30 @@ func run(_ arguments: [String]) throws {
             }
         }
         try output.withUnsafeBytes { (raw) in try writeBytes(arguments[4], raw) }
+    case "product":
+        guard arguments.count == 7, let tokens = Int(arguments[6]), tokens > 0 else {
+            throw SwiftletError.invalidArgument("product FILE NAME IN OUT TOKENS")
+        }
+        let file = try GGUFFile(path: arguments[2])
+        guard let tensor = file.tensor(named: arguments[3]) else { throw SwiftletError.notFound("no tensor \(arguments[3])") }
+        guard let format = WeightFormat(tensor.type), tensor.dimensions.count == 2 else {
+            throw SwiftletError.unsupported("\(tensor.name) is \(tensor.type.name), not a matrix in a weight format")
+        }
+        let matrix = QuantizedMatrix(base: file.data(of: tensor).baseAddress!, rows: tensor.rowCount,
+                                     columns: tensor.rowLength, format: format)
+        let input = try readBytes(arguments[4])
+        guard input.count == tokens * matrix.columns * 4 else {
+            throw SwiftletError.invalidArgument("IN must hold \(tokens) × \(matrix.columns) floats")
+        }
+        var output = [Float](repeating: 0, count: tokens * matrix.rows)
+        input.withUnsafeBytes { source in
+            output.withUnsafeMutableBufferPointer {
+                KernelProbe.multiply(matrix, input: source.bindMemory(to: Float.self).baseAddress!, tokens: tokens,
+                                     split: matrix.rows / 3, output: $0.baseAddress!)
+            }
+        }
+        try output.withUnsafeBytes { (raw) in try writeBytes(arguments[5], raw) }
+        print("{\"kernels\": \(quoted(CPUFeatures.kernelSetDescription))}")
     default:
         throw SwiftletError.invalidArgument("unknown command \(arguments[1])")
     }

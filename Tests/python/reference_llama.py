@@ -36,8 +36,9 @@ Two modes:
   "exact"  float64 everywhere, weights as stored in the file.
 
   "int8"   models what Swiftlet computes (DESIGN.md, decision 6):
-           - every 2-D weight (token_embd and output too) is held as Q8_0
-             blocks: per 32 contiguous values of a row
+           - 2-D weights in a block format (Q8_0, Q4_x, Q5_x, the k-quants,
+             IQ4) are used as stored; float ones (token_embd and output
+             too) are held as Q8_0 blocks: per 32 contiguous values of a row
                  d32 = amax / 127           (fp32)
                  q   = round_half_away(x * (1 / d32))   (fp32 product)
                  d   = fp16(d32)            (the stored scale)
@@ -46,7 +47,9 @@ Two modes:
              identity, checked in the tests);
            - the embedding lookup reads the Q8_0 row (q * d);
            - every matmul input activation is quantized per 32-block with an
-             fp32 scale d = amax / 127 and q = round_half_away(x / d);
+             fp32 scale d = amax / 127 and q = round_half_away(x / d); for
+             weights in 256-value super-blocks (k-quants, IQ4_XS) per
+             256-block as ggml's Q8_K instead (quantize_activations_q8_k);
            - dot = sum over blocks of d_w * d_x * (sum q_w * q_x), the inner
              sum exact (int32 in Swiftlet);
            - norms, RoPE, softmax, attention and residuals in float.
@@ -68,6 +71,9 @@ import gguf
 from gguf import GGMLQuantizationType as QT
 
 QK = 32  # block size of Q8_0
+QK_K = 256  # super-block size of the k-quants and IQ4_XS
+BLOCKS_32 = (QT.Q4_0, QT.Q4_1, QT.Q5_0, QT.Q5_1, QT.IQ4_NL)
+SUPER_BLOCKS = (QT.Q2_K, QT.Q3_K, QT.Q4_K, QT.Q5_K, QT.Q6_K, QT.IQ4_XS)
 
 
 def round_half_away(x: np.ndarray) -> np.ndarray:
@@ -116,6 +122,23 @@ def quantize_activations(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(d[:, :, None] == 0, np.float32(0), b / d[:, :, None]).astype(np.float32)
     q = round_half_away(r)
+    return q.astype(np.float64), d
+
+
+def quantize_activations_q8_k(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-256-block int8 quantization of activations (T, K) as ggml's
+    quantize_row_q8_K_ref: the scale from the signed value of largest
+    magnitude (iscale = -127 / that value, d = 1 / iscale), round half to
+    even, clamp at 127. Returns q (T, nb, 256) as float64 and d (T, nb) float32."""
+    x = np.asarray(x, dtype=np.float32)
+    T, K = x.shape
+    b = x.reshape(T, K // QK_K, QK_K)
+    at = np.abs(b).argmax(axis=2)
+    largest = np.take_along_axis(b, at[:, :, None], axis=2)[:, :, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iscale = np.where(largest == 0, np.float32(0), np.float32(-127) / largest).astype(np.float32)
+        q = np.minimum(np.rint((iscale[:, :, None] * b).astype(np.float32)), 127)
+        d = np.where(iscale == 0, np.float32(0), np.float32(1) / iscale).astype(np.float32)
     return q.astype(np.float64), d
 
 
@@ -227,10 +250,11 @@ class ReferenceLlama:
     def out_weight_name(self) -> str:
         return "token_embd.weight" if self.tied else "output.weight"
 
-    def is_four_bit(self, name: str) -> bool:
-        """Swiftlet computes on Q4_0/Q4_1 blocks as stored: their weights
-        enter its products exactly (no conversion to Q8_0)."""
-        return self.types[name] in (QT.Q4_0, QT.Q4_1)
+    def in_place(self, name: str) -> bool:
+        """Swiftlet computes on blocks other than Q8_0 as stored (Q4_x, Q5_x,
+        the k-quants, IQ4): their weights enter its products exactly (no
+        conversion to Q8_0). Only float tensors are converted."""
+        return self.types[name] in BLOCKS_32 + SUPER_BLOCKS
 
     def q8(self, name: str) -> Q8Matrix:
         """The Q8_0 form Swiftlet holds for a 2-D weight (not 4-bit ones)."""
@@ -274,9 +298,10 @@ class ReferenceLlama:
             if perturb is not None:
                 # float noise of another implementation, before quantization
                 x = x * (1 + perturb_rel * perturb.standard_normal(x.shape))
-            if self.is_four_bit(name):
-                # exact 4-bit weights times the per-block quantized activations
-                qx, dx = quantize_activations(np.asarray(x, np.float32))
+            if self.in_place(name):
+                # exact weights times the activations quantized as their format needs
+                quantize = quantize_activations_q8_k if self.types[name] in SUPER_BLOCKS else quantize_activations
+                qx, dx = quantize(np.asarray(x, np.float32))
                 x_hat = (qx * dx.astype(np.float64)[:, :, None]).reshape(x.shape[0], -1)
                 return (x_hat @ self.tensors[name].astype(np.float64).T).astype(fdt)
             return int8_matmul(x, self.q8(name), dtype=fdt).astype(fdt)
@@ -328,7 +353,7 @@ class ReferenceLlama:
             return out
 
         def rows(name, index):  # an embedding table's rows as the engine holds them
-            if mode == "exact" or self.is_four_bit(name):
+            if mode == "exact" or self.in_place(name):
                 return self.tensors[name][index].astype(np.float64 if mode == "exact" else fdt)
             return self.q8(name).dequantize()[index].astype(fdt)
 

@@ -2,10 +2,9 @@
 /// ids as stored in GGUF tensor infos.
 ///
 /// Quantized types store elements in blocks along dims[0] (the contiguous
-/// row). Q8_0, Q4_0 and Q4_1 are laid out as WeightFormat
-/// (SwiftletWeightFormats) describes and computed on in place; the others
-/// (Q5_x, the k-quants, IQ4_x) are decoded by BlockDecoding.swift and
-/// converted to Q8_0 at load.
+/// row). Every quantized type here is a WeightFormat (SwiftletWeightFormats
+/// spells the layouts) and computed on in place; BlockDecoding.swift decodes
+/// them to floats (the embedding lookup, the sgemm path).
 public enum GGMLType: UInt32, Sendable, CaseIterable {
     case f32 = 0
     case f16 = 1
@@ -23,41 +22,18 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     case iq4_xs = 23
     case bf16 = 30
 
-    /// Values per k-quant (and IQ4_XS) super-block, ggml's QK_K.
-    public static let superBlockSize = 256
-
     /// The names of the types Swiftlet reads, for the error message about other types.
     public static let supportedNames = [f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1,
                                         q2_K, q3_K, q4_K, q5_K, q6_K, iq4_nl, iq4_xs]
         .map(\.name).joined(separator: ", ")
 
     /// Elements per block (1 for the plain float types).
-    public var blockSize: Int {
-        switch self {
-        case .f32, .f16, .bf16: return 1
-        case .q4_0, .q4_1, .q8_0: return WeightFormat.valuesPerBlock
-        case .q5_0, .q5_1, .iq4_nl: return 32
-        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs: return Self.superBlockSize
-        }
-    }
+    public var blockSize: Int { WeightFormat(self)?.blockLength ?? 1 }
 
     /// Bytes one block occupies in the file.
     public var bytesPerBlock: Int {
-        switch self {
-        case .f32: return 4
-        case .f16, .bf16: return 2
-        case .q4_0, .q4_1, .q8_0: return WeightFormat(self)!.bytesPerBlock
-        // The sizes of ggml's block_* structs (see BlockDecoding.swift for the fields).
-        case .q5_0: return 22    // d, qh[4], qs[16]
-        case .q5_1: return 24    // d, m, qh[4], qs[16]
-        case .iq4_nl: return 18  // d, qs[16]
-        case .q2_K: return 84    // scales[16], qs[64], d, dmin
-        case .q3_K: return 110   // hmask[32], qs[64], scales[12], d
-        case .q4_K: return 144   // d, dmin, scales[12], qs[128]
-        case .q5_K: return 176   // d, dmin, scales[12], qh[32], qs[128]
-        case .q6_K: return 210   // ql[128], qh[64], scales[16], d
-        case .iq4_xs: return 136 // d, scales_h, scales_l[4], qs[128]
-        }
+        if let format = WeightFormat(self) { return format.bytesPerBlock }
+        return self == .f32 ? 4 : 2  // f16, bf16
     }
 
     /// ggml's name for the type, e.g. "Q8_0".

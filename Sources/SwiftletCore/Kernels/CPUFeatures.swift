@@ -7,7 +7,7 @@ import Glibc
 /// Environment overrides, so the tests can check every path on one machine:
 /// SWIFTLET_PORTABLE_KERNELS=1 forces the portable kernels; SWIFTLET_KERNELS=avx2
 /// stops at AVX2 (prompts then take the dequantize-and-sgemm path).
-enum CPUFeatures {
+public enum CPUFeatures {
     /// AVX2, FMA, F16C and BMI2: the Haswell set the AVX2 module is compiled for.
     static let hasAVX2: Bool = {
         #if arch(x86_64)

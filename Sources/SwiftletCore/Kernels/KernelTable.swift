@@ -38,10 +38,9 @@ struct KernelTable: Sendable {
     /// Which set this is (swiftlet_system_info names it).
     let set: KernelSet
 
-    // Products of weight rows (in place, WeightFormat) with int8 activations.
-    let q8_0Product: RowProduct
-    let q4_1Product: RowProduct
-    let q4_0Product: RowProduct
+    /// Products of weight rows (in place, WeightFormat) with int8 activations,
+    /// indexed by the format's raw value (rowProduct(for:)).
+    private let rowProducts: [RowProduct]
     /// Whether the packed VNNI batch product (PackedMatrixProduct) can run.
     let hasPackedProduct: Bool
 
@@ -75,12 +74,13 @@ struct KernelTable: Sendable {
 
     /// The row product for weights in `format`.
     @inline(__always)
-    func rowProduct(for format: WeightFormat) -> RowProduct {
-        switch format {
-        case .q8_0: return q8_0Product
-        case .q4_1: return q4_1Product
-        case .q4_0: return q4_0Product
-        default: preconditionFailure("no kernel for \(format) yet")  // TEMPORARY while issue 11's kernels land
+    func rowProduct(for format: WeightFormat) -> RowProduct { rowProducts[Int(format.rawValue)] }
+
+    /// One product per format, in raw-value order, from a switch that must name every format.
+    private static func byFormat(_ product: (WeightFormat) -> RowProduct) -> [RowProduct] {
+        WeightFormat.allCases.enumerated().map { index, format in
+            precondition(Int(format.rawValue) == index, "formats are numbered 0, 1, 2…")
+            return product(format)
         }
     }
 
@@ -95,12 +95,7 @@ struct KernelTable: Sendable {
 
     static let portable = KernelTable(
         set: .portable,
-        q8_0Product: { portableQ8MatrixProduct(weights: $0, rowByteCount: $1, blocksPerRow: $2, rows: $3,
-                                               activations: $4, tokens: $5, output: $6, outputStride: $7) },
-        q4_1Product: { portableQ4MatrixProduct(weights: $0, rowByteCount: $1, blocksPerRow: $2, format: .q4_1,
-                                               rows: $3, activations: $4, tokens: $5, output: $6, outputStride: $7) },
-        q4_0Product: { portableQ4MatrixProduct(weights: $0, rowByteCount: $1, blocksPerRow: $2, format: .q4_0,
-                                               rows: $3, activations: $4, tokens: $5, output: $6, outputStride: $7) },
+        rowProducts: byFormat(portableRowProduct),
         hasPackedProduct: false,
         quantizeRow: { portableQuantizeRow($0, values: $1, scales: $2, sums: $3, count: $4) },
         attentionScores: portableAttentionScores, attentionMix: portableAttentionMix, groupedAttention: nil,
@@ -110,13 +105,7 @@ struct KernelTable: Sendable {
     #if arch(x86_64)
     static let avx2 = KernelTable(
         set: .avx2,
-        q8_0Product: { w, stride, blocks, rows, x, tokens, out, outStride in
-            avx2Q8MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, rows: rows,
-                                activations: x.values, activationScales: x.scales, tokens: tokens,
-                                output: out, outputStride: outStride)
-        },
-        q4_1Product: q4Product(avx2Q4MatrixProduct, hasMinimum: true),
-        q4_0Product: q4Product(avx2Q4MatrixProduct, hasMinimum: false),
+        rowProducts: byFormat(avx2RowProduct),
         hasPackedProduct: false,
         quantizeRow: { avx2QuantizeRow($0, values: $1, scales: $2, sums: $3, count: $4) },
         attentionScores: { avx2AttentionScores(query: $0, keys: $1, keyStride: $2, positions: $3, dimension: $4,
@@ -137,13 +126,7 @@ struct KernelTable: Sendable {
 
     static let avx512VNNI = KernelTable(
         set: .avx512VNNI,
-        q8_0Product: { w, stride, blocks, rows, x, tokens, out, outStride in
-            vnniQ8MatrixProduct(weights: w, rowByteCount: stride, blocksPerRow: blocks, rows: rows,
-                                activations: x.values, activationScales: x.scales, activationSums: x.sums,
-                                tokens: tokens, output: out, outputStride: outStride)
-        },
-        q4_1Product: q4Product(vnniQ4MatrixProduct, hasMinimum: true),
-        q4_0Product: q4Product(vnniQ4MatrixProduct, hasMinimum: false),
+        rowProducts: byFormat(vnniRowProduct),
         hasPackedProduct: true,
         quantizeRow: avx2.quantizeRow,
         attentionScores: avx2.attentionScores, attentionMix: avx2.attentionMix,
@@ -157,19 +140,5 @@ struct KernelTable: Sendable {
         halvesFromFloats: avx2.halvesFromFloats, floatsFromHalves: avx2.floatsFromHalves,
         softmax: avx2.softmax, swiGLU: avx2.swiGLU)
 
-    /// A Q4_1 (`hasMinimum`) or Q4_0 row product from a kernel that takes both.
-    private static func q4Product(
-        _ kernel: @escaping @Sendable (
-            _ weights: UnsafeRawPointer, _ rowByteCount: Int, _ blocksPerRow: Int, _ hasMinimum: Bool,
-            _ rows: Range<Int>, _ activations: UnsafePointer<Int8>, _ activationScales: UnsafePointer<Float>,
-            _ activationSums: UnsafePointer<Float>, _ tokens: Int, _ output: UnsafeMutablePointer<Float>,
-            _ outputStride: Int
-        ) -> Void,
-        hasMinimum: Bool
-    ) -> RowProduct {
-        { w, stride, blocks, rows, x, tokens, out, outStride in
-            kernel(w, stride, blocks, hasMinimum, rows, x.values, x.scales, x.sums, tokens, out, outStride)
-        }
-    }
     #endif
 }

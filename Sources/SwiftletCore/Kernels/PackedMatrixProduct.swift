@@ -3,7 +3,7 @@ import SwiftletKernelsAVX512
 #endif
 
 /// Projections of a large batch on CPUs with AVX-512 VNNI: the weight rows
-/// (used in place, any WeightFormat) times PackedActivations, in int8 with
+/// (used in place; Q8_0, Q4_1 or Q4_0, `takes`) times PackedActivations, in int8 with
 /// the same per-block scales as the generation kernels — so a batch gives
 /// the logits its tokens give one at a time, up to summation order. Each
 /// worker takes 4 rows at a time into its own small buffer (unsigned bytes
@@ -16,6 +16,15 @@ enum PackedMatrixProduct {
     /// already outruns the row kernels (SmolLM2 Q8_0, 2 threads, whole
     /// forward pass: 8 tokens 20.6 → 14.4 ms, 16 tokens 38.9 → 18.4 ms).
     static let minimumTokens = 8
+
+    /// Whether matrices in `format` can take this path.
+    static func takes(_ format: WeightFormat) -> Bool {
+        #if arch(x86_64)
+        return vnniPacks(format)
+        #else
+        return false
+        #endif
+    }
 
     /// Scratch bytes one worker needs for matrices of at most `columns` columns.
     static func tileScratchBytes(columns: Int) -> Int {

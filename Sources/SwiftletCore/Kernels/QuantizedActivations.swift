@@ -8,18 +8,25 @@
 ///
 /// Layout: `tokens` rows of `columns` int8 values, and `tokens` rows of
 /// `columns / 32` scales and as many sums. Memory is borrowed from the context's scratch.
+///
+/// Weights in 256-value super-blocks (the k-quants, IQ4_XS) are multiplied
+/// with the same activations quantized a second way, in `superBlocks`
+/// (SuperBlockActivations), when the quantizing caller asks for it.
 public struct QuantizedActivations {
     public let values: UnsafeMutablePointer<Int8>
     public let scales: UnsafeMutablePointer<Float>
     public let sums: UnsafeMutablePointer<Float>
     public let columns: Int
+    /// The Q8_K-shaped copy; filled only by quantize(_:inputStride:tokens:superBlocks: true).
+    public let superBlocks: SuperBlockActivations
 
     public init(values: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
-                sums: UnsafeMutablePointer<Float>, columns: Int) {
+                sums: UnsafeMutablePointer<Float>, columns: Int, superBlocks: SuperBlockActivations) {
         self.values = values
         self.scales = scales
         self.sums = sums
         self.columns = columns
+        self.superBlocks = superBlocks
     }
 
     @inline(__always) public func rowValues(_ token: Int) -> UnsafeMutablePointer<Int8> { values + token * columns }
@@ -38,11 +45,88 @@ public struct QuantizedActivations {
         }
     }
 
-    /// Quantizes rows `tokens` of `columns` floats, `inputStride` floats apart.
-    public func quantize(_ input: UnsafePointer<Float>, inputStride: Int, tokens: Range<Int>) {
+    /// Quantizes rows `tokens` of `columns` floats, `inputStride` floats apart;
+    /// with `superBlocks`, also into the super-block shape (columns a multiple of 256).
+    public func quantize(_ input: UnsafePointer<Float>, inputStride: Int, tokens: Range<Int>, superBlocks withSuperBlocks: Bool) {
         for token in tokens {
             KernelTable.current.quantizeRow(input + token * inputStride, rowValues(token), rowScales(token),
                                             rowSums(token), columns)
+            if withSuperBlocks { superBlocks.quantizeRow(input + token * inputStride, token: token) }
         }
     }
+}
+
+/// Activations for weights in 256-value super-blocks, ggml's Q8_K in three
+/// arrays (SuperBlockActivationLayout): per super-block 256 int8 values, an
+/// fp32 scale and sixteen int16 sums of 16 values. Quantized as ggml's
+/// quantize_row_q8_K does (scale from the signed value of largest magnitude,
+/// round half to even, clamp at 127), so k-quant products compute what
+/// llama.cpp's do.
+public struct SuperBlockActivations {
+    public let values: UnsafeMutablePointer<Int8>
+    public let scales: UnsafeMutablePointer<Float>
+    public let sums: UnsafeMutablePointer<Int16>
+    public let columns: Int
+
+    public init(values: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>,
+                sums: UnsafeMutablePointer<Int16>, columns: Int) {
+        self.values = values
+        self.scales = scales
+        self.sums = sums
+        self.columns = columns
+    }
+
+    /// The same buffers viewed for rows of `columns` values.
+    func with(columns: Int) -> SuperBlockActivations {
+        SuperBlockActivations(values: values, scales: scales, sums: sums, columns: columns)
+    }
+
+    /// Writes the rounded values d·q of `tokens` back as floats, `columns` per token.
+    func dequantize(into output: UnsafeMutablePointer<Float>, tokens: Range<Int>) {
+        let blockLength = WeightFormat.valuesPerSuperBlock
+        for token in tokens {
+            let q = values + token * columns, d = scales + token * (columns / blockLength)
+            let out = output + token * columns
+            for i in 0..<columns { out[i] = d[i / blockLength] * Float(q[i]) }
+        }
+    }
+
+    /// Quantizes one row of `columns` floats (a multiple of 256) into row `token`.
+    func quantizeRow(_ input: UnsafePointer<Float>, token: Int) {
+        let blockLength = WeightFormat.valuesPerSuperBlock, sumsPerBlock = SuperBlockActivationLayout.sumsPerBlock
+        let blocks = columns / blockLength
+        for block in 0..<blocks {
+            let x = input + block * blockLength
+            let q = values + token * columns + block * blockLength
+            let sums = self.sums + (token * blocks + block) * sumsPerBlock
+            var largest: Float = 0, magnitude: Float = 0
+            for i in 0..<blockLength where abs(x[i]) > magnitude {
+                magnitude = abs(x[i])
+                largest = x[i]
+            }
+            // `magnitude > 0` is false for NaN too: an all-zero (or broken) block is zeros.
+            guard magnitude > 0, magnitude.isFinite else {
+                q.initialize(repeating: 0, count: blockLength)
+                sums.initialize(repeating: 0, count: sumsPerBlock)
+                scales[token * blocks + block] = 0
+                continue
+            }
+            let inverseScale = -127 / largest
+            for i in 0..<blockLength { q[i] = Int8(clampedNearestEven(inverseScale * x[i])) }
+            for j in 0..<sumsPerBlock {
+                var sum: Int16 = 0  // |sum| ≤ 16 · 127
+                for i in 0..<(blockLength / sumsPerBlock) { sum &+= Int16(q[j * 16 + i]) }
+                sums[j] = sum
+            }
+            scales[token * blocks + block] = 1 / inverseScale
+        }
+    }
+}
+
+/// `v` (|v| ≤ 127 for finite activations) rounded half to even, clamped to ±127
+/// (a NaN, from a NaN activation beside finite ones, gives 0).
+@inline(__always)
+private func clampedNearestEven(_ v: Float) -> Int32 {
+    guard v.magnitude < 127 else { return v > 0 ? 127 : (v < 0 ? -127 : 0) }
+    return Int32(v.rounded(.toNearestOrEven))
 }

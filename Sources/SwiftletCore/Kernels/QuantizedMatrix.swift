@@ -1,5 +1,5 @@
 /// A row-major matrix of weight blocks (WeightFormat): `rows` rows of
-/// `columns` values, each row `columns / 32` blocks. The memory belongs to whoever made it (the model's
+/// `columns` values, each row `columns / format.blockLength` blocks (32 or 256 values). The memory belongs to whoever made it (the model's
 /// file mapping or its arena); the matrix is a plain view and is valid while
 /// that owner is alive.
 public struct QuantizedMatrix: @unchecked Sendable {
@@ -9,7 +9,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
     public let format: WeightFormat
 
     public init(base: UnsafeRawPointer, rows: Int, columns: Int, format: WeightFormat) {
-        precondition(columns % WeightFormat.valuesPerBlock == 0, "rows are whole blocks")
+        precondition(columns % format.blockLength == 0, "rows are whole blocks")
         self.base = base
         self.rows = rows
         self.columns = columns
@@ -17,7 +17,7 @@ public struct QuantizedMatrix: @unchecked Sendable {
     }
 
     @inline(__always) public var rowByteCount: Int { format.rowByteCount(columns: columns) }
-    @inline(__always) public var blocksPerRow: Int { columns / WeightFormat.valuesPerBlock }
+    @inline(__always) public var blocksPerRow: Int { columns / format.blockLength }
 
     @inline(__always) public func row(_ index: Int) -> UnsafeRawPointer { base + index * rowByteCount }
 

@@ -23,11 +23,7 @@ extension WeightFormat {
 
     /// The format a tensor of `type` is used in as it is, or nil if it must be converted (to q8_0).
     public init?(_ type: GGMLType) {
-        switch type {
-        case .q8_0: self = .q8_0
-        case .q4_1: self = .q4_1
-        case .q4_0: self = .q4_0
-        default: return nil
-        }
+        guard let format = Self.allCases.first(where: { $0.tensorType == type }) else { return nil }
+        self = format
     }
 }

@@ -44,4 +44,17 @@ struct TransformerWeights: @unchecked Sendable {
     /// The output head; the token embedding itself when the file has no output.weight (tied).
     let output: QuantizedMatrix
     let storage: [AnyObject]
+
+    /// The formats of the matrices the blocks and the head multiply with
+    /// (the execution plan picks its product paths and activation shapes by them).
+    var projectionFormats: Set<WeightFormat> {
+        var formats: Set<WeightFormat> = [output.format]
+        for block in blocks {
+            for projection in [block.query, block.key, block.value, block.attentionOutput, block.up, block.down] {
+                formats.insert(projection.matrix.format)
+            }
+            if let gate = block.gate { formats.insert(gate.matrix.format) }
+        }
+        return formats
+    }
 }

@@ -1,8 +1,9 @@
 import Synchronization
 
 /// Finds the tensors of a model in its GGUF file, checks their shapes, and
-/// makes them computable: Q8_0, Q4_1 and Q4_0 matrices are used in place from
-/// the mapping, other types are converted to Q8 blocks in the model's arena; vectors
+/// makes them computable: matrices in a WeightFormat (the 8-, 5- and 4-bit
+/// blocks, the k-quants, IQ4) are used in place from the mapping, float
+/// ones (F32, F16, BF16) are quantized to Q8_0 blocks in the model's arena; vectors
 /// (norm weights) become fp32, in place when the file already stores F32.
 struct WeightLoader {
     let file: GGUFFile
@@ -52,7 +53,7 @@ struct WeightLoader {
     }
 
     /// A matrix with `rows` outputs of `columns` inputs (ggml dims [columns, rows]).
-    /// Q8_0, Q4_1 and Q4_0 tensors are used in place; others become Q8_0.
+    /// Tensors in a WeightFormat are used in place; float ones become Q8_0.
     mutating func matrix(_ name: String, rows: Int, columns: Int) throws -> QuantizedMatrix {
         let info = try tensor(name, dimensions: [columns, rows])
         let matrix = try makeMatrix(name, info, rows: rows, columns: columns)

@@ -21,8 +21,11 @@ final class ExecutionPlan {
     let batchCapacity: Int
     let contextCapacity: Int
 
-    /// [batch, widest input] int8 activations + per-block scales and sums.
+    /// [batch, widest input] int8 activations + per-block scales and sums
+    /// (and the Q8_K-shaped copy, SuperBlockActivations).
     private let quantized: QuantizedActivations
+    /// Whether some matrix is in super-blocks: only then is the second shape quantized.
+    private let quantizesSuperBlocks: Bool
     /// Per worker: one score per visible position for each query head of a
     /// key/value group the grouped attention kernel takes at once.
     private let scores: UnsafeMutablePointer<Float>
@@ -41,10 +44,12 @@ final class ExecutionPlan {
         let tileStride: Int
     }
 
-    /// The sgemm path's int8-rounded activations as floats and per-worker
-    /// fp32 copies of weight-row slices.
+    /// The sgemm path's int8-rounded activations as floats (rounded per
+    /// 32-value block, and per super-block for the matrices in super-blocks,
+    /// as the row kernels would see them) and per-worker fp32 copies of weight-row slices.
     private struct SgemmBuffers {
         let rounded: UnsafeMutablePointer<Float>
+        let roundedInSuperBlocks: UnsafeMutablePointer<Float>
         let dequantized: UnsafeMutablePointer<Float>
         let dequantizedStride: Int
     }
@@ -57,7 +62,9 @@ final class ExecutionPlan {
         let expandedStride: Int
     }
 
-    init(config c: TransformerConfig, batchCapacity b: Int, contextCapacity: Int, pool: WorkerPool, arena: Arena) throws {
+    /// `formats`: those of the matrices it will multiply (TransformerWeights.projectionFormats).
+    init(config c: TransformerConfig, formats: Set<WeightFormat>, batchCapacity b: Int, contextCapacity: Int,
+         pool: WorkerPool, arena: Arena) throws {
         self.pool = pool
         config = c
         batchCapacity = b
@@ -76,12 +83,23 @@ final class ExecutionPlan {
         }
         let widest = max(c.embeddingLength, c.feedForwardLength, c.queryLength)
         let widestBlocks = b * widest / WeightFormat.valuesPerBlock
-        quantized = QuantizedActivations(values: try bytes(b * widest), scales: try floats(widestBlocks),
-                                         sums: try floats(widestBlocks), columns: widest)
+        quantizesSuperBlocks = formats.contains { $0.usesSuperBlocks }
+        let superBlocks = quantizesSuperBlocks ? b * widest / WeightFormat.valuesPerSuperBlock : 0
+        let superBlockSums = try ArenaBuffer<Int16>(count: superBlocks * SuperBlockActivationLayout.sumsPerBlock,
+                                                    in: arena)
+        buffers.append(superBlockSums)
+        quantized = QuantizedActivations(
+            values: try bytes(b * widest), scales: try floats(widestBlocks), sums: try floats(widestBlocks),
+            columns: widest,
+            superBlocks: SuperBlockActivations(values: try bytes(quantizesSuperBlocks ? b * widest : 0),
+                                               scales: try floats(superBlocks), sums: superBlockSums.pointer,
+                                               columns: widest))
         scoresStride = (kernels.groupedAttention?.heads ?? 1) * contextCapacity
         scores = try floats(workers * scoresStride)
 
-        if b >= PackedMatrixProduct.minimumTokens && kernels.hasPackedProduct {
+        // The packed kernel takes the 8- and 4-bit formats only; a model with others goes through sgemm.
+        if b >= PackedMatrixProduct.minimumTokens && kernels.hasPackedProduct
+            && formats.allSatisfy(PackedMatrixProduct.takes) {
             let capacity = PackedActivations.capacity(tokens: b, columns: widest)
             let tileStride = (PackedMatrixProduct.tileScratchBytes(columns: widest) + 63) / 64 * 64
             packed = PackedBuffers(values: try bytes(capacity.values), scales: try floats(capacity.floats),
@@ -97,7 +115,8 @@ final class ExecutionPlan {
             let stride = max(slice(c.queryLength, c.embeddingLength), slice(c.kvLength, c.embeddingLength),
                              slice(c.embeddingLength, c.queryLength), slice(c.feedForwardLength, c.embeddingLength),
                              slice(c.embeddingLength, c.feedForwardLength))
-            sgemm = SgemmBuffers(rounded: try floats(b * widest), dequantized: try floats(workers * stride),
+            sgemm = SgemmBuffers(rounded: try floats(b * widest),
+                                 roundedInSuperBlocks: try floats(quantizesSuperBlocks ? b * widest : 0), dequantized: try floats(workers * stride),
                                  dequantizedStride: stride)
         } else {
             sgemm = nil
@@ -122,7 +141,8 @@ final class ExecutionPlan {
     enum ProjectionInput {
         case rows(QuantizedActivations)
         case packed(PackedActivations, tiles: UnsafeMutableRawPointer, tileStride: Int)
-        case dense(UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, scratchStride: Int)
+        case dense(UnsafePointer<Float>, inSuperBlocks: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                   scratchStride: Int)
     }
 
     /// Quantizes `count` rows of `columns` values of `x` for the path this batch size takes.
@@ -135,8 +155,10 @@ final class ExecutionPlan {
             return .packed(activations, tiles: packed.tiles, tileStride: packed.tileStride)
         }
         if count >= DequantizedMatrixProduct.minimumTokens, let sgemm {
-            _ = quantize(x, columns: columns, count: count, dense: sgemm.rounded)
-            return .dense(sgemm.rounded, scratch: sgemm.dequantized, scratchStride: sgemm.dequantizedStride)
+            _ = quantize(x, columns: columns, count: count,
+                         dense: (sgemm.rounded, inSuperBlocks: sgemm.roundedInSuperBlocks))
+            return .dense(sgemm.rounded, inSuperBlocks: sgemm.roundedInSuperBlocks, scratch: sgemm.dequantized,
+                          scratchStride: sgemm.dequantizedStride)
         }
         return .rows(quantize(x, columns: columns, count: count))
     }
@@ -159,7 +181,8 @@ final class ExecutionPlan {
                 PackedMatrixProduct.multiply(matrix, rows: rows, by: activations, scratch: tiles + worker * stride,
                                              output: out, outputStride: matrix.rows)
             }
-        case .dense(let x, let scratch, let stride):
+        case .dense(let rounded, let roundedInSuperBlocks, let scratch, let stride):
+            let x = matrix.format.usesSuperBlocks ? roundedInSuperBlocks : rounded
             pool.parallelFor(matrix.rows) { rows, worker in
                 DequantizedMatrixProduct.multiply(matrix, rows: rows, input: x, tokens: count,
                                                   scratch: scratch + worker * stride, output: out, outputStride: matrix.rows)
@@ -219,15 +242,23 @@ final class ExecutionPlan {
         }
     }
 
-    /// Quantizes `count` rows; with `dense`, also writes the rounded values
-    /// back as floats there. Large batches are split across the workers.
-    private func quantize(_ x: UnsafePointer<Float>, columns: Int, count: Int,
-                          dense: UnsafeMutablePointer<Float>? = nil) -> QuantizedActivations {
+    /// Quantizes `count` rows, also in the super-block shape when a matrix
+    /// needs it; with `dense`, writes the rounded values back as floats
+    /// there. Large batches are split across the workers.
+    private func quantize(
+        _ x: UnsafePointer<Float>, columns: Int, count: Int,
+        dense: (UnsafeMutablePointer<Float>, inSuperBlocks: UnsafeMutablePointer<Float>)? = nil
+    ) -> QuantizedActivations {
         let q = QuantizedActivations(values: quantized.values, scales: quantized.scales, sums: quantized.sums,
-                                     columns: columns)
+                                     columns: columns, superBlocks: quantized.superBlocks.with(columns: columns))
+        // Inputs whose width is not a multiple of 256 never meet a super-block matrix.
+        let superBlocks = quantizesSuperBlocks && columns % WeightFormat.valuesPerSuperBlock == 0
         let work = { (tokens: Range<Int>) in
-            q.quantize(x, inputStride: columns, tokens: tokens)
-            if let dense { q.dequantize(into: dense, tokens: tokens) }
+            q.quantize(x, inputStride: columns, tokens: tokens, superBlocks: superBlocks)
+            if let dense {
+                q.dequantize(into: dense.0, tokens: tokens)
+                if superBlocks { q.superBlocks.dequantize(into: dense.inSuperBlocks, tokens: tokens) }
+            }
         }
         if count >= DequantizedMatrixProduct.minimumTokens { pool.parallelFor(count, work) } else { work(0..<count) }
         return q

@@ -52,7 +52,8 @@ public final class InferenceContext: @unchecked Sendable {
         pool = try WorkerPool(threadCount: threads == 0 ? processorCount() : threads)
         cache = try KVCache(config: model.config, capacity: chosenCapacity, arena: arena)
         scratch = try ForwardScratch(config: model.config, batchCapacity: self.batchCapacity, arena: arena)
-        plan = try ExecutionPlan(config: model.config, batchCapacity: self.batchCapacity, contextCapacity: chosenCapacity,
+        plan = try ExecutionPlan(config: model.config, formats: model.transformer.weights.projectionFormats,
+                                 batchCapacity: self.batchCapacity, contextCapacity: chosenCapacity,
                                  pool: pool, arena: arena)
         logitsBuffer = try ArenaBuffer<Float>(count: model.config.vocabularySize, in: arena)
     }
