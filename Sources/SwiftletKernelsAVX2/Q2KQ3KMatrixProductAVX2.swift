@@ -10,6 +10,8 @@
 // A super-block's integer sums stay exact in int32; its float scales come once.
 // One accumulator chain: a super-block is some 60–90 vector instructions, so
 // the 4-cycle fused multiply-add that closes it never waits on the previous.
+// Measured on Zen 3 (one thread, 576×1536, weights in L2): Q2_K 10 GB/s,
+// Q3_K 9 GB/s of weights read, compute-bound; the portable loops reach 1.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import CSwiftletSupport
@@ -42,12 +44,12 @@ public func avx2Q3_KMatrixProduct(
 }
 
 /// One row · one token over `blocks` super-blocks: row, values, scales, sums, blocks.
-typealias SuperBlockDot = (UnsafeRawPointer, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int16>, Int) -> Float
+private typealias SuperBlockDot = (UnsafeRawPointer, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int16>, Int) -> Float
 
 /// The row and token loops shared by the super-block kernels: each row is
 /// reused for every token while it is hot in L1, rows front to back (as avx2Q8MatrixProduct).
 @inline(__always)
-func superBlockRows(
+private func superBlockRows(
     rowByteCount: Int, blocksPerRow: Int, rows: Range<Int>, weights: UnsafeRawPointer,
     activations: UnsafePointer<Int8>, activationScales: UnsafePointer<Float>, activationSums: UnsafePointer<Int16>,
     tokens: Int, output: UnsafeMutablePointer<Float>, outputStride: Int, _ dot: SuperBlockDot
@@ -68,7 +70,7 @@ func superBlockRows(
 }
 
 @inline(__always)
-func load256(_ pointer: UnsafeRawPointer) -> __m256i {
+private func load256(_ pointer: UnsafeRawPointer) -> __m256i {
     _mm256_loadu_si256(pointer.assumingMemoryBound(to: __m256i.self))
 }
 
@@ -81,7 +83,7 @@ private func twoBitValues(_ bits: __m256i, _ shift: Int) -> __m256i {
 /// pshufb indexes that spread int16 word `first` over the low 128-bit lane and
 /// word `first + 1` over the high lane (of a 16-byte table in both lanes).
 @inline(__always)
-func wordPairSelector(_ first: Int) -> __m256i {
+private func wordPairSelector(_ first: Int) -> __m256i {
     let low = Int16(2 &* first) | Int16(2 &* first &+ 1) &<< 8
     return _mm256_set_m128i(_mm_set1_epi16(low &+ 0x0202), _mm_set1_epi16(low))
 }

@@ -100,9 +100,10 @@ private func q2_KBlockSums(_ block: UnsafeRawPointer, _ x: UnsafePointer<Int8>, 
         let packed = block.load(fromByteOffset: Q2_KLayout.scales + sub, as: UInt8.self)
         let (byteOffset, shift) = twoBitPosition(sub)
         let q = bits + byteOffset, a = x + 16 * sub
-        var dot: Int32 = 0
-        for l in 0..<16 { dot &+= Int32((q[l] >> shift) & 3) &* Int32(a[l]) }
-        scaled &+= Int32(packed & 0x0F) &* dot
+        // In Int16, which SSE2 multiplies 8 at a time: |Σ| ≤ 16·3·127 < 2^15.
+        var dot: Int16 = 0
+        for l in 0..<16 { dot &+= Int16((q[l] >> shift) & 3) &* Int16(a[l]) }
+        scaled &+= Int32(packed & 0x0F) &* Int32(dot)
         minimums &+= Int32(packed >> 4) &* Int32(xSums[sub])
     }
     return (scaled, minimums)
@@ -120,12 +121,13 @@ private func q3_KBlockSum(_ block: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _
         // The hmask bit of value l of sub-block `sub` is bit 4·half + shift/2 of byte 16·part + l.
         let highShift = UInt8(4 * (sub / 8)) + shift / 2
         let q = lowBits + byteOffset, h = highBits + byteOffset % 32, a = x + 16 * sub
-        var dot: Int32 = 0
+        // In Int16, which SSE2 multiplies 8 at a time: |Σ q·x| ≤ 16·7·127 < 2^15.
+        var dot: Int16 = 0
         for l in 0..<16 {
             let value = (q[l] >> shift) & 3 | ((h[l] >> highShift) & 1) << 2
-            dot &+= Int32(value) &* Int32(a[l])
+            dot &+= Int16(value) &* Int16(a[l])
         }
-        sum &+= q3_KScale(block, sub) &* (dot &- 4 &* Int32(xSums[sub]))
+        sum &+= q3_KScale(block, sub) &* (Int32(dot) &- 4 &* Int32(xSums[sub]))
     }
     return sum
 }
@@ -145,21 +147,24 @@ private func q3_KScale(_ block: UnsafeRawPointer, _ sub: Int) -> Int32 {
 /// Bound: |level·x| ≤ 127·127 and |scale − 32| ≤ 32, so |sum| ≤ 256·32·127² < 2^28.
 @inline(__always)
 private func iq4_XSBlockSum(_ block: UnsafeRawPointer, _ x: UnsafePointer<Int8>) -> Int32 {
-    let levels = iq4NonLinearLevels
     let nibbles = (block + IQ4_XSLayout.nibbles).assumingMemoryBound(to: UInt8.self)
     let scalesHigh = block.loadUnaligned(fromByteOffset: IQ4_XSLayout.scalesHigh, as: UInt16.self)
-    var sum: Int32 = 0
-    for sub in 0..<8 {
-        // Sub-block s: low nibble s % 2 of scales_l byte s / 2, top bits 2s… of scales_h.
-        let low = (block.load(fromByteOffset: IQ4_XSLayout.scalesLow + sub / 2, as: UInt8.self) >> UInt8(4 * (sub % 2))) & 0x0F
-        let high = UInt8(truncatingIfNeeded: scalesHigh >> UInt16(2 * sub)) & 3
-        // 16 bytes per 32 values: value j in the low nibble of byte j, value j + 16 in its high nibble.
-        let q = nibbles + 16 * sub, a = x + 32 * sub
-        var dot: Int32 = 0
-        for j in 0..<16 {
-            dot &+= Int32(levels[Int(q[j] & 0x0F)]) &* Int32(a[j]) &+ Int32(levels[Int(q[j] >> 4)]) &* Int32(a[j + 16])
+    // The levels as 16 bytes in memory: indexing a SIMD16 element by element is far slower.
+    return withUnsafeBytes(of: iq4NonLinearLevels) { levelBytes in
+        let levels = levelBytes.assumingMemoryBound(to: Int8.self)
+        var sum: Int32 = 0
+        for sub in 0..<8 {
+            // Sub-block s: low nibble s % 2 of scales_l byte s / 2, top bits 2s… of scales_h.
+            let low = (block.load(fromByteOffset: IQ4_XSLayout.scalesLow + sub / 2, as: UInt8.self) >> UInt8(4 * (sub % 2))) & 0x0F
+            let high = UInt8(truncatingIfNeeded: scalesHigh >> UInt16(2 * sub)) & 3
+            // 16 bytes per 32 values: value j in the low nibble of byte j, value j + 16 in its high nibble.
+            let q = nibbles + 16 * sub, a = x + 32 * sub
+            var dot: Int32 = 0
+            for j in 0..<16 {
+                dot &+= Int32(levels[Int(q[j] & 0x0F)]) &* Int32(a[j]) &+ Int32(levels[Int(q[j] >> 4)]) &* Int32(a[j + 16])
+            }
+            sum &+= (Int32(low | high << 4) - 32) &* dot
         }
-        sum &+= (Int32(low | high << 4) - 32) &* dot
+        return sum
     }
-    return sum
 }
