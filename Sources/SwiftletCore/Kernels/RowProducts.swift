@@ -47,7 +47,13 @@ extension KernelTable {
         case .q4_1, .q4_0:
             return { portableQ4MatrixProduct(weights: $0, rowByteCount: $1, blocksPerRow: $2, format: format,
                                              rows: $3, activations: $4, tokens: $5, output: $6, outputStride: $7) }
-        case .q5_0, .q5_1, .iq4_nl, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs:
+        case .q2_K: return superBlocks(portableQ2_KMatrixProduct)
+        case .q3_K: return superBlocks(portableQ3_KMatrixProduct)
+        case .q4_K: return superBlocks(portableQ4_KMatrixProduct)
+        case .q5_K: return superBlocks(portableQ5_KMatrixProduct)
+        case .q6_K: return superBlocks(portableQ6_KMatrixProduct)
+        case .iq4_xs: return superBlocks(portableIQ4_XSMatrixProduct)
+        case .q5_0, .q5_1, .iq4_nl:
             return decodedRowProduct(format)
         }
     }
@@ -66,7 +72,13 @@ extension KernelTable {
             return blocks { avx2Q4MatrixProduct(weights: $0, rowByteCount: $1, blocksPerRow: $2, hasMinimum: hasMinimum,
                                                 rows: $3, activations: $4, activationScales: $5, activationSums: $6,
                                                 tokens: $7, output: $8, outputStride: $9) }
-        case .q5_0, .q5_1, .iq4_nl, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs:
+        case .q2_K: return superBlocks(avx2Q2_KMatrixProduct)
+        case .q3_K: return superBlocks(avx2Q3_KMatrixProduct)
+        case .q4_K: return superBlocks(avx2Q4_KMatrixProduct)
+        case .q5_K: return superBlocks(avx2Q5_KMatrixProduct)
+        case .q6_K: return superBlocks(avx2Q6_KMatrixProduct)
+        case .iq4_xs: return superBlocks(avx2IQ4_XSMatrixProduct)
+        case .q5_0, .q5_1, .iq4_nl:
             return portableRowProduct(format)
         }
     }
