@@ -77,12 +77,14 @@ csharp: build
 
 model: deps
 	@scripts/fetch-model.sh >/dev/null
+	@scripts/fetch-gemma3.sh >/dev/null
 
 demo: examples model
 	$(BUILD)/bin/generate "$$(scripts/fetch-model.sh)" "$(PROMPT)"
 
 test: examples csharp model
-	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" scripts/run-tests.sh
+	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" SWIFTLET_MODEL_GEMMA3="$$(scripts/fetch-gemma3.sh)" \
+		scripts/run-tests.sh
 
 # Swiftlet against llama.cpp's goldens, with llama.cpp's own quantizer making
 # the k-quant / IQ4 files (Tests/python/test_llamacpp_quant_types.py; `make test`

@@ -2,7 +2,7 @@
 # The test suite `make test` runs (after building): header, exports and
 # dependency checks, the C examples, the Python tests of the C API against the
 # real library, then the Python package's own suite from a fresh install.
-# Needs SWIFTLET_MODEL_Q4_1 (the Makefile sets it).
+# Needs SWIFTLET_MODEL_Q4_1 and SWIFTLET_MODEL_GEMMA3 (the Makefile sets them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lib=build/lib/libswiftlet.so
