@@ -53,8 +53,9 @@ extension KernelTable {
         case .q5_K: return superBlocks(portableQ5_KMatrixProduct)
         case .q6_K: return superBlocks(portableQ6_KMatrixProduct)
         case .iq4_xs: return superBlocks(portableIQ4_XSMatrixProduct)
-        case .q5_0, .q5_1, .iq4_nl:
-            return decodedRowProduct(format)
+        case .q5_0: return blocks(portableQ5_0MatrixProduct)
+        case .q5_1: return blocks(portableQ5_1MatrixProduct)
+        case .iq4_nl: return blocks(portableIQ4_NLMatrixProduct)
         }
     }
 
@@ -78,8 +79,9 @@ extension KernelTable {
         case .q5_K: return superBlocks(avx2Q5_KMatrixProduct)
         case .q6_K: return superBlocks(avx2Q6_KMatrixProduct)
         case .iq4_xs: return superBlocks(avx2IQ4_XSMatrixProduct)
-        case .q5_0, .q5_1, .iq4_nl:
-            return portableRowProduct(format)
+        case .q5_0: return blocks(avx2Q5_0MatrixProduct)
+        case .q5_1: return blocks(avx2Q5_1MatrixProduct)
+        case .iq4_nl: return blocks(avx2IQ4_NLMatrixProduct)
         }
     }
 
@@ -101,31 +103,4 @@ extension KernelTable {
         }
     }
     #endif
-
-    // TEMPORARY (issue 11, until the per-type kernels land): decode each block
-    // to floats and multiply with the dequantized activations.
-    static func decodedRowProduct(_ format: WeightFormat) -> RowProduct {
-        { w, rowBytes, blocks, rows, x, tokens, out, stride in
-            let columns = blocks * format.blockLength
-            let row = UnsafeMutablePointer<Float>.allocate(capacity: columns)
-            defer { row.deallocate() }
-            for r in rows {
-                dequantizeRow(type: format.tensorType, source: w + r * rowBytes, into: row, count: columns)
-                for t in 0..<tokens {
-                    var sum: Float = 0
-                    if format.usesSuperBlocks {
-                        let s = x.superBlocks
-                        for i in 0..<columns {
-                            sum += row[i] * s.scales[(t * columns + i) / 256] * Float(s.values[t * columns + i])
-                        }
-                    } else {
-                        for i in 0..<columns {
-                            sum += row[i] * x.scales[(t * columns + i) / 32] * Float(x.values[t * columns + i])
-                        }
-                    }
-                    out[t * stride + r] = sum
-                }
-            }
-        }
-    }
 }
