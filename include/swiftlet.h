@@ -211,9 +211,10 @@ SWIFTLET_API void swiftlet_model_params_init(swiftlet_model_params *params);
 /* Loads a GGUF model file (GGUF version 2 or 3; architecture "llama",
 ** "qwen2" or "gpt2", see the README's table; tensor
 ** types F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K,
-** Q6_K, IQ4_NL, IQ4_XS). Q8_0, Q4_0 and Q4_1 tensors are used in place from a
-** read-only memory mapping; the others are converted to 8-bit blocks (Q8_0)
-** at load, for now also the k-quants, Q5_x and IQ4_x.
+** Q6_K, IQ4_NL, IQ4_XS; so the usual Q4_K_M, Q5_K_M, Q6_K… files load).
+** Quantized tensors are computed on in place from a read-only memory
+** mapping; F32, F16 and BF16 matrices are quantized to 8-bit blocks (Q8_0)
+** at load. Other tensor types fail with UNSUPPORTED, naming these.
 ** `params` may be NULL for defaults. On success `*out_model` owns the model;
 ** free it with swiftlet_model_free(). A chat template the renderer cannot
 ** parse does not stop the load: only chat with the model's own template then

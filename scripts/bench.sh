@@ -7,7 +7,9 @@
 #    (scripts/llama-venv.sh).
 # 2. The Q4_1 model from scripts/fetch-model.sh, and a Q8_0 copy made with
 #    `build/bin/swiftlet quantize` next to it in the cache, if missing.
-# 3. bench/bench.py on both files at 1 and 2 threads, then its binding row (the
+# 3. Q4_K_M and Q6_K requantizations of the Q4_1 file by llama.cpp's own
+#    quantizer (the files the k-quant agreement tests use), if missing.
+# 4. bench/bench.py on the four files at 1 and 2 threads, then its binding row (the
 #    swiftlet package's Context.eval loop and llama-cpp-python's Llama.eval loop
 #    against their bare C calls) on the Q8_0 file at 2 threads; arguments given
 #    to this script are passed on (e.g. `scripts/bench.sh --runs 5`,
@@ -30,4 +32,15 @@ if [ ! -f "$q8_0" ]; then
     mv "$q8_0.partial" "$q8_0"
 fi
 
-exec "$python" bench/bench.py "$q4_1" "$q8_0" --threads 1 2 "$@"
+requantized() {  # $1: make_llamacpp_quant_goldens.py's name, $2: its file-name suffix
+    local path="$cache/models/SmolLM2-135M-Instruct.llamacpp-$2.gguf"
+    if [ ! -f "$path" ]; then
+        echo "writing $path" >&2
+        "$python" Tests/goldens/make_llamacpp_quant_goldens.py --model "$q4_1" --make "$1" --out "$path" >&2
+    fi
+    echo "$path"
+}
+q4_k_m="$(requantized q4_k_m Q4_K_M)"
+q6_k="$(requantized q6_k Q6_K)"
+
+exec "$python" bench/bench.py "$q4_1" "$q8_0" "$q4_k_m" "$q6_k" --threads 1 2 "$@"

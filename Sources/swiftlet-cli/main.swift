@@ -172,7 +172,7 @@ func runInspect(_ options: Options) throws {
     }
     write("\n")
     for tensor in file.tensors {
-        write("\(tensor.name)\t\(tensor.type)\t\(tensor.dimensions)\t\(tensor.byteCount) bytes\n")
+        write("\(tensor.name)\t\(tensor.type.name)\t\(tensor.dimensions)\t\(tensor.byteCount) bytes\n")
     }
 }
 

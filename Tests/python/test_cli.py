@@ -109,7 +109,7 @@ def check_inspect(cli, path, r=None):
     for line, t in zip(tensor_lines, r.tensors):
         name, ttype, dims, size = line.split("\t")
         assert name == t.name
-        assert ttype == t.tensor_type.name.lower(), name
+        assert ttype == t.tensor_type.name, name  # ggml's spelling, e.g. Q4_K
         assert json.loads(dims) == [int(d) for d in t.shape], name
         assert size == f"{int(t.n_bytes)} bytes", name
     return r
@@ -127,6 +127,15 @@ def test_inspect_real_model_matches_gguf_reader(cli, real_model_path, real_reade
 
 def test_inspect_tiny_model_matches_gguf_reader(cli, tiny_paths):
     check_inspect(cli, tiny_paths[TINY_F16])
+
+
+def test_inspect_names_k_quant_tensor_types(cli):
+    """The Gemma 3 Q4_K_M file mixes Q4_K, Q6_K, Q5_0, Q8_0 and F32 tensors."""
+    path = os.environ.get("SWIFTLET_MODEL_GEMMA3", "")
+    if not os.path.isfile(path):
+        pytest.skip("$SWIFTLET_MODEL_GEMMA3 is not set (make test sets it: scripts/fetch-gemma3.sh)")
+    r = check_inspect(cli, path)
+    assert {"Q4_K", "Q6_K", "Q5_0", "Q8_0", "F32"} <= {t.tensor_type.name for t in r.tensors}
 
 
 # ----------------------------------------------------------------- tokenize

@@ -1,5 +1,7 @@
-/// Decoders for the ggml block types Swiftlet converts at load (to Q8_0, see
-/// convertToQ8_0): Q5_0, Q5_1, the k-quants Q2_K…Q6_K and IQ4_NL/IQ4_XS.
+/// Decoders for the ggml block types beyond Q8_0/Q4_x (whose decoders are in
+/// TensorConversion.swift): Q5_0, Q5_1, the k-quants Q2_K…Q6_K and
+/// IQ4_NL/IQ4_XS, for the embedding lookup, the sgemm path and conversions.
+/// The kernels compute on the blocks directly (RowProducts.swift).
 /// Each function decodes one block at `block` into `output` (32 or 256
 /// floats, GGMLType.blockSize) with the float operations of ggml's reference
 /// dequantize_row_* in the same order (fp16 scales widened to float first,
@@ -38,9 +40,9 @@ private func uint32(_ block: UnsafeRawPointer, _ offset: Int) -> UInt32 {
 /// of byte j, value j + 16 in its high nibble). value = d × (q − 16).
 func decodeQ5_0Block(_ block: UnsafeRawPointer, into output: UnsafeMutablePointer<Float>) {
     let d = half(block, 0)
-    let high = uint32(block, 2)
+    let high = uint32(block, Q5_0Layout.fifthBits)
     for j in 0..<16 {
-        let packed = byte(block, 6 + j)
+        let packed = byte(block, Q5_0Layout.nibbles + j)
         let low = Int32(packed & 0x0F) | Int32((high >> UInt32(j)) & 1) << 4
         let upper = Int32(packed >> 4) | Int32((high >> UInt32(j + 16)) & 1) << 4
         output[j] = Float(low - 16) * d
@@ -52,10 +54,10 @@ func decodeQ5_0Block(_ block: UnsafeRawPointer, into output: UnsafeMutablePointe
 /// unsigned. value = d × q + m.
 func decodeQ5_1Block(_ block: UnsafeRawPointer, into output: UnsafeMutablePointer<Float>) {
     let d = half(block, 0)
-    let m = half(block, 2)
-    let high = uint32(block, 4)
+    let m = half(block, WeightFormat.minimumOffset)
+    let high = uint32(block, Q5_1Layout.fifthBits)
     for j in 0..<16 {
-        let packed = byte(block, 8 + j)
+        let packed = byte(block, Q5_1Layout.nibbles + j)
         let low = UInt32(packed & 0x0F) | ((high >> UInt32(j)) & 1) << 4
         let upper = UInt32(packed >> 4) | ((high >> UInt32(j + 16)) & 1) << 4
         let lowProduct = Float(low) * d
@@ -65,22 +67,16 @@ func decodeQ5_1Block(_ block: UnsafeRawPointer, into output: UnsafeMutablePointe
     }
 }
 
-/// IQ4_NL's 16 non-linear levels (ggml's kvalues_iq4nl), shared by IQ4_XS.
-private let iq4Levels: (Float, Float, Float, Float, Float, Float, Float, Float,
-                        Float, Float, Float, Float, Float, Float, Float, Float) =
-    (-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113)
-
+/// Level `index` of IQ4_NL's and IQ4_XS's 16 (iq4NonLinearLevels, SwiftletWeightFormats).
 @inline(__always)
-private func iq4Level(_ index: UInt8) -> Float {
-    withUnsafeBytes(of: iq4Levels) { $0.load(fromByteOffset: Int(index & 0x0F) * 4, as: Float.self) }
-}
+private func iq4Level(_ index: UInt8) -> Float { Float(iq4NonLinearLevels[Int(index & 0x0F)]) }
 
 /// IQ4_NL, 18 bytes: d (0), qs (2..<18) as Q4_0's nibbles, each an index into
 /// the 16-entry table. value = d × table[q].
 func decodeIQ4_NLBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePointer<Float>) {
     let d = half(block, 0)
     for j in 0..<16 {
-        let packed = byte(block, 2 + j)
+        let packed = byte(block, WeightFormat.iq4_nl.valuesOffset + j)
         output[j] = d * iq4Level(packed & 0x0F)
         output[j + 16] = d * iq4Level(packed >> 4)
     }
@@ -94,8 +90,8 @@ func decodeIQ4_NLBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePoin
 /// (s = 0…3, l = 0…31) is bits 2s…2s+1 of byte l.
 /// value = (d × scale) × q − (dmin × min).
 func decodeQ2_KBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePointer<Float>) {
-    let d = half(block, 80)
-    let dmin = half(block, 82)
+    let d = half(block, Q2_KLayout.d)
+    let dmin = half(block, Q2_KLayout.dmin)
     for half128 in 0..<2 {
         for shift in 0..<4 {
             for part in 0..<2 {  // two 16-value sub-blocks per 32 values
@@ -105,7 +101,7 @@ func decodeQ2_KBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePointe
                 let minimum = dmin * Float(packedScale >> 4)
                 let out = output + sub * 16
                 for l in 0..<16 {
-                    let q = (byte(block, 16 + half128 * 32 + part * 16 + l) >> UInt8(2 * shift)) & 3
+                    let q = (byte(block, Q2_KLayout.values + half128 * 32 + part * 16 + l) >> UInt8(2 * shift)) & 3
                     let product = scale * Float(q)
                     out[l] = product - minimum
                 }
@@ -121,18 +117,18 @@ func decodeQ2_KBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePointe
 /// 0–7 and of 8–15 in their high nibbles; the top two bits of sub-block s in
 /// bits 2(s/4)… of byte 8 + s % 4), d (108). value = (d × (scale − 32)) × q.
 func decodeQ3_KBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePointer<Float>) {
-    let d = half(block, 108)
+    let d = half(block, Q3_KLayout.d)
     for sub in 0..<16 {
-        let low = sub < 8 ? byte(block, 96 + sub) & 0x0F : byte(block, 96 + sub - 8) >> 4
-        let high = (byte(block, 104 + sub % 4) >> UInt8(2 * (sub / 4))) & 3
+        let low = sub < 8 ? byte(block, Q3_KLayout.scales + sub) & 0x0F : byte(block, Q3_KLayout.scales + sub - 8) >> 4
+        let high = (byte(block, Q3_KLayout.scales + 8 + sub % 4) >> UInt8(2 * (sub / 4))) & 3
         let scale = d * Float(Int32(low | high << 4) - 32)
         let out = output + sub * 16
         // Sub-block `sub` covers values 16·sub…: half 128·(sub / 8), bit pair sub % 8 / 2.
         let half128 = sub / 8, shift = (sub % 8) / 2, part = sub % 2
         for l in 0..<16 {
             let index = part * 16 + l  // byte within the half's 32 bytes of qs (and hmask)
-            let lowBits = Int32((byte(block, 32 + half128 * 32 + index) >> UInt8(2 * shift)) & 3)
-            let maskBit = (byte(block, index) >> UInt8(half128 * 4 + shift)) & 1
+            let lowBits = Int32((byte(block, Q3_KLayout.values + half128 * 32 + index) >> UInt8(2 * shift)) & 3)
+            let maskBit = (byte(block, Q3_KLayout.highBits + index) >> UInt8(half128 * 4 + shift)) & 1
             out[l] = scale * Float(lowBits - (maskBit != 0 ? 0 : 4))
         }
     }
@@ -157,25 +153,25 @@ private func kScaleMin(_ scales: UnsafeRawPointer, _ j: Int) -> (scale: UInt8, m
 /// nibbles and the next 32 in the high ones, with sub-blocks 2k and 2k + 1.
 /// value = (d × scale) × q − (dmin × min).
 func decodeQ4_KBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePointer<Float>) {
-    decodeScaleMinBlock(block, nibblesOffset: 16, fifthBitsOffset: nil, into: output)
+    decodeScaleMinBlock(block, nibblesOffset: Q4_KLayout.nibbles, fifthBitsOffset: nil, into: output)
 }
 
 /// Q5_K, 176 bytes: d (0), dmin (2), scales (4..<16) as Q4_K, qh (16..<48,
 /// bit 4 of each value: value 32·s + l is bit s of byte l), qs (48..<176) as
 /// Q4_K's. value = (d × scale) × q − (dmin × min).
 func decodeQ5_KBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePointer<Float>) {
-    decodeScaleMinBlock(block, nibblesOffset: 48, fifthBitsOffset: 16, into: output)
+    decodeScaleMinBlock(block, nibblesOffset: Q5_KLayout.nibbles, fifthBitsOffset: Q5_KLayout.fifthBits, into: output)
 }
 
 /// Q4_K and Q5_K: the same super-block but for Q5_K's fifth bits (`fifthBitsOffset`).
 @inline(__always)
 private func decodeScaleMinBlock(_ block: UnsafeRawPointer, nibblesOffset: Int, fifthBitsOffset: Int?,
                                  into output: UnsafeMutablePointer<Float>) {
-    let d = half(block, 0)
-    let dmin = half(block, 2)
+    let d = half(block, Q4_KLayout.d)
+    let dmin = half(block, Q4_KLayout.dmin)
     for pair in 0..<4 {
-        let (scaleA, minA) = kScaleMin(block + 4, 2 * pair)
-        let (scaleB, minB) = kScaleMin(block + 4, 2 * pair + 1)
+        let (scaleA, minA) = kScaleMin(block + Q4_KLayout.scales, 2 * pair)
+        let (scaleB, minB) = kScaleMin(block + Q4_KLayout.scales, 2 * pair + 1)
         let d1 = d * Float(scaleA), m1 = dmin * Float(minA)
         let d2 = d * Float(scaleB), m2 = dmin * Float(minB)
         let out = output + pair * 64
@@ -203,13 +199,13 @@ private func decodeScaleMinBlock(_ block: UnsafeRawPointer, nibblesOffset: Int, 
 /// scales[8·half + 2s + l / 16].
 /// value = (d × scale) × (q − 32).
 func decodeQ6_KBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePointer<Float>) {
-    let d = half(block, 208)
+    let d = half(block, Q6_KLayout.d)
     for half128 in 0..<2 {
-        let ql = 64 * half128, qh = 128 + 32 * half128
+        let ql = Q6_KLayout.lowBits + 64 * half128, qh = Q6_KLayout.highBits + 32 * half128
         for s in 0..<4 {
             let out = output + half128 * 128 + s * 32
             for l in 0..<32 {
-                let scale = Float(Int8(bitPattern: byte(block, 192 + half128 * 8 + s * 2 + l / 16)))
+                let scale = Float(Int8(bitPattern: byte(block, Q6_KLayout.scales + half128 * 8 + s * 2 + l / 16)))
                 let lowByte = byte(block, ql + l + 32 * (s % 2))
                 let low = s < 2 ? lowByte & 0x0F : lowByte >> 4
                 let high = (byte(block, qh + l) >> UInt8(2 * s)) & 3
@@ -226,15 +222,15 @@ func decodeQ6_KBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePointe
 /// per 32 values as IQ4_NL). Scales are 6-bit, stored +32.
 /// value = (d × (scale − 32)) × table[q].
 func decodeIQ4_XSBlock(_ block: UnsafeRawPointer, into output: UnsafeMutablePointer<Float>) {
-    let d = half(block, 0)
-    let scalesHigh = UInt16(byte(block, 2)) | UInt16(byte(block, 3)) << 8
+    let d = half(block, IQ4_XSLayout.d)
+    let scalesHigh = UInt16(byte(block, IQ4_XSLayout.scalesHigh)) | UInt16(byte(block, IQ4_XSLayout.scalesHigh + 1)) << 8
     for sub in 0..<8 {
-        let low = (byte(block, 4 + sub / 2) >> UInt8(4 * (sub % 2))) & 0x0F
+        let low = (byte(block, IQ4_XSLayout.scalesLow + sub / 2) >> UInt8(4 * (sub % 2))) & 0x0F
         let high = UInt8(truncatingIfNeeded: scalesHigh >> UInt16(2 * sub)) & 3
         let scale = d * Float(Int32(low | high << 4) - 32)
         let out = output + sub * 32
         for j in 0..<16 {
-            let packed = byte(block, 8 + sub * 16 + j)
+            let packed = byte(block, IQ4_XSLayout.nibbles + sub * 16 + j)
             out[j] = scale * iq4Level(packed & 0x0F)
             out[j + 16] = scale * iq4Level(packed >> 4)
         }

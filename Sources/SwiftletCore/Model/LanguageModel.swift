@@ -14,7 +14,7 @@ public final class LanguageModel: @unchecked Sendable {
     /// Weights stored in the file, counted element by element.
     public let parameterCount: UInt64
     let transformer: Transformer
-    /// Holds the weights converted at load (non-Q8_0 tensors).
+    /// Holds the weights converted at load (F32/F16/BF16 matrices).
     private let arena: Arena
 
     /// Architectures this build can run (DESIGN: one file per architecture,
