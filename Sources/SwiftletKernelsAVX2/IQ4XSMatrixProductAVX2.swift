@@ -24,16 +24,10 @@ public func avx2IQ4_XSMatrixProduct(
     activations: UnsafePointer<Int8>, activationScales: UnsafePointer<Float>, activationSums: UnsafePointer<Int16>,
     tokens: Int, output: UnsafeMutablePointer<Float>, outputStride: Int
 ) {
-    let columns = blocksPerRow &* WeightFormat.valuesPerSuperBlock
-    for row in rows {
-        let rowBase = weights + row &* rowByteCount
-        slc_prefetch_weight_row(rowBase, rowByteCount)
-        var token = 0
-        while token < tokens {
-            output[token &* outputStride &+ row] = dotIQ4_XS(rowBase, activations + token &* columns,
-                                                             activationScales + token &* blocksPerRow, blocksPerRow)
-            token &+= 1
-        }
+    superBlockRows(rowByteCount: rowByteCount, blocksPerRow: blocksPerRow, rows: rows, weights: weights,
+                   activations: activations, activationScales: activationScales, activationSums: activationSums,
+                   tokens: tokens, output: output, outputStride: outputStride) { row, x, scales, _, blocks in
+        dotIQ4_XS(row, x, scales, blocks)
     }
 }
 

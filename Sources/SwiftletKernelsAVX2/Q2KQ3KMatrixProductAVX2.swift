@@ -43,32 +43,6 @@ public func avx2Q3_KMatrixProduct(
                    tokens: tokens, output: output, outputStride: outputStride, dotQ3_K)
 }
 
-/// One row · one token over `blocks` super-blocks: row, values, scales, sums, blocks.
-private typealias SuperBlockDot = (UnsafeRawPointer, UnsafePointer<Int8>, UnsafePointer<Float>, UnsafePointer<Int16>, Int) -> Float
-
-/// The row and token loops shared by the super-block kernels: each row is
-/// reused for every token while it is hot in L1, rows front to back (as avx2Q8MatrixProduct).
-@inline(__always)
-private func superBlockRows(
-    rowByteCount: Int, blocksPerRow: Int, rows: Range<Int>, weights: UnsafeRawPointer,
-    activations: UnsafePointer<Int8>, activationScales: UnsafePointer<Float>, activationSums: UnsafePointer<Int16>,
-    tokens: Int, output: UnsafeMutablePointer<Float>, outputStride: Int, _ dot: SuperBlockDot
-) {
-    let columns = blocksPerRow &* WeightFormat.valuesPerSuperBlock
-    let sumsPerRow = blocksPerRow &* SuperBlockActivationLayout.sumsPerBlock
-    for row in rows {
-        let rowBase = weights + row &* rowByteCount
-        slc_prefetch_weight_row(rowBase, rowByteCount)
-        var token = 0
-        while token < tokens {
-            output[token &* outputStride &+ row] = dot(rowBase, activations + token &* columns,
-                                                       activationScales + token &* blocksPerRow,
-                                                       activationSums + token &* sumsPerRow, blocksPerRow)
-            token &+= 1
-        }
-    }
-}
-
 @inline(__always)
 private func load256(_ pointer: UnsafeRawPointer) -> __m256i {
     _mm256_loadu_si256(pointer.assumingMemoryBound(to: __m256i.self))

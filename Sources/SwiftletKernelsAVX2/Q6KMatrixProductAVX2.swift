@@ -22,19 +22,9 @@ public func avx2Q6_KMatrixProduct(
     activations: UnsafePointer<Int8>, activationScales: UnsafePointer<Float>, activationSums: UnsafePointer<Int16>,
     tokens: Int, output: UnsafeMutablePointer<Float>, outputStride: Int
 ) {
-    let columns = blocksPerRow &* WeightFormat.valuesPerSuperBlock
-    let sumsPerRow = blocksPerRow &* SuperBlockActivationLayout.sumsPerBlock
-    for row in rows {
-        let rowBase = weights + row &* rowByteCount
-        slc_prefetch_weight_row(rowBase, rowByteCount)
-        var token = 0
-        while token < tokens {
-            output[token &* outputStride &+ row] = rowProduct(
-                rowBase, activations + token &* columns, activationScales + token &* blocksPerRow,
-                activationSums + token &* sumsPerRow, blocksPerRow)
-            token &+= 1
-        }
-    }
+    superBlockRows(rowByteCount: rowByteCount, blocksPerRow: blocksPerRow, rows: rows, weights: weights,
+                   activations: activations, activationScales: activationScales, activationSums: activationSums,
+                   tokens: tokens, output: output, outputStride: outputStride, rowProduct)
 }
 
 /// One weight row · one activation row.

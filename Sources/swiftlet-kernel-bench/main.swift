@@ -60,6 +60,11 @@ func format1(_ v: Double) -> String {
     return scaled >= 100 ? String(Int(scaled.rounded())) : String(scaled)
 }
 
+func format2(_ v: Double) -> String {
+    let hundredths = Int((v * 100).rounded())
+    return "\(hundredths / 100)." + (hundredths % 100 < 10 ? "0" : "") + "\(hundredths % 100)"
+}
+
 let columns = 576, blocksPerRow = columns / 32
 
 // Activations for up to 32 tokens: int8 values, per-block scales and scale·Σq.
@@ -70,14 +75,42 @@ let activationSums = UnsafeMutablePointer<Float>.allocate(capacity: maxTokens * 
 for i in 0..<(maxTokens * columns) { activations[i] = Int8(truncatingIfNeeded: Int(filler.byte() % 255) - 127) }
 for i in 0..<(maxTokens * blocksPerRow) { activationScales[i] = 0.01; activationSums[i] = 0.3 }
 
-/// A buffer of weight blocks: random bytes, with every block's fp16 scale(s) made finite.
-func weightBuffer(bytes: Int, blockBytes: Int, scaleCount: Int) -> UnsafeMutableRawPointer {
+// The super-block formats' activations (SuperBlockActivationLayout, ggml's
+// Q8_K): 1536-wide rows (SmolLM2's ffn_down input), int8 values, one scale
+// per 256 values and the Int16 sum of each 16.
+let superColumns = 1536, superBlocksPerRow = superColumns / WeightFormat.valuesPerSuperBlock
+let superActivations = UnsafeMutablePointer<Int8>.allocate(capacity: maxTokens * superColumns)
+let superScales = UnsafeMutablePointer<Float>.allocate(capacity: maxTokens * superBlocksPerRow)
+let superSums = UnsafeMutablePointer<Int16>.allocate(capacity: maxTokens * superColumns / 16)
+for i in 0..<(maxTokens * superColumns) { superActivations[i] = Int8(truncatingIfNeeded: Int(filler.byte() % 255) - 127) }
+for i in 0..<(maxTokens * superBlocksPerRow) { superScales[i] = 0.01 }
+for g in 0..<(maxTokens * superColumns / 16) {
+    superSums[g] = Int16((0..<16).reduce(0) { $0 + Int(superActivations[16 * g + $1]) })
+}
+
+/// Where a block of `format` keeps its fp16 fields (d, and m or dmin), in bytes (BlockLayouts.swift).
+func halfOffsets(_ format: WeightFormat) -> [Int] {
+    switch format {
+    case .q8_0, .q4_0, .q5_0, .iq4_nl: return [0]
+    case .q4_1, .q5_1: return [0, 2]
+    case .q2_K: return [Q2_KLayout.d, Q2_KLayout.dmin]
+    case .q3_K: return [Q3_KLayout.d]
+    case .q4_K: return [Q4_KLayout.d, Q4_KLayout.dmin]
+    case .q5_K: return [Q5_KLayout.d, Q5_KLayout.dmin]
+    case .q6_K: return [Q6_KLayout.d]
+    case .iq4_xs: return [IQ4_XSLayout.d]
+    }
+}
+
+/// A buffer of weight blocks: random bytes, with every block's fp16 fields
+/// (at `halves`, byte offsets in a block) set to a small finite half.
+func weightBuffer(bytes: Int, blockBytes: Int, halves: [Int]) -> UnsafeMutableRawPointer {
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
     let words = buffer.bindMemory(to: UInt64.self, capacity: bytes / 8)
     for i in 0..<(bytes / 8) { words[i] = filler.next() }
     var offset = 0
     while offset + blockBytes <= bytes {
-        for s in 0..<scaleCount { buffer.storeBytes(of: Float16(0.01).bitPattern, toByteOffset: offset + 2 * s, as: UInt16.self) }
+        for h in halves { buffer.storeBytes(of: Float16(0.01).bitPattern, toByteOffset: offset + h, as: UInt16.self) }
         offset += blockBytes
     }
     return buffer
@@ -103,88 +136,119 @@ var sink: Float = 0
 var integerSink: Int64 = 0
 let output = UnsafeMutablePointer<Float>.allocate(capacity: 1 << 20)
 
-print("kernel                  shape                     time/call     rate            vs peer")
+print("kernel                  shape                     time/call     rate            vs peer  bits/weight")
 print(String(repeating: "-", count: 100))
 
-// ---- Weight streaming: one token, a matrix far larger than the caches.
+// ---- Weight streaming: one token, a matrix far larger than the caches. Each
+// kernel's row also gives its format's bits per weight: near the peer, memory
+// bounds it; well below, its arithmetic does (the in-L2 rows show that ceiling).
 let streamBytes = 192 << 20
 let gigabytes = { (bytes: Int, seconds: Double) in Double(bytes) / seconds / 1e9 }
-let plainBase = weightBuffer(bytes: streamBytes, blockBytes: 64, scaleCount: 0)
+let plainBase = weightBuffer(bytes: streamBytes, blockBytes: 64, halves: [])
 let readSeconds = measure(repetitions: 15) { integerSink &+= readAll(plainBase, streamBytes) }
 let readRate = gigabytes(streamBytes, readSeconds)
 row("read (peer)", "192 MiB", readSeconds, "\(format1(readRate)) GB/s", "1.00")
 plainBase.deallocate()
 
-/// A generation-path product kernel under test: its weight format and instruction set.
+/// A generation-path product kernel under test: its weight format, its row
+/// width (a multiple of the format's block length) and a call of it.
 struct ProductKernel {
     let name: String
-    let blockBytes: Int
-    let hasMinimum: Bool  // Q4_1 rather than Q8_0
-    let useVNNI: Bool
+    let format: WeightFormat
+    let columns: Int
+    /// output[t · outputStride + r] = row r of the weights · token t, for r < rows and t < tokens.
+    let run: (_ weights: UnsafeRawPointer, _ rows: Int, _ tokens: Int, _ output: UnsafeMutablePointer<Float>,
+              _ outputStride: Int) -> Void
+    var rowBytes: Int { format.rowByteCount(columns: columns) }
+    var bitsPerWeight: Double { Double(format.bytesPerBlock * 8) / Double(format.blockLength) }
+}
 
-    /// output[t · outputStride + r] = row r of `weights` · token t, for r < rows and t < tokens.
-    func run(_ weights: UnsafeRawPointer, rows: Int, tokens: Int, output: UnsafeMutablePointer<Float>,
-             outputStride: Int) {
-        let rowBytes = blocksPerRow * blockBytes
-        switch (hasMinimum, useVNNI) {
-        case (true, true):
-            vnniQ4MatrixProduct(weights: weights, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, hasMinimum: true,
-                                rows: 0..<rows, activations: activations, activationScales: activationScales,
-                                activationSums: activationSums, tokens: tokens, output: output, outputStride: outputStride)
-        case (true, false):
-            avx2Q4MatrixProduct(weights: weights, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, hasMinimum: true,
-                                rows: 0..<rows, activations: activations, activationScales: activationScales,
-                                activationSums: activationSums, tokens: tokens, output: output, outputStride: outputStride)
-        case (false, true):
-            vnniQ8MatrixProduct(weights: weights, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<rows,
-                                activations: activations, activationScales: activationScales,
-                                activationSums: activationSums, tokens: tokens, output: output, outputStride: outputStride)
-        case (false, false):
-            avx2Q8MatrixProduct(weights: weights, rowByteCount: rowBytes, blocksPerRow: blocksPerRow, rows: 0..<rows,
-                                activations: activations, activationScales: activationScales, tokens: tokens,
-                                output: output, outputStride: outputStride)
-        }
+/// The 32-value-block products' signature (avx2Q5_0MatrixProduct's): Float scales and sums per block.
+typealias BlockProduct = (UnsafeRawPointer, Int, Int, Range<Int>, UnsafePointer<Int8>, UnsafePointer<Float>,
+                          UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int) -> Void
+/// The super-block products' (avx2Q4_KMatrixProduct's): a Float scale per 256 values, Int16 sums per 16.
+typealias SuperBlockProduct = (UnsafeRawPointer, Int, Int, Range<Int>, UnsafePointer<Int8>, UnsafePointer<Float>,
+                               UnsafePointer<Int16>, Int, UnsafeMutablePointer<Float>, Int) -> Void
+
+func blockKernel(_ name: String, _ format: WeightFormat, _ product: @escaping BlockProduct) -> ProductKernel {
+    let rowBytes = format.rowByteCount(columns: columns)
+    return ProductKernel(name: name, format: format, columns: columns) { weights, rows, tokens, output, stride in
+        product(weights, rowBytes, blocksPerRow, 0..<rows, activations, activationScales, activationSums, tokens,
+                output, stride)
     }
 }
 
+func superBlockKernel(_ name: String, _ format: WeightFormat, _ product: @escaping SuperBlockProduct) -> ProductKernel {
+    let rowBytes = format.rowByteCount(columns: superColumns)
+    return ProductKernel(name: name, format: format, columns: superColumns) { weights, rows, tokens, output, stride in
+        product(weights, rowBytes, superBlocksPerRow, 0..<rows, superActivations, superScales, superSums, tokens,
+                output, stride)
+    }
+}
+
+/// Q4_1 (hasMinimum) or Q4_0 through avx2Q4MatrixProduct or vnniQ4MatrixProduct.
+func q4(hasMinimum: Bool, vnni: Bool = false) -> BlockProduct {
+    let product = vnni ? vnniQ4MatrixProduct : avx2Q4MatrixProduct
+    return { product($0, $1, $2, hasMinimum, $3, $4, $5, $6, $7, $8, $9) }
+}
+
 let vnni = slc_cpu_has_avx512_vnni()
-let q8Bytes = WeightFormat.q8_0.bytesPerBlock, q4_1Bytes = WeightFormat.q4_1.bytesPerBlock
-var productKernels = [ProductKernel(name: "q8_0 × int8", blockBytes: q8Bytes, hasMinimum: false, useVNNI: false),
-                      ProductKernel(name: "q4_1 × int8", blockBytes: q4_1Bytes, hasMinimum: true, useVNNI: false)]
+let q8Bytes = WeightFormat.q8_0.bytesPerBlock
+var productKernels = [
+    blockKernel("q8_0 × int8", .q8_0) {
+        avx2Q8MatrixProduct(weights: $0, rowByteCount: $1, blocksPerRow: $2, rows: $3, activations: $4,
+                            activationScales: $5, tokens: $7, output: $8, outputStride: $9)
+    },
+    blockKernel("q4_1 × int8", .q4_1, q4(hasMinimum: true)),
+    blockKernel("q4_0 × int8", .q4_0, q4(hasMinimum: false)),
+    blockKernel("q5_0 × int8", .q5_0, avx2Q5_0MatrixProduct),
+    blockKernel("q5_1 × int8", .q5_1, avx2Q5_1MatrixProduct),
+    blockKernel("iq4_nl × int8", .iq4_nl, avx2IQ4_NLMatrixProduct),
+    superBlockKernel("q2_K × q8_K", .q2_K, avx2Q2_KMatrixProduct),
+    superBlockKernel("q3_K × q8_K", .q3_K, avx2Q3_KMatrixProduct),
+    superBlockKernel("q4_K × q8_K", .q4_K, avx2Q4_KMatrixProduct),
+    superBlockKernel("q5_K × q8_K", .q5_K, avx2Q5_KMatrixProduct),
+    superBlockKernel("q6_K × q8_K", .q6_K, avx2Q6_KMatrixProduct),
+    superBlockKernel("iq4_xs × q8_K", .iq4_xs, avx2IQ4_XSMatrixProduct),
+]
 if vnni {
-    productKernels.insert(ProductKernel(name: "q8_0 × int8 VNNI", blockBytes: q8Bytes, hasMinimum: false, useVNNI: true), at: 1)
-    productKernels.append(ProductKernel(name: "q4_1 × int8 VNNI", blockBytes: q4_1Bytes, hasMinimum: true, useVNNI: true))
+    productKernels.insert(blockKernel("q8_0 × int8 VNNI", .q8_0, vnniQ8MatrixProduct), at: 1)
+    productKernels.insert(blockKernel("q4_1 × int8 VNNI", .q4_1, q4(hasMinimum: true, vnni: true)), at: 3)
 }
 for kernel in productKernels {
-    let rowBytes = blocksPerRow * kernel.blockBytes
+    let rowBytes = kernel.rowBytes
     let rows = streamBytes / rowBytes
-    let base = weightBuffer(bytes: rows * rowBytes, blockBytes: kernel.blockBytes, scaleCount: kernel.hasMinimum ? 2 : 1)
+    let base = weightBuffer(bytes: rows * rowBytes, blockBytes: kernel.format.bytesPerBlock,
+                            halves: halfOffsets(kernel.format))
     let outputRows = 1 << 20
     let seconds = measure(repetitions: 15) {
         var start = 0
         while start < rows {  // output rows wrap: only the weight stream matters here
             let count = min(4096, rows - start)
-            kernel.run(base + start * rowBytes, rows: count, tokens: 1, output: output + (start % outputRows),
-                       outputStride: count)
+            kernel.run(base + start * rowBytes, count, 1, output + (start % outputRows), count)
             start += count
         }
     }
     let rate = gigabytes(rows * rowBytes, seconds)
-    row("\(kernel.name) stream", "\(rows)×\(columns), 1 tok", seconds, "\(format1(rate)) GB/s", format1(rate / readRate))
+    let ratio = format2(rate / readRate)
+    row("\(kernel.name) stream", "\(rows)×\(kernel.columns), 1 tok", seconds, "\(format1(rate)) GB/s",
+        ratio + String(repeating: " ", count: 9 - ratio.count) + format2(kernel.bitsPerWeight))
     base.deallocate()
 }
 
-// ---- In-cache products: a 576×576 matrix (L2), 1 and 32 tokens.
+// ---- In-cache products: 576×576 values (L2; 216×1536 for the super-block
+// formats), 1 and 32 tokens; the 1-token row also as the rate weights are
+// consumed, the kernel's ceiling when memory is not the limit.
 for kernel in productKernels {
-    let rows = 576
-    let base = weightBuffer(bytes: rows * blocksPerRow * kernel.blockBytes, blockBytes: kernel.blockBytes,
-                            scaleCount: kernel.hasMinimum ? 2 : 1)
+    let rows = 576 * 576 / kernel.columns
+    let base = weightBuffer(bytes: rows * kernel.rowBytes, blockBytes: kernel.format.bytesPerBlock,
+                            halves: halfOffsets(kernel.format))
     for tokens in [1, maxTokens] {
-        let seconds = measure(repetitions: 201) {
-            kernel.run(base, rows: rows, tokens: tokens, output: output, outputStride: rows)
-        }
-        let ops = 2.0 * Double(rows * columns * tokens)
-            row("\(kernel.name) in L2", "576×576, \(tokens) tok", seconds, "\(format1(ops / seconds / 1e9)) GOP/s")
+        let seconds = measure(repetitions: 201) { kernel.run(base, rows, tokens, output, rows) }
+        let ops = 2.0 * Double(rows * kernel.columns * tokens)
+        row("\(kernel.name) in L2", "\(rows)×\(kernel.columns), \(tokens) tok", seconds,
+            "\(format1(ops / seconds / 1e9)) GOP/s",
+            tokens == 1 ? "\(format1(gigabytes(rows * kernel.rowBytes, seconds))) GB/s of weights" : "")
     }
     base.deallocate()
 }
@@ -194,7 +258,7 @@ for kernel in productKernels {
 // fp32, OpenBLAS sgemm); with AVX-512 VNNI also the packed int8 kernel.
 do {
     let tokens = 512, rows = 1536, rowBytes = blocksPerRow * q8Bytes
-    let weights = weightBuffer(bytes: rows * rowBytes, blockBytes: q8Bytes, scaleCount: 1)
+    let weights = weightBuffer(bytes: rows * rowBytes, blockBytes: q8Bytes, halves: [0])
     let input = UnsafeMutablePointer<Float>.allocate(capacity: tokens * columns)
     for i in 0..<(tokens * columns) { input[i] = filler.unit() }
     let dequantized = UnsafeMutablePointer<Float>.allocate(capacity: rows * columns)
@@ -306,7 +370,7 @@ do {
     let cache = UnsafeMutablePointer<UInt16>.allocate(capacity: 2 * groups * groupHalves)
     for i in 0..<(2 * groups * groupHalves) { cache[i] = Float16(filler.unit() * 0.1).bitPattern }
     let evictBytes = 64 << 20
-    let evict = weightBuffer(bytes: evictBytes, blockBytes: 64, scaleCount: 0)
+    let evict = weightBuffer(bytes: evictBytes, blockBytes: 64, halves: [])
     var best = Double.infinity
     for _ in 0..<15 {
         integerSink &+= readAll(evict, evictBytes)
