@@ -42,7 +42,7 @@ public func avx2QuantizeRow(_ input: UnsafePointer<Float>, values: UnsafeMutable
 }
 
 @inline(__always)
-private func horizontalMaximum(_ v: __m256) -> Float {
+func horizontalMaximum(_ v: __m256) -> Float {
     let halves = v  // __m256 imports as SIMD8<Float>
     let four = _mm_max_ps(halves.lowHalf, halves.highHalf)
     let two = _mm_max_ps(four, _mm_movehl_ps(four, four))

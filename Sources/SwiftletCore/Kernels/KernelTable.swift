@@ -49,6 +49,12 @@ struct KernelTable: Sendable {
                                 _ scales: UnsafeMutablePointer<Float>, _ sums: UnsafeMutablePointer<Float>,
                                 _ count: Int) -> Void
 
+    /// One row of floats to Q8_K-shaped blocks (SuperBlockActivations): values,
+    /// per-256 scale, int16 sums per 16; `count` a multiple of 256.
+    let quantizeSuperBlockRow: @Sendable (_ input: UnsafePointer<Float>, _ values: UnsafeMutablePointer<Int8>,
+                                          _ scales: UnsafeMutablePointer<Float>, _ sums: UnsafeMutablePointer<Int16>,
+                                          _ count: Int) -> Void
+
     // Attention over the fp16 KV cache (KVCache describes its layout).
     /// scores[j] = scale · (query · keys[j]), j < positions.
     let attentionScores: @Sendable (_ query: UnsafePointer<Float>, _ keys: UnsafePointer<UInt16>, _ keyStride: Int,
@@ -98,6 +104,7 @@ struct KernelTable: Sendable {
         rowProducts: byFormat(portableRowProduct),
         hasPackedProduct: false,
         quantizeRow: { portableQuantizeRow($0, values: $1, scales: $2, sums: $3, count: $4) },
+        quantizeSuperBlockRow: { portableQuantizeSuperBlockRow($0, values: $1, scales: $2, sums: $3, count: $4) },
         attentionScores: portableAttentionScores, attentionMix: portableAttentionMix, groupedAttention: nil,
         halvesFromFloats: portableHalvesFromFloats, floatsFromHalves: portableFloatsFromHalves,
         softmax: portableSoftmax, swiGLU: portableSwiGLU)
@@ -108,6 +115,7 @@ struct KernelTable: Sendable {
         rowProducts: byFormat(avx2RowProduct),
         hasPackedProduct: false,
         quantizeRow: { avx2QuantizeRow($0, values: $1, scales: $2, sums: $3, count: $4) },
+        quantizeSuperBlockRow: { avx2QuantizeSuperBlockRow($0, values: $1, scales: $2, sums: $3, count: $4) },
         attentionScores: { avx2AttentionScores(query: $0, keys: $1, keyStride: $2, positions: $3, dimension: $4,
                                                scale: $5, scores: $6) },
         attentionMix: { avx2AttentionMix(weights: $0, values: $1, valueStride: $2, positions: $3, dimension: $4,
@@ -128,7 +136,7 @@ struct KernelTable: Sendable {
         set: .avx512VNNI,
         rowProducts: byFormat(vnniRowProduct),
         hasPackedProduct: true,
-        quantizeRow: avx2.quantizeRow,
+        quantizeRow: avx2.quantizeRow, quantizeSuperBlockRow: avx2.quantizeSuperBlockRow,
         attentionScores: avx2.attentionScores, attentionMix: avx2.attentionMix,
         groupedAttention: GroupedAttention(
             run: { queries, heads, keys, values, positions, scale, scores, output in

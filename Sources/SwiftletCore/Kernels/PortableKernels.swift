@@ -83,6 +83,46 @@ func portableQuantizeRow(_ input: UnsafePointer<Float>, values: UnsafeMutablePoi
     }
 }
 
+/// One row of `count` floats (a multiple of 256) as ggml's Q8_K
+/// (SuperBlockActivations): the scale from the first value of largest
+/// magnitude (iscale = −127 / it, d = 1 / iscale), q = iscale·x rounded half
+/// to even, clamped to ±127, and the int16 sums of each 16 values. A block of
+/// zeros, or with an infinity, is all zeros with scale 0; NaN values count as 0.
+func portableQuantizeSuperBlockRow(_ input: UnsafePointer<Float>, values: UnsafeMutablePointer<Int8>,
+                                   scales: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Int16>,
+                                   count: Int) {
+    let blockLength = WeightFormat.valuesPerSuperBlock, sumsPerBlock = SuperBlockActivationLayout.sumsPerBlock
+    for block in 0..<(count / blockLength) {
+        let x = input + block * blockLength, q = values + block * blockLength
+        let blockSums = sums + block * sumsPerBlock
+        var magnitude: Float = 0
+        for i in 0..<blockLength where abs(x[i]) > magnitude { magnitude = abs(x[i]) }  // NaN never is
+        guard magnitude > 0, magnitude.isFinite else {
+            q.initialize(repeating: 0, count: blockLength)
+            blockSums.initialize(repeating: 0, count: sumsPerBlock)
+            scales[block] = 0
+            continue
+        }
+        var first = 0
+        while abs(x[first]) != magnitude { first += 1 }
+        let inverseScale = -127 / x[first]
+        for i in 0..<blockLength {
+            // Round half to even as ggml's nearest_int: adding 1.5·2^23 leaves the
+            // rounded value in the low mantissa bits (|v| ≤ 127).
+            let v = inverseScale * x[i]
+            let clamped = v != v ? 0 : (v < -127 ? -127 : (v > 127 ? 127 : v))
+            let bits = Int32(bitPattern: (clamped + 12_582_912).bitPattern & 0x7F_FFFF)
+            q[i] = Int8(truncatingIfNeeded: bits &- 0x40_0000)
+        }
+        for j in 0..<sumsPerBlock {
+            var sum: Int16 = 0  // |sum| ≤ 16 · 127
+            for i in 0..<16 { sum &+= Int16(q[j * 16 + i]) }
+            blockSums[j] = sum
+        }
+        scales[block] = 1 / inverseScale
+    }
+}
+
 /// `v` (|v| ≤ 127 for finite activations) rounded, clamped to ±127. A NaN
 /// or infinity (a broken model file) gives ±127 instead of trapping.
 @inline(__always)

@@ -93,40 +93,9 @@ public struct SuperBlockActivations {
 
     /// Quantizes one row of `columns` floats (a multiple of 256) into row `token`.
     func quantizeRow(_ input: UnsafePointer<Float>, token: Int) {
-        let blockLength = WeightFormat.valuesPerSuperBlock, sumsPerBlock = SuperBlockActivationLayout.sumsPerBlock
-        let blocks = columns / blockLength
-        for block in 0..<blocks {
-            let x = input + block * blockLength
-            let q = values + token * columns + block * blockLength
-            let sums = self.sums + (token * blocks + block) * sumsPerBlock
-            var largest: Float = 0, magnitude: Float = 0
-            for i in 0..<blockLength where abs(x[i]) > magnitude {
-                magnitude = abs(x[i])
-                largest = x[i]
-            }
-            // `magnitude > 0` is false for NaN too: an all-zero (or broken) block is zeros.
-            guard magnitude > 0, magnitude.isFinite else {
-                q.initialize(repeating: 0, count: blockLength)
-                sums.initialize(repeating: 0, count: sumsPerBlock)
-                scales[token * blocks + block] = 0
-                continue
-            }
-            let inverseScale = -127 / largest
-            for i in 0..<blockLength { q[i] = Int8(clampedNearestEven(inverseScale * x[i])) }
-            for j in 0..<sumsPerBlock {
-                var sum: Int16 = 0  // |sum| ≤ 16 · 127
-                for i in 0..<(blockLength / sumsPerBlock) { sum &+= Int16(q[j * 16 + i]) }
-                sums[j] = sum
-            }
-            scales[token * blocks + block] = 1 / inverseScale
-        }
+        let blocks = columns / WeightFormat.valuesPerSuperBlock
+        KernelTable.current.quantizeSuperBlockRow(input, values + token * columns, scales + token * blocks,
+                                                  sums + token * blocks * SuperBlockActivationLayout.sumsPerBlock,
+                                                  columns)
     }
-}
-
-/// `v` (|v| ≤ 127 for finite activations) rounded half to even, clamped to ±127
-/// (a NaN, from a NaN activation beside finite ones, gives 0).
-@inline(__always)
-private func clampedNearestEven(_ v: Float) -> Int32 {
-    guard v.magnitude < 127 else { return v > 0 ? 127 : (v < 0 ? -127 : 0) }
-    return Int32(v.rounded(.toNearestOrEven))
 }
