@@ -114,7 +114,8 @@ fuzz: deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 test-asan: model
-	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" scripts/test-asan.sh
+	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" SWIFTLET_MODEL_GEMMA3="$$(scripts/fetch-gemma3.sh)" \
+		scripts/test-asan.sh
 
 test-tsan: model
 	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" scripts/test-tsan.sh

@@ -15,7 +15,7 @@
 # Leaks: the C programs run with detect_leaks=1 and must free everything.
 # Python runs with detect_leaks=0: the interpreter itself keeps memory at exit
 # that LeakSanitizer would report (its own, not the library's).
-# Needs SWIFTLET_MODEL_Q4_1 (the Makefile sets it).
+# Needs SWIFTLET_MODEL_Q4_1 and SWIFTLET_MODEL_GEMMA3 (the Makefile sets them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${SWIFTLET_MODEL_Q4_1:?set SWIFTLET_MODEL_Q4_1 to the real model (make test-asan does)}"
@@ -120,4 +120,14 @@ gguf_formats() {
     [ "$status" -eq 0 ] && ! grep -q "ERROR: AddressSanitizer" "$out/logs/gguf-formats.log"
 }
 check "Tests/python/test_gguf_formats.py (the hostile GGUF corpus) through ctypes, no ASan report" gguf_formats
+quant_kernels() {  # every weight format's kernels (gguf-inspect product) and hostile quantized models
+    local status=0
+    run quant-kernels env LD_PRELOAD="$asan_runtime" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" \
+        SWIFTLET_LIB="$lib" SWIFTLET_GGUF_INSPECT="$out/bin/gguf-inspect-no-preload" \
+        python3 -m pytest -q -p no:cacheprovider Tests/python/test_quant_kernels.py Tests/python/test_quant_types.py \
+        || status=$?
+    tail -n 1 "$out/logs/quant-kernels.log" | sed 's/^/     | /'
+    [ "$status" -eq 0 ] && ! grep -q "ERROR: AddressSanitizer" "$out/logs/quant-kernels.log"
+}
+check "Tests/python/test_quant_kernels.py and test_quant_types.py through the ASan builds, no ASan report" quant_kernels
 summary asan
