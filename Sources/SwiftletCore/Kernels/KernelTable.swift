@@ -10,7 +10,7 @@ import SwiftletKernelsAVX512
 ///  - avx2: SwiftletKernelsAVX2 (AVX2 + FMA + F16C);
 ///  - avx512VNNI: the AVX2 set with SwiftletKernelsAVX512's VNNI row products,
 ///    the packed batch product (PackedMatrixProduct) and grouped attention.
-/// A new weight type adds one row product to each set (`rowProduct(for:)`).
+/// A new weight format adds one row product to each set (RowProducts.swift).
 struct KernelTable: Sendable {
     enum KernelSet: Sendable { case portable, avx2, avx512VNNI }
 
