@@ -79,12 +79,6 @@ public func avx2AttentionMix(weights: UnsafePointer<Float>, values: UnsafePointe
     }
 }
 
-/// Eight fp16 values as floats.
-@inline(__always)
-private func halves(_ pointer: UnsafePointer<UInt16>) -> __m256 {
-    _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(pointer).assumingMemoryBound(to: __m128i.self)))
-}
-
 @inline(__always)
 private func scalarDot(_ query: UnsafePointer<Float>, _ key: UnsafePointer<UInt16>, _ count: Int) -> Float {
     var total: Float = 0

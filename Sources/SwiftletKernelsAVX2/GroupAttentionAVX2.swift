@@ -111,9 +111,4 @@ private func store(_ out: UnsafeMutablePointer<Float>, _ v0: __m256, _ v1: __m25
     _mm256_storeu_ps(out + 16, v2); _mm256_storeu_ps(out + 24, v3)
 }
 
-/// Eight fp16 values as floats.
-@inline(__always)
-private func halves(_ pointer: UnsafePointer<UInt16>) -> __m256 {
-    _mm256_cvtph_ps(_mm_loadu_si128(UnsafeRawPointer(pointer).assumingMemoryBound(to: __m128i.self)))
-}
 #endif

@@ -66,19 +66,6 @@ private func rowDot(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ scales:
     return horizontalSum(_mm256_add_ps(even, odd))
 }
 
-/// The fp16 scales at the starts of eight consecutive blocks, `blockBytes` apart,
-/// gathered with scalar loads and shifts (the integer ports are idle here).
-@inline(__always)
-private func eightHalves(_ base: UnsafeRawPointer, _ blockBytes: Int) -> __m128i {
-    func four(_ p: UnsafeRawPointer) -> Int64 {
-        Int64(bitPattern: UInt64(p.loadUnaligned(as: UInt16.self))
-            | UInt64(p.loadUnaligned(fromByteOffset: blockBytes, as: UInt16.self)) &<< 16
-            | UInt64(p.loadUnaligned(fromByteOffset: 2 &* blockBytes, as: UInt16.self)) &<< 32
-            | UInt64(p.loadUnaligned(fromByteOffset: 3 &* blockBytes, as: UInt16.self)) &<< 48)
-    }
-    return _mm_set_epi64x(four(base + 4 &* blockBytes), four(base))
-}
-
 /// sum + scale·Σ w·x_q for the block at `block` and its activations `x`, as 8 lanes.
 @inline(__always)
 private func accumulate(_ block: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ scale: Float, _ levels: __m256i,

@@ -81,14 +81,6 @@ private func dotIQ4_XS(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ xSca
     return horizontalSum(sum)
 }
 
-/// pshufb indexes that spread int16 word `first` over the low 128-bit lane and
-/// word `first + 1` over the high lane (of a 16-byte table in both lanes).
-@inline(__always)
-private func wordPairSelector(_ first: Int) -> __m256i {
-    let low = Int16(2 &* first) | Int16(2 &* first &+ 1) &<< 8
-    return _mm256_set_m128i(_mm_set1_epi16(low &+ 0x0202), _mm_set1_epi16(low))
-}
-
 /// 16 bytes at `low` in the low lane and 16 at `high` in the high lane.
 @inline(__always)
 private func load128Pair(_ low: UnsafeRawPointer, _ high: UnsafeRawPointer) -> __m256i {

@@ -54,14 +54,6 @@ private func twoBitValues(_ bits: __m256i, _ shift: Int) -> __m256i {
     _mm256_and_si256(_mm256_srli_epi16(bits, Int32(2 &* shift)), _mm256_set1_epi8(3))
 }
 
-/// pshufb indexes that spread int16 word `first` over the low 128-bit lane and
-/// word `first + 1` over the high lane (of a 16-byte table in both lanes).
-@inline(__always)
-private func wordPairSelector(_ first: Int) -> __m256i {
-    let low = Int16(2 &* first) | Int16(2 &* first &+ 1) &<< 8
-    return _mm256_set_m128i(_mm_set1_epi16(low &+ 0x0202), _mm_set1_epi16(low))
-}
-
 /// pshufb indexes that zero-extend byte `first` into every word of the low
 /// lane and byte `first + 1` into the high lane (0x80 zeroes the high bytes).
 @inline(__always)

@@ -142,13 +142,4 @@ private func scaleBroadcast(_ index: Int) -> __m256i {
     _mm256_set1_epi16(Int16(truncatingIfNeeded: 0x0100 &+ 0x0202 &* index))  // bytes 2i, 2i + 1
 }
 
-@inline(__always)
-private func loadVector<T>(_ pointer: UnsafePointer<T>) -> __m256i {
-    _mm256_loadu_si256(UnsafeRawPointer(pointer).assumingMemoryBound(to: __m256i.self))
-}
-
-@inline(__always)
-private func loadVector(_ pointer: UnsafeRawPointer) -> __m256i {
-    _mm256_loadu_si256(pointer.assumingMemoryBound(to: __m256i.self))
-}
 #endif

@@ -33,22 +33,6 @@ public func avx2Q4MatrixProduct(
     }
 }
 
-/// The 32 nibbles of a block as 32 bytes in value order (lows, then highs).
-@inline(__always)
-private func unpackNibbles(_ pointer: UnsafeRawPointer) -> __m256i {
-    let bytes = _mm_loadu_si128(pointer.assumingMemoryBound(to: __m128i.self))
-    let mask = _mm_set1_epi8(0x0F)
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), _mm_and_si128(bytes, mask))
-}
-
-/// Σ_i q_i · a_i for unsigned nibbles q (≤ 15) and signed a (|a| ≤ 127), as 8 int32 lanes
-/// converted to float. Pair sums ≤ 2 · 15 · 127 fit int16.
-@inline(__always)
-private func blockDot(_ q: __m256i, _ x: UnsafePointer<Int8>) -> __m256 {
-    let a = _mm256_loadu_si256(UnsafeRawPointer(x).assumingMemoryBound(to: __m256i.self))
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(q, a), _mm256_set1_epi16(1)))
-}
-
 // The two block loops below keep two independent accumulator chains (even and
 // odd blocks): with one, every block waits for the previous fused multiply-add
 // (4 cycles), which caps a core well below memory bandwidth on 20-byte blocks.

@@ -111,27 +111,6 @@ private func accumulate(_ block: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ s
     return _mm256_fmadd_ps(_mm256_set1_ps(scale), blockDot(q, x), sum)
 }
 
-/// The fp16 values at `base` and the seven places `blockBytes` apart after it,
-/// gathered with scalar loads and shifts (the integer ports are idle here).
-@inline(__always)
-private func eightHalves(_ base: UnsafeRawPointer, _ blockBytes: Int) -> __m128i {
-    func four(_ p: UnsafeRawPointer) -> Int64 {
-        Int64(bitPattern: UInt64(p.loadUnaligned(as: UInt16.self))
-            | UInt64(p.loadUnaligned(fromByteOffset: blockBytes, as: UInt16.self)) &<< 16
-            | UInt64(p.loadUnaligned(fromByteOffset: 2 &* blockBytes, as: UInt16.self)) &<< 32
-            | UInt64(p.loadUnaligned(fromByteOffset: 3 &* blockBytes, as: UInt16.self)) &<< 48)
-    }
-    return _mm_set_epi64x(four(base + 4 &* blockBytes), four(base))
-}
-
-/// The 32 nibbles of a block as 32 bytes in value order (lows, then highs).
-@inline(__always)
-private func unpackNibbles(_ pointer: UnsafeRawPointer) -> __m256i {
-    let bytes = _mm_loadu_si128(pointer.assumingMemoryBound(to: __m128i.self))
-    let mask = _mm_set1_epi8(0x0F)
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), _mm_and_si128(bytes, mask))
-}
-
 /// The block's 32 fifth bits (a little-endian uint32, bit j for value j) as
 /// bytes 0x10 or 0: each byte j picks the mask byte holding bit j, sets every
 /// other bit, and compares with all ones.
@@ -146,11 +125,4 @@ private func fifthBits(_ pointer: UnsafeRawPointer) -> __m256i {
     return _mm256_and_si256(_mm256_cmpeq_epi8(others, _mm256_set1_epi8(-1)), _mm256_set1_epi8(0x10))
 }
 
-/// Σ_i q_i · a_i for unsigned q (≤ 31) and signed a (|a| ≤ 127), as 8 int32 lanes
-/// converted to float (exact: each lane ≤ 4 · 31 · 127). Pair sums ≤ 2 · 31 · 127 fit int16.
-@inline(__always)
-private func blockDot(_ q: __m256i, _ x: UnsafePointer<Int8>) -> __m256 {
-    let a = _mm256_loadu_si256(UnsafeRawPointer(x).assumingMemoryBound(to: __m256i.self))
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(q, a), _mm256_set1_epi16(1)))
-}
 #endif

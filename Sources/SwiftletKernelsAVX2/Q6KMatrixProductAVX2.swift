@@ -96,13 +96,4 @@ private func scaledProducts(_ q: __m256i, _ x: __m256i, _ halfScales: __m256i, _
     return _mm256_madd_epi16(_mm256_shuffle_epi8(halfScales, broadcast), _mm256_maddubs_epi16(q, x))
 }
 
-@inline(__always)
-private func loadVector<T>(_ pointer: UnsafePointer<T>) -> __m256i {
-    _mm256_loadu_si256(UnsafeRawPointer(pointer).assumingMemoryBound(to: __m256i.self))
-}
-
-@inline(__always)
-private func loadVector(_ pointer: UnsafeRawPointer) -> __m256i {
-    _mm256_loadu_si256(pointer.assumingMemoryBound(to: __m256i.self))
-}
 #endif
