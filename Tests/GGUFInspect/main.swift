@@ -9,6 +9,13 @@
 //   gguf-inspect product FILE NAME IN OUT TOKENS
 //                                          tensor NAME (used in place) times TOKENS rows of raw floats
 //                                          through this process's kernels (KernelProbe); prints the kernel set
+//   gguf-inspect tokenize FILE IN [BOS SPECIAL]
+//                                          token ids of IN's bytes with FILE's tokenizer (Tokenizer(gguf:), as
+//                                          the model loader builds it); BOS/SPECIAL 0|1 (default 0 0)
+//   gguf-inspect tokenize-cases FILE CASES one JSON line per line "BOS SPECIAL HEX" of CASES: the ids, and the
+//                                          bytes the ids decode to (control tokens silent) as hex
+//   gguf-inspect detokenize FILE ID...     the bytes of the ids' pieces (control tokens silent) as hex
+//   gguf-inspect tokenizer-time FILE [N]   milliseconds to open FILE and to build its Tokenizer (best of N)
 // Errors print {"error": "SWIFTLET_ERROR_...", "message": ...} and exit 1.
 import Glibc
 import SwiftletCore
@@ -71,6 +78,38 @@ func writeBytes(_ path: String, _ bytes: UnsafeRawBufferPointer) throws {
     guard let file = fopen(path, "wb") else { throw SwiftletError.io("cannot create \(path)") }
     defer { fclose(file) }
     guard fwrite(bytes.baseAddress, 1, bytes.count, file) == bytes.count else { throw SwiftletError.io("short write \(path)") }
+}
+
+func hex(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+}
+
+func fromHex(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+    func value(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+    guard text.count % 2 == 0 else { return nil }
+    var bytes: [UInt8] = []
+    var index = text.startIndex
+    while index < text.endIndex {
+        guard let high = value(text[index]), let low = value(text[index + 1]) else { return nil }
+        bytes.append(high << 4 | low)
+        index += 2
+    }
+    return bytes
+}
+
+/// The concatenated pieces of `ids` (raw bytes, no UTF-8 repair), as llama.cpp's token_to_piece gives them.
+func pieces(_ tokenizer: Tokenizer, _ ids: [Int32]) throws -> [UInt8] {
+    try ids.flatMap { id -> [UInt8] in
+        guard let piece = tokenizer.pieceBytes(id) else { throw SwiftletError.invalidArgument("token id \(id) is outside the vocabulary") }
+        return piece
+    }
 }
 
 func run(_ arguments: [String]) throws {
@@ -185,6 +224,48 @@ func run(_ arguments: [String]) throws {
         }
         try output.withUnsafeBytes { (raw) in try writeBytes(arguments[5], raw) }
         print("{\"kernels\": \(quoted(CPUFeatures.kernelSetDescription))}")
+    case "tokenize":
+        guard arguments.count == 4 || arguments.count == 6 else {
+            throw SwiftletError.invalidArgument("tokenize FILE IN [BOS SPECIAL]")
+        }
+        let tokenizer = try Tokenizer(gguf: GGUFFile(path: arguments[2]))
+        let ids = tokenizer.encode(try readBytes(arguments[3]), addBOS: arguments.count == 6 && arguments[4] == "1",
+                                   parseSpecial: arguments.count == 6 && arguments[5] == "1")
+        print("{\"ids\": \(ids)}")
+    case "tokenize-cases":
+        guard arguments.count == 4 else { throw SwiftletError.invalidArgument("tokenize-cases FILE CASES") }
+        let tokenizer = try Tokenizer(gguf: GGUFFile(path: arguments[2]))
+        let lines = try readBytes(arguments[3]).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for line in lines where !line.isEmpty {
+            let fields = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+            guard fields.count == 3, let text = fromHex(fields[2]) else {
+                throw SwiftletError.invalidArgument("a case line is \"BOS SPECIAL HEX\"")
+            }
+            let ids = tokenizer.encode(text, addBOS: fields[0] == [UInt8(ascii: "1")],
+                                       parseSpecial: fields[1] == [UInt8(ascii: "1")])
+            print("{\"ids\": \(ids), \"pieces_hex\": \"\(hex(try pieces(tokenizer, ids)))\"}")
+        }
+    case "detokenize":
+        let tokenizer = try Tokenizer(gguf: GGUFFile(path: arguments[2]))
+        let ids = try arguments.dropFirst(3).map { text -> Int32 in
+            guard let id = Int32(text) else { throw SwiftletError.invalidArgument("not a token id: \(text)") }
+            return id
+        }
+        print("{\"pieces_hex\": \"\(hex(try pieces(tokenizer, ids)))\"}")
+    case "tokenizer-time":
+        let repeats = arguments.count > 3 ? Int(arguments[3]) ?? 3 : 3
+        var bestOpen = Double.infinity, bestBuild = Double.infinity
+        var vocabulary = 0
+        for _ in 0..<repeats {
+            let start = now()
+            let file = try GGUFFile(path: arguments[2])
+            let opened = now()
+            let tokenizer = try Tokenizer(gguf: file)
+            bestBuild = min(bestBuild, now() - opened)
+            bestOpen = min(bestOpen, opened - start)
+            vocabulary = tokenizer.vocabularySize
+        }
+        print("{\"open_ms\": \(bestOpen * 1000), \"tokenizer_ms\": \(bestBuild * 1000), \"vocabulary\": \(vocabulary)}")
     default:
         throw SwiftletError.invalidArgument("unknown command \(arguments[1])")
     }

@@ -35,7 +35,7 @@ public final class LanguageModel: @unchecked Sendable {
         }
         self.architecture = architecture
         name = file.metadata("general.name")?.asString ?? ""
-        tokenizer = try Self.makeTokenizer(file)
+        tokenizer = try Tokenizer(gguf: file)
         try progress(0.1)
         config = try description.config(ArchitectureMetadata(file: file, prefix: architecture),
                                         vocabularySize: tokenizer.vocabularySize)
@@ -53,47 +53,5 @@ public final class LanguageModel: @unchecked Sendable {
         var tensors = WeightLoader(file: file, arena: arena, pool: pool, progress: progress, progressRange: 0.1...1)
         transformer = Transformer(config: config, weights: try description.weights(config, &tensors))
         try progress(1)
-    }
-
-    private static func makeTokenizer(_ file: GGUFFile) throws -> Tokenizer {
-        func required(_ key: String) throws -> GGUFValue {
-            guard let value = file.metadata(key) else { throw SwiftletError.notFound("missing metadata key \(key)") }
-            return value
-        }
-        func optionalID(_ key: String) throws -> Int32? {
-            guard let value = file.metadata(key) else { return nil }
-            guard let id = value.asInt, let id32 = Int32(exactly: id) else {
-                throw SwiftletError.invalidFile("metadata \(key) is not a token id")
-            }
-            return id32
-        }
-        guard let model = try required("tokenizer.ggml.model").asString else {
-            throw SwiftletError.invalidFile("tokenizer.ggml.model is not a string")
-        }
-        guard let tokens = try required("tokenizer.ggml.tokens").asStringArray else {
-            throw SwiftletError.invalidFile("tokenizer.ggml.tokens is not an array of strings")
-        }
-        let merges: [String]
-        if let value = file.metadata("tokenizer.ggml.merges") {
-            guard let list = value.asStringArray else { throw SwiftletError.invalidFile("tokenizer.ggml.merges is not an array of strings") }
-            merges = list
-        } else {
-            merges = []
-        }
-        var types: [Int32]? = nil
-        if let value = file.metadata("tokenizer.ggml.token_type") {
-            guard let list = value.asInt32Array else { throw SwiftletError.invalidFile("tokenizer.ggml.token_type is not an integer array") }
-            types = list
-        }
-        var preTokenizer: String? = nil
-        if let value = file.metadata("tokenizer.ggml.pre") {
-            guard let text = value.asString else { throw SwiftletError.invalidFile("tokenizer.ggml.pre is not a string") }
-            preTokenizer = text
-        }
-        return try Tokenizer(
-            tokens: tokens, tokenTypes: types, merges: merges, model: model, preTokenizer: preTokenizer,
-            bosID: try optionalID("tokenizer.ggml.bos_token_id"), eosID: try optionalID("tokenizer.ggml.eos_token_id"),
-            eotID: try optionalID("tokenizer.ggml.eot_token_id"),
-            addBOS: file.metadata("tokenizer.ggml.add_bos_token")?.asBool ?? false)
     }
 }

@@ -56,7 +56,11 @@ extension Tokenizer {
         endOfGenerationIDs.contains(id)
     }
 
+    /// Whether token `id` adds nothing to decoded text. For SentencePiece,
+    /// as llama.cpp's `token_to_piece`, unused and undefined tokens are
+    /// silent even when control tokens are rendered.
     private func isSilent(_ id: Int, _ renderControlTokens: Bool) -> Bool {
-        !renderControlTokens && (types[id] == .control || types[id] == .unknown)
+        if isSentencePiece && (types[id] == .unused || types[id] == .undefined) { return true }
+        return !renderControlTokens && (types[id] == .control || types[id] == .unknown)
     }
 }

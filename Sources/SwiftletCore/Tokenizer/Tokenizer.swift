@@ -1,12 +1,13 @@
-/// A GPT-2-style byte-level BPE tokenizer built from GGUF metadata
-/// (`tokenizer.ggml.*`). Immutable after init, so any number of threads may
-/// use one instance at once.
+/// The tokenizer of a GGUF file (`tokenizer.ggml.*`): GPT-2-style byte-level
+/// BPE (`model` "gpt2") or SentencePiece (`model` "llama"). Immutable after
+/// init, so any number of threads may use one instance at once.
 ///
 /// Encoding: special tokens written in the text are cut out first (see
-/// SpecialTokenMatcher), the rest is split by the model's pre-tokenizer (see
-/// PreTokenizer), and each piece is BPE-encoded from its bytes (see
-/// BytePairEncoder). Decoding maps tokens back to bytes (see
-/// Tokenizer+Decoding.swift).
+/// SpecialTokenMatcher). For "gpt2" the rest is split by the model's
+/// pre-tokenizer (see PreTokenizer) and each piece is BPE-encoded from its
+/// bytes (see BytePairEncoder); for "llama" each text fragment has its spaces
+/// escaped to "▁" and is encoded whole by score (see SentencePieceEncoder).
+/// Decoding maps tokens back to bytes (see Tokenizer+Decoding.swift).
 public final class Tokenizer: Sendable {
     public var vocabularySize: Int { types.count }
     public let bosID: Int32?
@@ -16,8 +17,17 @@ public final class Tokenizer: Sendable {
     /// Whether the model expects BOS before a prompt (`tokenizer.ggml.add_bos_token`).
     public let addBOS: Bool
 
-    let preTokenizer: PreTokenizer
-    let encoder: BytePairEncoder
+    /// Which algorithm encodes the text between special tokens.
+    enum Algorithm: Sendable {
+        case bytePair(PreTokenizer, BytePairEncoder)
+        /// `addSpacePrefix`: `tokenizer.ggml.add_space_prefix`.
+        case sentencePiece(SentencePieceEncoder, addSpacePrefix: Bool)
+    }
+    let algorithm: Algorithm
+    var isSentencePiece: Bool {
+        if case .sentencePiece = algorithm { return true }
+        return false
+    }
     let specialTokens: SpecialTokenMatcher
     let types: [TokenType]
     /// Raw bytes of every token (byte-level mapping undone; control and
@@ -33,19 +43,24 @@ public final class Tokenizer: Sendable {
     ///   - tokens: `tokenizer.ggml.tokens`, in GPT-2's byte-to-character form.
     ///   - tokenTypes: `tokenizer.ggml.token_type` (nil: every token is normal).
     ///   - merges: `tokenizer.ggml.merges`, "LEFT RIGHT", highest priority first.
-    ///   - model: `tokenizer.ggml.model`; must be "gpt2".
-    ///   - preTokenizer: `tokenizer.ggml.pre`, or nil if absent (see PreTokenizer).
+    ///   - model: `tokenizer.ggml.model`: "gpt2" or "llama" (SentencePiece).
+    ///   - preTokenizer: `tokenizer.ggml.pre`, or nil if absent (see PreTokenizer);
+    ///     not used for "llama".
+    ///   - scores: `tokenizer.ggml.scores`, required for "llama".
+    ///   - addSpacePrefix: `tokenizer.ggml.add_space_prefix` ("llama" only;
+    ///     llama.cpp's default when the key is absent is true).
     /// - Throws: `SwiftletError` `.unsupported` for another model or an unknown
     ///   pre-tokenizer; `.invalidFile` for inconsistent data (wrong-length type
     ///   array, unknown type, duplicate token, malformed merge or one naming a
     ///   missing token, a special id outside the vocabulary).
     public init(tokens: [String], tokenTypes: [Int32]?, merges: [String], model: String,
-                preTokenizer: String?, bosID: Int32?, eosID: Int32?, eotID: Int32?, addBOS: Bool) throws {
-        guard model == "gpt2" else {
+                preTokenizer: String?, bosID: Int32?, eosID: Int32?, eotID: Int32?, addBOS: Bool,
+                scores: [Float]? = nil, addSpacePrefix: Bool = true) throws {
+        guard model == "gpt2" || model == "llama" else {
             throw SwiftletError.unsupported(
-                "unsupported tokenizer model \"\(model)\" (tokenizer.ggml.model); only \"gpt2\" (byte-level BPE) is supported")
+                "unsupported tokenizer model \"\(model)\" (tokenizer.ggml.model); supported: \"gpt2\" (byte-level BPE), \"llama\" (SentencePiece)")
         }
-        self.preTokenizer = try PreTokenizer(ggufName: preTokenizer)
+        let sentencePiece = model == "llama"
         guard !tokens.isEmpty, tokens.count < Int(Int32.max) else {
             throw SwiftletError.invalidFile("tokenizer.ggml.tokens has \(tokens.count) entries")
         }
@@ -82,9 +97,19 @@ public final class Tokenizer: Sendable {
             }
         }
 
-        let (storage, offsets) = Self.rawBytes(tokens, types)
-        let byteTokens = (0..<256).map { index.find(ByteLevelMapping.vocabularyText(for: UInt8($0))) ?? -1 }
-        self.encoder = BytePairEncoder(merges: try Self.readMerges(merges, index), byteTokens: byteTokens)
+        let (storage, offsets): ([UInt8], [Int])
+        if sentencePiece {
+            guard let scores, scores.count == tokens.count else {
+                throw SwiftletError.invalidFile("tokenizer.ggml.scores must hold one score per token for a \"llama\" tokenizer")
+            }
+            (storage, offsets) = Self.sentencePieceBytes(tokens, types)
+            algorithm = .sentencePiece(SentencePieceEncoder(index: index, scores: scores), addSpacePrefix: addSpacePrefix)
+        } else {
+            (storage, offsets) = Self.rawBytes(tokens, types)
+            let byteTokens = (0..<256).map { index.find(ByteLevelMapping.vocabularyText(for: UInt8($0))) ?? -1 }
+            algorithm = .bytePair(try PreTokenizer(ggufName: preTokenizer),
+                                  BytePairEncoder(merges: try Self.readMerges(merges, index), byteTokens: byteTokens))
+        }
 
         var specials: [SpecialTokenMatcher.Entry] = []
         for (id, type) in types.enumerated() where type.isStoredLiterally {
@@ -131,6 +156,9 @@ public final class Tokenizer: Sendable {
         var output: [Int32] = []
         output.reserveCapacity(min(bytes.count / 3, limit) + 2)
         if addBOS, let bosID { output.append(bosID) }
+        guard case .bytePair(let preTokenizer, let encoder) = algorithm else {
+            return encodeSentencePiece(bytes, parseSpecial: parseSpecial, limit: limit, into: output)
+        }
 
         var characters = PreTokenizer.CharacterSequence()
         var pieces: [Range<Int>] = []
@@ -154,6 +182,38 @@ public final class Tokenizer: Sendable {
         }
         return output
     }
+
+    /// The SentencePiece path, as llama.cpp's `tokenize` for SPM: every text
+    /// fragment gets "▁" for each space, and one "▁" in front when
+    /// `addSpacePrefix` and it starts the input or follows a special token.
+    private func encodeSentencePiece(_ bytes: UnsafeBufferPointer<UInt8>, parseSpecial: Bool, limit: Int,
+                                     into output: [Int32]) -> [Int32] {
+        guard case .sentencePiece(let encoder, let addSpacePrefix) = algorithm else { return output }
+        var output = output
+        var escaped: [UInt8] = []
+        var scratch = SentencePieceEncoder.Scratch()
+        var previousIsSpecial = true
+        for fragment in specialTokens.split(bytes, parseSpecial: parseSpecial) {
+            switch fragment {
+            case .token(let id):
+                output.append(id)
+                previousIsSpecial = true
+            case .text(let range):
+                escaped.removeAll(keepingCapacity: true)
+                if addSpacePrefix && previousIsSpecial { escaped += Self.spaceMarker }
+                for byte in bytes[range] {
+                    if byte == UInt8(ascii: " ") { escaped += Self.spaceMarker } else { escaped.append(byte) }
+                }
+                escaped.withUnsafeBufferPointer { encoder.encode($0, scratch: &scratch, into: &output) }
+                previousIsSpecial = false
+            }
+            if output.count > limit { return output }
+        }
+        return output
+    }
+
+    /// U+2581 "▁", SentencePiece's spelling of a space.
+    static let spaceMarker: [UInt8] = [0xE2, 0x96, 0x81]
 
     // MARK: - Building
 
@@ -197,6 +257,42 @@ public final class Tokenizer: Sendable {
                     // the only reading that loses nothing.
                     UTF8.encode(scalar) { storage.append($0) }
                 }
+            }
+        }
+        offsets.append(storage.count)
+        return (storage, offsets)
+    }
+
+    /// Every token's bytes for a SentencePiece vocabulary, as llama.cpp's
+    /// `token_to_piece`: normal tokens with "▁" back to a space, byte tokens
+    /// `<0xNN>` as their byte, every other type as its literal text.
+    private static func sentencePieceBytes(_ tokens: [String], _ types: [TokenType]) -> ([UInt8], [Int]) {
+        var storage: [UInt8] = []
+        var offsets: [Int] = []
+        offsets.reserveCapacity(tokens.count + 1)
+        for (id, token) in tokens.enumerated() {
+            offsets.append(storage.count)
+            let text = Array(token.utf8)
+            switch types[id] {
+            case .normal:
+                var index = 0
+                while index < text.count {
+                    if index + 3 <= text.count && text[index..<index + 3].elementsEqual(spaceMarker) {
+                        storage.append(UInt8(ascii: " "))
+                        index += 3
+                    } else {
+                        storage.append(text[index])
+                        index += 1
+                    }
+                }
+            case .byte:
+                if text.count == 6, let byte = UInt8(String(decoding: text[3..<5], as: UTF8.self), radix: 16) {
+                    storage.append(byte)
+                } else {
+                    storage += text
+                }
+            default:
+                storage += text
             }
         }
         offsets.append(storage.count)
