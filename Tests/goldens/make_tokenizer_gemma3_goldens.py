@@ -7,6 +7,11 @@ Run with the llama-cpp-python venv:
 (GGUF defaults to $SWIFTLET_MODEL_GEMMA3). Writes Tests/goldens/tokenizer_gemma3_llamacpp.json.
 Each case is tokenized four ways: add_bos (llama.cpp's add_special) x special (parse_special).
 Texts are stored as hex so that any bytes (including ill-formed UTF-8) survive the JSON.
+
+Gemma's file sets tokenizer.ggml.add_space_prefix = false, so a second set ("space_prefix_cases")
+runs the same corpus on a metadata-only copy of the file with add_space_prefix = true (made by
+space_prefix_copy, which the test imports to build the same copy): llama.cpp then prefixes "▁" to
+the text at the start and after every special token.
 """
 import hashlib
 import json
@@ -14,8 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-import llama_cpp
-from llama_cpp import Llama
+import gguf
 
 CORPUS: list[bytes] = [s.encode("utf-8") if isinstance(s, str) else s for s in [
     "",
@@ -68,9 +72,27 @@ CORPUS: list[bytes] = [s.encode("utf-8") if isinstance(s, str) else s for s in [
 ]]
 
 
-def main() -> None:
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ["SWIFTLET_MODEL_GEMMA3"])
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+def space_prefix_copy(source: Path, target: Path) -> None:
+    """`source`'s metadata (no tensors) with tokenizer.ggml.add_space_prefix = true."""
+    reader = gguf.GGUFReader(str(source))
+    writer = gguf.GGUFWriter(str(target), reader.fields["general.architecture"].contents())
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture":
+            continue
+        if key == "tokenizer.ggml.add_space_prefix":
+            writer.add_bool(key, True)
+        elif field.types[0] == gguf.GGUFValueType.ARRAY:
+            writer.add_key_value(key, field.contents(), gguf.GGUFValueType.ARRAY, sub_type=field.types[1])
+        else:
+            writer.add_key_value(key, field.contents(), field.types[0])
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def tokenize_corpus(path: Path) -> list[dict]:
+    from llama_cpp import Llama
     llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
     cases = []
     for text in CORPUS:
@@ -82,16 +104,30 @@ def main() -> None:
         # llama.cpp's own detokenization of the plain ids (no BOS, special tokens not rendered).
         entry["detokenized_hex"] = llm.detokenize(entry["bos0_special0"]).hex()
         cases.append(entry)
+    return cases
+
+
+def main() -> None:
+    import tempfile
+    import llama_cpp
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ["SWIFTLET_MODEL_GEMMA3"])
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    cases = tokenize_corpus(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "space_prefix.gguf"
+        space_prefix_copy(path, copy)
+        space_prefix_cases = tokenize_corpus(copy)
     out = {
         "source": "llama-cpp-python Llama(vocab_only=True).tokenize(text, add_bos=..., special=...)",
         "llama_cpp_python_version": llama_cpp.__version__,
         "model_file": path.name,
         "model_sha256": sha,
         "cases": cases,
+        "space_prefix_cases": space_prefix_cases,
     }
     target = Path(__file__).with_name("tokenizer_gemma3_llamacpp.json")
     target.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {len(cases)} cases to {target}")
+    print(f"wrote {len(cases)} + {len(space_prefix_cases)} cases to {target}")
 
 
 if __name__ == "__main__":
