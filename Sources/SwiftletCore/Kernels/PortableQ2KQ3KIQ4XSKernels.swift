@@ -57,29 +57,6 @@ func portableIQ4_XSMatrixProduct(
     }
 }
 
-/// output[t·outputStride + r] = Σ_b blockProduct(r, t, b) for r in `rows`, t < `tokens`.
-@inline(__always)
-private func forEachSuperBlockProduct(
-    rowByteCount: Int, blocksPerRow: Int, rows: Range<Int>, tokens: Int, output: UnsafeMutablePointer<Float>,
-    outputStride: Int, _ blockProduct: (_ row: Int, _ token: Int, _ block: Int) -> Float
-) {
-    for row in rows {
-        for token in 0..<tokens {
-            var sum: Float = 0
-            for block in 0..<blocksPerRow { sum += blockProduct(row, token, block) }
-            output[token * outputStride + row] = sum
-        }
-    }
-}
-
-/// Token `token`'s 256 values and 16 sums of super-block `block`.
-@inline(__always)
-private func superBlockActivations(_ values: UnsafePointer<Int8>, _ sums: UnsafePointer<Int16>, _ blocksPerRow: Int,
-                                   _ token: Int, _ block: Int) -> (values: UnsafePointer<Int8>, sums: UnsafePointer<Int16>) {
-    let index = token * blocksPerRow + block
-    return (values + index * WeightFormat.valuesPerSuperBlock, sums + index * SuperBlockActivationLayout.sumsPerBlock)
-}
-
 /// Q2_K's and Q3_K's 2-bit values: value 16·sub + l (l < 16) of a super-block
 /// is bits 2·shift… of byte 32·half + 16·part + l of the value bytes, where
 /// sub = 8·half + 2·shift + part (BlockDecoding's decodeQ2_KBlock).

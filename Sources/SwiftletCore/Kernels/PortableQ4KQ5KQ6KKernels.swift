@@ -42,46 +42,36 @@ private func portableScaleMinMatrixProduct(
 ) {
     let format: WeightFormat = hasFifthBits ? .q5_K : .q4_K
     let nibblesOffset = hasFifthBits ? Q5_KLayout.nibbles : Q4_KLayout.nibbles
-    let valuesPerBlock = WeightFormat.valuesPerSuperBlock, sumsPerBlock = SuperBlockActivationLayout.sumsPerBlock
-    for row in rows {
-        let rowBase = weights + row * rowByteCount
-        for token in 0..<tokens {
-            let x = activations + token * blocksPerRow * valuesPerBlock
-            let xScales = activationScales + token * blocksPerRow
-            let xSums = activationSums + token * blocksPerRow * sumsPerBlock
-            var sum: Float = 0
-            for block in 0..<blocksPerRow {
-                let base = rowBase + block * format.bytesPerBlock
-                let nibbles = (base + nibblesOffset).assumingMemoryBound(to: UInt8.self)
-                let fifthBits = (base + Q5_KLayout.fifthBits).assumingMemoryBound(to: UInt8.self)
-                let a = x + block * valuesPerBlock, blockSums = xSums + block * sumsPerBlock
-                var scaled: Int32 = 0, minimums: Int32 = 0
-                // Each 64 values: 32 bytes, sub-block 2p in the low nibbles, 2p + 1 in the high ones.
-                for pair in 0..<4 {
-                    var lowDot: Int32 = 0, highDot: Int32 = 0
-                    for l in 0..<32 {
-                        let packed = nibbles[pair * 32 + l]
-                        var low = packed & 0x0F, high = packed >> 4
-                        if hasFifthBits {  // value l of sub-block s: bit s of fifth-bit byte l
-                            low |= (fifthBits[l] >> UInt8(2 * pair)) << 4 & 0x10
-                            high |= (fifthBits[l] >> UInt8(2 * pair + 1)) << 4 & 0x10
-                        }
-                        lowDot &+= Int32(low) &* Int32(a[pair * 64 + l])
-                        highDot &+= Int32(high) &* Int32(a[pair * 64 + 32 + l])
-                    }
-                    let (lowScale, lowMin) = scaleAndMin(base + Q4_KLayout.scales, 2 * pair)
-                    let (highScale, highMin) = scaleAndMin(base + Q4_KLayout.scales, 2 * pair + 1)
-                    scaled &+= lowScale &* lowDot &+ highScale &* highDot
-                    let lowSum = Int32(blockSums[4 * pair]) &+ Int32(blockSums[4 * pair + 1])
-                    let highSum = Int32(blockSums[4 * pair + 2]) &+ Int32(blockSums[4 * pair + 3])
-                    minimums &+= lowMin &* lowSum &+ highMin &* highSum
+    forEachSuperBlockProduct(rowByteCount: rowByteCount, blocksPerRow: blocksPerRow, rows: rows, tokens: tokens,
+                             output: output, outputStride: outputStride) { row, token, block in
+        let base = weights + row * rowByteCount + block * format.bytesPerBlock
+        let nibbles = (base + nibblesOffset).assumingMemoryBound(to: UInt8.self)
+        let fifthBits = (base + Q5_KLayout.fifthBits).assumingMemoryBound(to: UInt8.self)
+        let (a, blockSums) = superBlockActivations(activations, activationSums, blocksPerRow, token, block)
+        var scaled: Int32 = 0, minimums: Int32 = 0
+        // Each 64 values: 32 bytes, sub-block 2p in the low nibbles, 2p + 1 in the high ones.
+        for pair in 0..<4 {
+            var lowDot: Int32 = 0, highDot: Int32 = 0
+            for l in 0..<32 {
+                let packed = nibbles[pair * 32 + l]
+                var low = packed & 0x0F, high = packed >> 4
+                if hasFifthBits {  // value l of sub-block s: bit s of fifth-bit byte l
+                    low |= (fifthBits[l] >> UInt8(2 * pair)) << 4 & 0x10
+                    high |= (fifthBits[l] >> UInt8(2 * pair + 1)) << 4 & 0x10
                 }
-                let d = Float(base.loadUnaligned(fromByteOffset: Q4_KLayout.d, as: Float16.self))
-                let dmin = Float(base.loadUnaligned(fromByteOffset: Q4_KLayout.dmin, as: Float16.self))
-                sum += xScales[block] * (d * Float(scaled) - dmin * Float(minimums))
+                lowDot &+= Int32(low) &* Int32(a[pair * 64 + l])
+                highDot &+= Int32(high) &* Int32(a[pair * 64 + 32 + l])
             }
-            output[token * outputStride + row] = sum
+            let (lowScale, lowMin) = scaleAndMin(base + Q4_KLayout.scales, 2 * pair)
+            let (highScale, highMin) = scaleAndMin(base + Q4_KLayout.scales, 2 * pair + 1)
+            scaled &+= lowScale &* lowDot &+ highScale &* highDot
+            let lowSum = Int32(blockSums[4 * pair]) &+ Int32(blockSums[4 * pair + 1])
+            let highSum = Int32(blockSums[4 * pair + 2]) &+ Int32(blockSums[4 * pair + 3])
+            minimums &+= lowMin &* lowSum &+ highMin &* highSum
         }
+        let d = Float(base.loadUnaligned(fromByteOffset: Q4_KLayout.d, as: Float16.self))
+        let dmin = Float(base.loadUnaligned(fromByteOffset: Q4_KLayout.dmin, as: Float16.self))
+        return activationScales[token * blocksPerRow + block] * (d * Float(scaled) - dmin * Float(minimums))
     }
 }
 
@@ -111,39 +101,32 @@ func portableQ6_KMatrixProduct(
     activations: UnsafePointer<Int8>, activationScales: UnsafePointer<Float>, activationSums: UnsafePointer<Int16>,
     tokens: Int, output: UnsafeMutablePointer<Float>, outputStride: Int
 ) {
-    let format = WeightFormat.q6_K, valuesPerBlock = WeightFormat.valuesPerSuperBlock
-    for row in rows {
-        let rowBase = weights + row * rowByteCount
-        for token in 0..<tokens {
-            let x = activations + token * blocksPerRow * valuesPerBlock
-            let xScales = activationScales + token * blocksPerRow
-            var sum: Float = 0
-            for block in 0..<blocksPerRow {
-                let base = rowBase + block * format.bytesPerBlock
-                let scales = (base + Q6_KLayout.scales).assumingMemoryBound(to: Int8.self)
-                var scaled: Int32 = 0
-                // Each 128 values: 64 bytes of low nibbles, 32 of high bit pairs; value
-                // 32s + l takes nibble s / 2 of low byte l + 32·(s % 2) and bits 2s… of high byte l.
-                for half in 0..<2 {
-                    let lowBits = (base + Q6_KLayout.lowBits + half * 64).assumingMemoryBound(to: UInt8.self)
-                    let highBits = (base + Q6_KLayout.highBits + half * 32).assumingMemoryBound(to: UInt8.self)
-                    for s in 0..<4 {
-                        let a = x + block * valuesPerBlock + half * 128 + s * 32
-                        let lows = lowBits + 32 * (s % 2), nibbleShift = UInt8(4 * (s / 2)), highShift = UInt8(2 * s)
-                        for part in 0..<2 {  // 16 values per scale
-                            var dot: Int32 = 0
-                            for l in (part * 16)..<(part * 16 + 16) {
-                                let q = (lows[l] >> nibbleShift) & 0x0F | ((highBits[l] >> highShift) & 3) << 4
-                                dot &+= (Int32(q) &- 32) &* Int32(a[l])
-                            }
-                            scaled &+= Int32(scales[half * 8 + s * 2 + part]) &* dot
-                        }
+    let blockBytes = WeightFormat.q6_K.bytesPerBlock
+    forEachSuperBlockProduct(rowByteCount: rowByteCount, blocksPerRow: blocksPerRow, rows: rows, tokens: tokens,
+                             output: output, outputStride: outputStride) { row, token, block in
+        let base = weights + row * rowByteCount + block * blockBytes
+        let x = superBlockActivations(activations, activationSums, blocksPerRow, token, block).values
+        let scales = (base + Q6_KLayout.scales).assumingMemoryBound(to: Int8.self)
+        var scaled: Int32 = 0
+        // Each 128 values: 64 bytes of low nibbles, 32 of high bit pairs; value
+        // 32s + l takes nibble s / 2 of low byte l + 32·(s % 2) and bits 2s… of high byte l.
+        for half in 0..<2 {
+            let lowBits = (base + Q6_KLayout.lowBits + half * 64).assumingMemoryBound(to: UInt8.self)
+            let highBits = (base + Q6_KLayout.highBits + half * 32).assumingMemoryBound(to: UInt8.self)
+            for s in 0..<4 {
+                let a = x + half * 128 + s * 32
+                let lows = lowBits + 32 * (s % 2), nibbleShift = UInt8(4 * (s / 2)), highShift = UInt8(2 * s)
+                for part in 0..<2 {  // 16 values per scale
+                    var dot: Int32 = 0
+                    for l in (part * 16)..<(part * 16 + 16) {
+                        let q = (lows[l] >> nibbleShift) & 0x0F | ((highBits[l] >> highShift) & 3) << 4
+                        dot &+= (Int32(q) &- 32) &* Int32(a[l])
                     }
+                    scaled &+= Int32(scales[half * 8 + s * 2 + part]) &* dot
                 }
-                let d = Float(base.loadUnaligned(fromByteOffset: Q6_KLayout.d, as: Float16.self))
-                sum += xScales[block] * (d * Float(scaled))
             }
-            output[token * outputStride + row] = sum
         }
+        let d = Float(base.loadUnaligned(fromByteOffset: Q6_KLayout.d, as: Float16.self))
+        return activationScales[token * blocksPerRow + block] * (d * Float(scaled))
     }
 }
