@@ -93,4 +93,26 @@ public func avx2SwiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<
         i &+= 1
     }
 }
+
+/// gate[i] = gelu(gate[i]) · up[i], in place, GELU's tanh form:
+/// x/2 · (1 + tanh(u)) = x / (1 + e^(−2u)), u = √(2/π)(x + 0.044715 x³).
+/// For very negative x, e^(−2u) overflows to +inf and the result is −0, as it should be.
+public func avx2GeGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+    let one = _mm256_set1_ps(1)
+    let minusTwoK = _mm256_set1_ps(-2 * 0.797_884_560_802_865_4), cubic = _mm256_set1_ps(0.044_715)
+    var i = 0
+    while i &+ 8 <= count {
+        let g = _mm256_loadu_ps(gate + i)
+        let inner = _mm256_fmadd_ps(_mm256_mul_ps(cubic, g), _mm256_mul_ps(g, g), g)  // x + 0.044715 x³
+        let e = avx2Exp(_mm256_mul_ps(minusTwoK, inner))
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)))
+        i &+= 8
+    }
+    while i < count {
+        let g = gate[i]
+        let inner = g + 0.044_715 * g * g * g
+        gate[i] = g / (1 + avx2Exp(_mm256_set1_ps(-2 * 0.797_884_560_802_865_4 * inner))[0]) * up[i]
+        i &+= 1
+    }
+}
 #endif

@@ -178,6 +178,21 @@ func portableSwiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Flo
     }
 }
 
+/// gate[i] = gelu(gate[i]) · up[i] — GeGLU, in place. GELU's tanh form
+/// x/2 · (1 + tanh(u)), u = √(2/π)(x + 0.044715 x³), computed as the equal
+/// x / (1 + e^(−2u)), the sigmoid SwiGLU uses too.
+func portableGeGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ count: Int) {
+    for i in 0..<count {
+        let g = gate[i]
+        let u = geluTanhArgument(g)
+        gate[i] = g / (1 + expf(-2 * u)) * up[i]
+    }
+}
+
+/// u = √(2/π) · (x + 0.044715 x³), the argument of tanh in GELU's tanh form.
+@inline(__always)
+func geluTanhArgument(_ x: Float) -> Float { 0.797_884_560_802_865_4 * (x + 0.044_715 * x * x * x) }
+
 /// In-place softmax of x[0..<count].
 func portableSoftmax(_ x: UnsafeMutablePointer<Float>, _ count: Int) {
     var largest = -Float.infinity

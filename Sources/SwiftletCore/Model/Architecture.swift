@@ -11,7 +11,7 @@ protocol Architecture: Sendable {
 
 /// Every architecture this build runs, by `general.architecture`.
 enum Architectures {
-    static let all: [any Architecture.Type] = [Llama.self, Qwen2.self, GPT2.self]
+    static let all: [any Architecture.Type] = [Llama.self, Qwen2.self, GPT2.self, Gemma3.self]
 
     static var names: [String] { all.map { $0.name } }
 

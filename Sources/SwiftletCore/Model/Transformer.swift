@@ -10,7 +10,8 @@ enum LogitsRequest {
 
 /// The decoder forward pass of every architecture (pre-norm blocks). It reads
 /// top to bottom like the equations: embed (+ positions); per block
-/// h = x + attention(norm(x)), x = h + ffn(norm(h)); norm; head. What differs
+/// h = x + attention(norm(x)), x = h + ffn(norm(h)); norm; head. (Gemma adds
+/// a norm on each branch's output and on each head's query and key.) What differs
 /// between architectures is in the config (norm, positions, biases, MLP),
 /// never in a branch on an architecture's name; how each product and the
 /// attention run on this CPU is the ExecutionPlan's business. Norms, RoPE,
@@ -20,15 +21,22 @@ struct Transformer: Sendable {
     let weights: TransformerWeights
     /// base^(-2i/d) for each rotated pair i: RoPE's per-pair frequencies (empty without RoPE).
     private let inverseFrequencies: [Double]
+    /// The same for the sliding-window layers' base (empty without sliding windows).
+    private let windowInverseFrequencies: [Double]
 
     init(config: TransformerConfig, weights: TransformerWeights) {
         self.config = config
         self.weights = weights
-        if case .rotary(_, let base) = config.positions {
+        func frequencies(_ base: Float) -> [Double] {
             let d = Double(config.headDimension)
-            inverseFrequencies = (0..<config.headDimension / 2).map { pow(Double(base), -2 * Double($0) / d) }
+            return (0..<config.headDimension / 2).map { pow(Double(base), -2 * Double($0) / d) }
+        }
+        if case .rotary(_, let base) = config.positions {
+            inverseFrequencies = frequencies(base)
+            windowInverseFrequencies = config.slidingWindow.map { frequencies($0.rotaryBase) } ?? []
         } else {
             inverseFrequencies = []
+            windowInverseFrequencies = []
         }
     }
 
@@ -43,11 +51,14 @@ struct Transformer: Sendable {
         precondition(count <= s.batchCapacity && startPosition + count <= cache.capacity)
 
         embed(tokens, startPosition: startPosition, into: s)
-        fillRotation(s.rotation, startPosition: startPosition, count: count)
+        fillRotation(s.rotation, inverseFrequencies, startPosition: startPosition, count: count)
+        fillRotation(s.windowRotation, windowInverseFrequencies, startPosition: startPosition, count: count)
+        cache.willStore(positions: startPosition..<startPosition + count)
 
         for (layer, block) in weights.blocks.enumerated() {
             if isCancelled() { throw SwiftletError(.cancelled, "evaluation was cancelled") }
-            // Attention: h = x + Wo · attend(rope(Wq·n + bq), rope(Wk·n + bk), Wv·n + bv) + bo, n = norm(x).
+            // Attention: h = x + Wo · attend(rope(Wq·n + bq), rope(Wk·n + bk), Wv·n + bv) + bo, n = norm(x)
+            // (Gemma: q and k normed per head before RoPE, the branch's output normed before the add).
             normalize(s.hidden, block.attentionNorm, into: s.normed, count: count)
             let normed = plan.prepare(s.normed, columns: c.embeddingLength, count: count)
             plan.multiply(block.query.matrix, into: s.query, block.key.matrix, into: s.key,
@@ -55,22 +66,27 @@ struct Transformer: Sendable {
             addBias(block.query, to: s.query, count: count)
             addBias(block.key, to: s.key, count: count)
             addBias(block.value, to: s.value, count: count)
-            rotate(s, count: count)
+            normalizeHeads(s.query, block.queryNorm, heads: count * c.headCount)
+            normalizeHeads(s.key, block.keyNorm, heads: count * c.kvHeadCount)
+            rotate(s, count: count, rotation: c.window(layer: layer) == nil ? s.rotation : s.windowRotation)
             cache.store(keys: s.key, values: s.value, layer: layer, startPosition: startPosition, count: count)
             plan.attend(query: s.query, cache: cache, layer: layer, startPosition: startPosition, count: count,
                         into: s.attention)
             let attention = plan.prepare(s.attention, columns: c.queryLength, count: count)
             plan.multiply(block.attentionOutput.matrix, attention, count, into: s.projected)
             addBias(block.attentionOutput, to: s.projected, count: count)
+            if let norm = block.attentionOutputNorm { normalize(s.projected, norm, into: s.projected, count: count) }
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
 
             // Feed-forward: x = h + Wdown · act(n) + bdown, n = norm(h), act(n) =
-            // silu(Wgate·n) ⊙ Wup·n (SwiGLU) or gelu(Wup·n + bup) (GELU MLP).
+            // silu(Wgate·n) ⊙ Wup·n (SwiGLU), gelu(Wgate·n) ⊙ Wup·n (GeGLU) or
+            // gelu(Wup·n + bup) (GELU MLP). (Gemma: the output normed before the add.)
             normalize(s.hidden, block.feedForwardNorm, into: s.normed, count: count)
             let ffnInput = plan.prepare(s.normed, columns: c.embeddingLength, count: count)
             switch c.feedForward {
-            case .swiGLU:
-                plan.swiGLU(gate: block.gate!.matrix, up: block.up.matrix, ffnInput, count, into: s.gate, up: s.up)
+            case .swiGLU, .geGLU:
+                plan.gatedFeedForward(gate: block.gate!.matrix, up: block.up.matrix, ffnInput, count,
+                                      into: s.gate, up: s.up)
             case .gelu:
                 plan.multiply(block.up.matrix, ffnInput, count, into: s.gate)
                 addBias(block.up, to: s.gate, count: count)
@@ -80,6 +96,7 @@ struct Transformer: Sendable {
             let activated = plan.prepare(s.gate, columns: c.feedForwardLength, count: count)
             plan.multiply(block.down.matrix, activated, count, into: s.projected)
             addBias(block.down, to: s.projected, count: count)
+            if let norm = block.feedForwardOutputNorm { normalize(s.projected, norm, into: s.projected, count: count) }
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
         }
 
@@ -97,12 +114,13 @@ struct Transformer: Sendable {
 
     // MARK: - The steps
 
-    /// x = E[token] (+ P[position] for learned or sinusoidal positions), per token.
+    /// x = E[token] · scale (+ P[position] for learned or sinusoidal positions), per token.
     private func embed(_ tokens: UnsafeBufferPointer<Int32>, startPosition: Int, into s: ForwardScratch) {
-        let n = config.embeddingLength
+        let n = config.embeddingLength, scale = config.embeddingScale
         for (t, token) in tokens.enumerated() {
             let x = s.hidden + t * n
             weights.tokenEmbedding.dequantizeRow(Int(token), into: x)
+            if scale != 1 { for i in 0..<n { x[i] *= scale } }
             switch config.positions {
             case .rotary: break  // positions enter through the rotation of q and k
             case .learned:
@@ -129,6 +147,15 @@ struct Transformer: Sendable {
         }
     }
 
+    /// RMSNorm of each of `heads` consecutive head-dimension slices of `x`, in place (nothing without a norm).
+    private func normalizeHeads(_ x: UnsafeMutablePointer<Float>, _ norm: Norm?, heads: Int) {
+        guard let norm else { return }
+        let d = config.headDimension
+        for head in 0..<heads {
+            rmsNorm(x + head * d, weight: norm.weight, epsilon: config.normEpsilon, into: x + head * d, count: d)
+        }
+    }
+
     /// Adds a projection's bias (if it has one) to each of `count` output rows.
     private func addBias(_ projection: Projection, to out: UnsafeMutablePointer<Float>, count: Int) {
         guard let bias = projection.bias else { return }
@@ -139,12 +166,13 @@ struct Transformer: Sendable {
         for i in 0..<count { x[i] += delta[i] }
     }
 
-    /// RoPE on every token's query and key heads (nothing for other position encodings).
-    private func rotate(_ s: ForwardScratch, count: Int) {
+    /// RoPE on every token's query and key heads with the cos/sin pairs in
+    /// `rotation` (nothing for other position encodings).
+    private func rotate(_ s: ForwardScratch, count: Int, rotation rotations: UnsafePointer<Float>) {
         guard case .rotary(let pairing, _) = config.positions else { return }
         let c = config
         for t in 0..<count {
-            let rotation = UnsafePointer(s.rotation + t * c.headDimension)
+            let rotation = rotations + t * c.headDimension
             applyRotary(s.query + t * c.queryLength, heads: c.headCount, headDimension: c.headDimension,
                         rotation: rotation, pairing: pairing)
             applyRotary(s.key + t * c.kvLength, heads: c.kvHeadCount, headDimension: c.headDimension,
@@ -153,7 +181,8 @@ struct Transformer: Sendable {
     }
 
     /// cos/sin of position × frequency for each token's position and each pair.
-    private func fillRotation(_ rotation: UnsafeMutablePointer<Float>, startPosition: Int, count: Int) {
+    private func fillRotation(_ rotation: UnsafeMutablePointer<Float>, _ inverseFrequencies: [Double],
+                              startPosition: Int, count: Int) {
         let d = config.headDimension
         for t in 0..<count {
             let position = Double(startPosition + t)

@@ -18,6 +18,10 @@ public struct TransformerConfig: Sendable, Equatable {
     public var normEpsilon: Float
     public var positions: PositionEncoding
     public var feedForward: FeedForward
+    /// The token embedding is multiplied by this before the first block (Gemma: √n_embd).
+    public var embeddingScale: Float = 1
+    /// Layers that attend only to recent positions (Gemma 3); nil: every layer sees every earlier position.
+    public var slidingWindow: SlidingWindow? = nil
 
     /// RMSNorm (llama, Qwen2) or LayerNorm with a bias (GPT-2).
     public enum Normalization: Sendable, Equatable { case rms, layer }
@@ -32,8 +36,27 @@ public struct TransformerConfig: Sendable, Equatable {
         case sinusoidal
     }
 
-    /// SwiGLU: down(silu(gate(x)) ⊙ up(x)); GELU: down(gelu(up(x))), the plain MLP of GPT-2.
-    public enum FeedForward: Sendable, Equatable { case swiGLU, gelu }
+    /// SwiGLU: down(silu(gate(x)) ⊙ up(x)); GeGLU: down(gelu(gate(x)) ⊙ up(x)) (Gemma);
+    /// GELU: down(gelu(up(x))), the plain MLP of GPT-2.
+    public enum FeedForward: Sendable, Equatable { case swiGLU, geGLU, gelu }
+
+    /// Sliding-window attention: all layers but every `period`-th attend to
+    /// the last `length` positions only (their own included), with their own
+    /// RoPE base; the others (indices period − 1, 2·period − 1, …) attend to
+    /// every earlier position with the config's base.
+    public struct SlidingWindow: Sendable, Equatable {
+        public var length: Int
+        public var period: Int
+        public var rotaryBase: Float
+
+        public func isWindowed(layer: Int) -> Bool { layer % period != period - 1 }
+    }
+
+    /// The window of `layer`'s attention, nil for one that sees every earlier position.
+    public func window(layer: Int) -> Int? {
+        guard let slidingWindow, slidingWindow.isWindowed(layer: layer) else { return nil }
+        return slidingWindow.length
+    }
 
     /// Query heads that share one key/value head (grouped-query attention).
     public var headsPerKVHead: Int { headCount / kvHeadCount }
@@ -69,6 +92,12 @@ public struct TransformerConfig: Sendable, Equatable {
             try check(embeddingLength % 2 == 0, "embedding length \(embeddingLength) is odd; the sinusoidal table pairs sin and cos")
         }
         try check(normEpsilon.isFinite && normEpsilon >= 0, "the norm epsilon must be non-negative")
+        if let window = slidingWindow {
+            try check(window.length > 0 && window.length <= Self.maximumDimension,
+                      "\(architecture).attention.sliding_window = \(window.length) is out of range")
+            try check(window.period > 0, "the sliding-window layer period must be positive")
+            try check(window.rotaryBase.isFinite && window.rotaryBase > 0, "the sliding-window RoPE base must be positive")
+        }
         // Lengths that are the input of a matrix product must be whole Q8 blocks.
         for (name, value) in [("embedding_length", embeddingLength), ("feed_forward_length", feedForwardLength),
                               ("query length", queryLength)] {

@@ -19,18 +19,24 @@ struct Projection {
     }
 }
 
-/// The weights of one transformer block.
+/// The weights of one transformer block. The optional norms are Gemma's:
+/// per-head RMSNorm of queries and keys (head-dimension weights shared by
+/// the heads), and RMSNorm of each branch's output before its residual add.
 struct BlockWeights {
     let attentionNorm: Norm
     let query: Projection
     let key: Projection
     let value: Projection
+    var queryNorm: Norm? = nil
+    var keyNorm: Norm? = nil
     let attentionOutput: Projection
+    var attentionOutputNorm: Norm? = nil
     let feedForwardNorm: Norm
-    /// SwiGLU's gate; nil for a plain GELU MLP.
+    /// The gate of SwiGLU or GeGLU; nil for a plain GELU MLP.
     let gate: Projection?
     let up: Projection
     let down: Projection
+    var feedForwardOutputNorm: Norm? = nil
 }
 
 /// Every weight of a model, as its architecture file found them. The

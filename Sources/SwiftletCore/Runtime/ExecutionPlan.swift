@@ -219,17 +219,19 @@ final class ExecutionPlan {
         }
     }
 
-    /// gate = silu(Wgate·x) ⊙ Wup·x (`up` receives Wup·x). On the row kernels
-    /// each worker computes the same rows of both products and applies SwiGLU
-    /// to them: one parallel job instead of two plus a pass.
-    func swiGLU(gate: QuantizedMatrix, up: QuantizedMatrix, _ input: ProjectionInput, _ count: Int,
-                into gateOut: UnsafeMutablePointer<Float>, up upOut: UnsafeMutablePointer<Float>) {
+    /// gate = act(Wgate·x) ⊙ Wup·x (`up` receives Wup·x), act = silu
+    /// (SwiGLU) or gelu (GeGLU) as the config says. On the row kernels each
+    /// worker computes the same rows of both products and applies the
+    /// activation to them: one parallel job instead of two plus a pass.
+    func gatedFeedForward(gate: QuantizedMatrix, up: QuantizedMatrix, _ input: ProjectionInput, _ count: Int,
+                          into gateOut: UnsafeMutablePointer<Float>, up upOut: UnsafeMutablePointer<Float>) {
         let n = gate.rows
+        let activate = config.feedForward == .geGLU ? kernels.geGLU : kernels.swiGLU
         guard case .rows(let q) = input else {
             multiply(gate, input, count, into: gateOut)
             multiply(up, input, count, into: upOut)
             pool.parallelFor(count) { tokens in
-                kernels.swiGLU(gateOut + tokens.lowerBound * n, upOut + tokens.lowerBound * n, tokens.count * n)
+                activate(gateOut + tokens.lowerBound * n, upOut + tokens.lowerBound * n, tokens.count * n)
             }
             return
         }
@@ -237,7 +239,7 @@ final class ExecutionPlan {
             kernels.multiply(gate, rows: rows, by: q, tokens: count, into: gateOut, outputStride: n)
             kernels.multiply(up, rows: rows, by: q, tokens: count, into: upOut, outputStride: n)
             for t in 0..<count {
-                kernels.swiGLU(gateOut + t * n + rows.lowerBound, upOut + t * n + rows.lowerBound, rows.count)
+                activate(gateOut + t * n + rows.lowerBound, upOut + t * n + rows.lowerBound, rows.count)
             }
         }
     }
@@ -268,7 +270,8 @@ final class ExecutionPlan {
 
     /// Causal grouped-query attention of `count` tokens at positions
     /// startPosition..., their keys and values already in `cache`:
-    /// out[t, head] = softmax(q[t, head] · K[kvHead]ᵀ · scale) · V[kvHead].
+    /// out[t, head] = softmax(q[t, head] · K[kvHead]ᵀ · scale) · V[kvHead],
+    /// over the positions the layer sees (all earlier ones, or its window).
     /// Large batches run each head as two sgemm calls; small ones (generation)
     /// go token by token over the fp16 cache.
     func attend(query: UnsafePointer<Float>, cache: KVCache, layer: Int, startPosition: Int, count: Int,
@@ -287,7 +290,11 @@ final class ExecutionPlan {
         let c = config
         let d = c.headDimension
         let scale = 1 / Float(d).squareRoot()
-        let visibleMax = startPosition + count
+        // The positions some token of the batch sees, expanded densely in position order.
+        let window = cache.window(layer: layer)
+        let oldest = window.map { max(0, startPosition - $0 + 1) } ?? 0
+        let positions = oldest..<startPosition + count
+        let span = positions.count
         let batchCapacity = batchCapacity, contextCapacity = contextCapacity
         pool.parallelFor(c.headCount) { heads, worker in
             let weights = buffers.weights + worker * batchCapacity * contextCapacity
@@ -298,22 +305,27 @@ final class ExecutionPlan {
                 // This head's key/value rows as dense fp32, once per key/value head.
                 let kvHead = head / c.headsPerKVHead
                 if kvHead != expandedKVHead {
-                    kernels.floatsFromHalves(cache.keys(layer: layer, kvHead: kvHead), d, visibleMax, d, headKeys)
-                    kernels.floatsFromHalves(cache.values(layer: layer, kvHead: kvHead), d, visibleMax, d,
-                                             headValues)
+                    let keys = cache.keys(layer: layer, kvHead: kvHead), values = cache.values(layer: layer, kvHead: kvHead)
+                    cache.forEachRun(layer: layer, positions: positions) { row, offset, rows in
+                        kernels.floatsFromHalves(keys + row * d, d, rows, d, headKeys + offset * d)
+                        kernels.floatsFromHalves(values + row * d, d, rows, d, headValues + offset * d)
+                    }
                     expandedKVHead = kvHead
                 }
-                slb_sgemm_a_bt(Int32(count), Int32(visibleMax), Int32(d), query + head * d, Int32(c.queryLength),
-                               headKeys, Int32(d), weights, Int32(visibleMax))
+                slb_sgemm_a_bt(Int32(count), Int32(span), Int32(d), query + head * d, Int32(c.queryLength),
+                               headKeys, Int32(d), weights, Int32(span))
                 for t in 0..<count {
-                    // Token t sees positions 0...startPosition + t; later ones get weight 0.
-                    let row = weights + t * visibleMax
-                    let visible = startPosition + t + 1
-                    for j in 0..<visible { row[j] *= scale }
-                    kernels.softmax(row, visible)
-                    (row + visible).initialize(repeating: 0, count: visibleMax - visible)
+                    // Token t sees positions (position − window, position]; the others get weight 0.
+                    let row = weights + t * span
+                    let position = startPosition + t
+                    let first = window.map { max(oldest, position - $0 + 1) - oldest } ?? 0
+                    let end = position - oldest + 1
+                    row.initialize(repeating: 0, count: first)
+                    for j in first..<end { row[j] *= scale }
+                    kernels.softmax(row + first, end - first)
+                    (row + end).initialize(repeating: 0, count: span - end)
                 }
-                slb_sgemm_a_b(Int32(count), Int32(d), Int32(visibleMax), weights, Int32(visibleMax),
+                slb_sgemm_a_b(Int32(count), Int32(d), Int32(span), weights, Int32(span),
                               headValues, Int32(d), out + head * d, Int32(c.queryLength))
             }
         }
@@ -341,8 +353,10 @@ final class ExecutionPlan {
                     let firstHead = kvHead * c.headsPerKVHead + chunk * grouped.heads
                     let heads = min(grouped.heads, c.headsPerKVHead - chunk * grouped.heads)
                     let offset = t * c.queryLength + firstHead * d
-                    grouped.run(query + offset, heads, cache.keys(layer: layer, kvHead: kvHead),
-                                cache.values(layer: layer, kvHead: kvHead), startPosition + t + 1, scale, scores, out + offset)
+                    let (first, visible) = cache.visibleRows(layer: layer, position: startPosition + t)
+                    grouped.run(query + offset, heads, cache.keys(layer: layer, kvHead: kvHead) + first * d,
+                                cache.values(layer: layer, kvHead: kvHead) + first * d, visible, scale, scores,
+                                out + offset)
                 }
             }
             return
@@ -352,11 +366,13 @@ final class ExecutionPlan {
             for pair in pairs {
                 let t = pair / c.headCount, head = pair % c.headCount
                 let kvHead = head / c.headsPerKVHead
-                let visible = startPosition + t + 1
+                let (first, visible) = cache.visibleRows(layer: layer, position: startPosition + t)
                 let offset = t * c.queryLength + head * d
-                kernels.attentionScores(query + offset, cache.keys(layer: layer, kvHead: kvHead), d, visible, d, scale, scores)
+                kernels.attentionScores(query + offset, cache.keys(layer: layer, kvHead: kvHead) + first * d, d, visible,
+                                        d, scale, scores)
                 kernels.softmax(scores, visible)
-                kernels.attentionMix(scores, cache.values(layer: layer, kvHead: kvHead), d, visible, d, out + offset)
+                kernels.attentionMix(scores, cache.values(layer: layer, kvHead: kvHead) + first * d, d, visible, d,
+                                     out + offset)
             }
         }
     }

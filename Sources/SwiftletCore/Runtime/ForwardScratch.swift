@@ -13,6 +13,7 @@ final class ForwardScratch {
     let gate: UnsafeMutablePointer<Float>        // [batch, feedForward]
     let up: UnsafeMutablePointer<Float>          // [batch, feedForward]
     let rotation: UnsafeMutablePointer<Float>    // [batch, headDimension] cos/sin pairs per position
+    let windowRotation: UnsafeMutablePointer<Float>  // the same for sliding-window layers' RoPE base (or empty)
     private let buffers: [AnyObject]
 
     init(config c: TransformerConfig, batchCapacity b: Int, arena: Arena) throws {
@@ -33,6 +34,7 @@ final class ForwardScratch {
         gate = try floats(b * c.feedForwardLength)
         up = try floats(b * c.feedForwardLength)
         rotation = try floats(b * c.headDimension)
+        windowRotation = try floats(c.slidingWindow == nil ? 0 : b * c.headDimension)
         self.buffers = buffers
     }
 }

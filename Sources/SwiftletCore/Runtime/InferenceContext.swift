@@ -50,7 +50,8 @@ public final class InferenceContext: @unchecked Sendable {
         self.batchCapacity = min(batchCapacity == 0 ? Self.defaultBatchCapacity : batchCapacity, chosenCapacity)
         arena = try Arena()
         pool = try WorkerPool(threadCount: threads == 0 ? processorCount() : threads)
-        cache = try KVCache(config: model.config, capacity: chosenCapacity, arena: arena)
+        cache = try KVCache(config: model.config, capacity: chosenCapacity, batchCapacity: self.batchCapacity,
+                            arena: arena)
         scratch = try ForwardScratch(config: model.config, batchCapacity: self.batchCapacity, arena: arena)
         plan = try ExecutionPlan(config: model.config, formats: model.transformer.weights.projectionFormats,
                                  batchCapacity: self.batchCapacity, contextCapacity: chosenCapacity,
@@ -59,6 +60,9 @@ public final class InferenceContext: @unchecked Sendable {
     }
 
     public var threadCount: Int { pool.threadCount }
+
+    /// Bytes of the KV cache (sliding-window layers keep only their window).
+    public var cacheByteCount: Int { cache.byteCount }
 
     /// The last evaluated token's logits, or nil after creation, reset or rewind.
     public var logits: UnsafeBufferPointer<Float>? {
@@ -128,15 +132,27 @@ public final class InferenceContext: @unchecked Sendable {
         if isCancelled { throw SwiftletError(.cancelled, "evaluation was cancelled") }
     }
 
-    /// Keeps the first `newPosition` tokens and forgets the rest.
+    /// Keeps the first `newPosition` tokens and forgets the rest. When a
+    /// sliding-window layer's ring no longer holds the positions those tokens
+    /// attend to (the rewind reaches further back than the batch size), the
+    /// kept tokens are evaluated again from position 0; cancelled part way,
+    /// the context keeps the tokens evaluated so far.
     public func rewind(to newPosition: Int) throws {
         guard newPosition >= 0, newPosition <= position else {
             throw SwiftletError.invalidArgument("cannot rewind to \(newPosition): the position is \(position)")
         }
-        if newPosition < position {
+        guard newPosition < position else { return }
+        logitsValid = false
+        if cache.canResume(at: newPosition) {
             tokens.removeSubrange(newPosition...)
-            logitsValid = false
+            return
         }
+        let kept = Array(tokens[..<newPosition])
+        reset()
+        try kept.withUnsafeBufferPointer { kept in
+            if !kept.isEmpty { try evaluate(kept) }
+        }
+        logitsValid = false
     }
 
     /// Keeps the longest prefix of `tokens` the context already holds (the
@@ -150,12 +166,16 @@ public final class InferenceContext: @unchecked Sendable {
         }
         var shared = 0
         while shared < min(position, tokens.count - 1), self.tokens[shared] == tokens[shared] { shared += 1 }
+        // A prefix the sliding-window rings no longer serve would be evaluated
+        // again by the rewind, then the rest: evaluate everything in one go instead.
+        if !cache.canResume(at: shared) { shared = 0 }
         try rewind(to: shared)
         return Array(tokens[shared...])
     }
 
     public func reset() {
         tokens.removeAll(keepingCapacity: true)
+        cache.reset()
         logitsValid = false
     }
 

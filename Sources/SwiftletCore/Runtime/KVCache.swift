@@ -1,46 +1,142 @@
-/// Keys and values of every evaluated position, per layer and key/value
-/// head: fp16 rows (stored as their bit patterns) of `headDimension` values,
-/// `capacity` rows per head. fp16 halves the bytes attention reads per token
-/// (see KernelTable). Each head's rows are contiguous so that attention
-/// streams them front to back (measured: with all heads side by side per
-/// position, a head's keys were a strided walk, and generation at 512+
-/// positions stalled on those loads). Positions past the context's current
-/// one hold stale data and are never read.
+/// Keys and values of the evaluated positions, per layer and key/value head:
+/// fp16 rows (stored as their bit patterns) of `headDimension` values. fp16
+/// halves the bytes attention reads per token (see KernelTable). Each head's
+/// rows are contiguous so that attention streams them front to back
+/// (measured: with all heads side by side per position, a head's keys were a
+/// strided walk, and generation at 512+ positions stalled on those loads).
+///
+/// A layer that attends to every earlier position has a row per position of
+/// the context. A sliding-window layer needs only its last `window`
+/// positions, and keeps them in a ring (`Ring`) when that is smaller: this is
+/// what bounds a long context's memory. Rows past the positions evaluated
+/// hold stale data and are never read.
 final class KVCache {
     let capacity: Int
     let headDimension: Int
     private let kvHeadCount: Int
     private let storage: ArenaBuffer<UInt16>
-    private let headStride: Int
+    private let layers: [Layer]
+    /// Every ring still holds all positions from here to the current one
+    /// (writing position p overwrote position p − slots).
+    private(set) var oldestHeldPosition = 0
+    /// The smallest ring's slot count; nil without rings.
+    private let ringSlots: Int?
 
-    init(config: TransformerConfig, capacity: Int, arena: Arena) throws {
+    /// A ring for a layer attending to the last `window` positions: position
+    /// p lives in row p % slots. `slots` = window + batchCapacity − 1, so a
+    /// batch's own writes never overwrite a position one of its tokens still
+    /// sees. The first window − 1 rows are mirrored after the ring (rows
+    /// slots…), so any `window` consecutive positions are consecutive rows
+    /// and the attention kernels read them in one run.
+    struct Ring {
+        let slots: Int
+        let window: Int
+        var rows: Int { slots + window - 1 }
+    }
+
+    private struct Layer {
+        /// The layer's first halves in `storage`: keys of each head, then values of each head.
+        let offset: Int
+        let rowsPerHead: Int
+        let window: Int?
+        let ring: Ring?
+    }
+
+    init(config: TransformerConfig, capacity: Int, batchCapacity: Int, arena: Arena) throws {
         self.capacity = capacity
         headDimension = config.headDimension
         kvHeadCount = config.kvHeadCount
-        headStride = capacity * config.headDimension
-        storage = try ArenaBuffer<UInt16>(count: 2 * config.layerCount * kvHeadCount * headStride, in: arena)
+        var layers: [Layer] = []
+        var offset = 0
+        for layer in 0..<config.layerCount {
+            let window = config.window(layer: layer)
+            var ring: Ring?
+            if let window, window + batchCapacity - 1 + window - 1 < capacity {
+                ring = Ring(slots: window + batchCapacity - 1, window: window)
+            }
+            let rows = ring?.rows ?? capacity
+            layers.append(Layer(offset: offset, rowsPerHead: rows, window: window, ring: ring))
+            offset += 2 * kvHeadCount * rows * config.headDimension
+        }
+        self.layers = layers
+        ringSlots = layers.compactMap { $0.ring?.slots }.min()
+        storage = try ArenaBuffer<UInt16>(count: offset, in: arena)
     }
 
-    /// Row 0 of key/value head `kvHead`'s keys in `layer`; row p is `headDimension` halves further.
+    /// The cache's size in bytes (what a context of this size keeps for keys and values).
+    var byteCount: Int { storage.count * MemoryLayout<UInt16>.stride }
+
+    /// Row 0 of key/value head `kvHead`'s keys in `layer`; row r is r·`headDimension` halves further.
     @inline(__always) func keys(layer: Int, kvHead: Int) -> UnsafeMutablePointer<UInt16> {
-        storage.pointer + ((2 * layer) * kvHeadCount + kvHead) * headStride
+        let l = layers[layer]
+        return storage.pointer + l.offset + kvHead * l.rowsPerHead * headDimension
     }
 
     @inline(__always) func values(layer: Int, kvHead: Int) -> UnsafeMutablePointer<UInt16> {
-        storage.pointer + ((2 * layer + 1) * kvHeadCount + kvHead) * headStride
+        let l = layers[layer]
+        return storage.pointer + l.offset + (kvHeadCount + kvHead) * l.rowsPerHead * headDimension
     }
+
+    /// How many positions up to `position` a layer attends to: all, or its window.
+    func window(layer: Int) -> Int? { layers[layer].window }
+
+    /// The rows the token at `position` attends to in `layer`: `count`
+    /// consecutive rows from `first`, in position order.
+    @inline(__always) func visibleRows(layer: Int, position: Int) -> (first: Int, count: Int) {
+        let l = layers[layer]
+        guard let window = l.window else { return (0, position + 1) }
+        let oldest = max(0, position - window + 1)
+        return (l.ring.map { oldest % $0.slots } ?? oldest, position - oldest + 1)
+    }
+
+    /// Calls `body(firstRow, offset, count)` for the runs of consecutive rows
+    /// that hold `positions` (at most two: a ring wraps once): rows firstRow…
+    /// hold positions positions.lowerBound + offset….
+    func forEachRun(layer: Int, positions: Range<Int>, _ body: (_ firstRow: Int, _ offset: Int, _ count: Int) -> Void) {
+        guard let ring = layers[layer].ring else {
+            body(positions.lowerBound, 0, positions.count)
+            return
+        }
+        precondition(positions.count <= ring.slots)
+        let first = positions.lowerBound % ring.slots
+        let head = min(positions.count, ring.slots - first)
+        body(first, 0, head)
+        if head < positions.count { body(0, head, positions.count - head) }
+    }
+
+    /// Must precede storing positions `positions`: it records what they overwrite.
+    func willStore(positions: Range<Int>) {
+        if let ringSlots { oldestHeldPosition = max(oldestHeldPosition, positions.upperBound - ringSlots) }
+    }
+
+    /// Whether evaluation can go on at `position` with what the cache holds:
+    /// every ring still has the positions a token there would see.
+    func canResume(at position: Int) -> Bool {
+        guard ringSlots != nil else { return true }
+        let window = layers.compactMap { $0.ring?.window }.max()!
+        return max(0, position - window + 1) >= oldestHeldPosition
+    }
+
+    /// Forgets everything (the next position written is 0).
+    func reset() { oldestHeldPosition = 0 }
 
     /// Stores `count` tokens' keys and values (fp32 rows of all heads side
     /// by side, as the projections write them) at positions startPosition...
     func store(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, layer: Int, startPosition: Int, count: Int) {
         let d = headDimension, halvesFromFloats = KernelTable.current.halvesFromFloats
+        let ring = layers[layer].ring
         for head in 0..<kvHeadCount {
-            let keyRows = self.keys(layer: layer, kvHead: head) + startPosition * d
-            let valueRows = self.values(layer: layer, kvHead: head) + startPosition * d
+            let keyRows = self.keys(layer: layer, kvHead: head), valueRows = self.values(layer: layer, kvHead: head)
             for t in 0..<count {
                 let source = t * kvHeadCount * d + head * d
-                halvesFromFloats(keys + source, keyRows + t * d, d)
-                halvesFromFloats(values + source, valueRows + t * d, d)
+                let position = startPosition + t
+                let row = ring.map { position % $0.slots } ?? position
+                halvesFromFloats(keys + source, keyRows + row * d, d)
+                halvesFromFloats(values + source, valueRows + row * d, d)
+                if let ring, row < ring.window - 1 {  // the mirror after the ring
+                    halvesFromFloats(keys + source, keyRows + (ring.slots + row) * d, d)
+                    halvesFromFloats(values + source, valueRows + (ring.slots + row) * d, d)
+                }
             }
         }
     }

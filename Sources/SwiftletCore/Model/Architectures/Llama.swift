@@ -8,7 +8,7 @@ enum Llama: Architecture {
     }
 
     static func weights(_ c: TransformerConfig, _ tensors: inout WeightLoader) throws -> TransformerWeights {
-        try ropeModelWeights(c, &tensors, attentionBiases: false)
+        try ropeModelWeights(c, &tensors)
     }
 
     /// The metadata of the RoPE + RMSNorm + SwiGLU family (llama, Qwen2, ...),
@@ -34,19 +34,23 @@ enum Llama: Architecture {
     }
 
     /// The tensors of the family: attn_q/k/v (each with a bias when
-    /// `attentionBiases`), attn_output, ffn_gate/up/down, RMSNorm weights.
-    static func ropeModelWeights(_ c: TransformerConfig, _ t: inout WeightLoader,
-                                 attentionBiases: Bool) throws -> TransformerWeights {
+    /// `attentionBiases`), attn_output, ffn_gate/up/down, RMSNorm weights;
+    /// with `gemmaNorms` also attn_q_norm/attn_k_norm (per head) and
+    /// post_attention_norm/post_ffw_norm (on each branch's output).
+    static func ropeModelWeights(_ c: TransformerConfig, _ t: inout WeightLoader, attentionBiases: Bool = false,
+                                 gemmaNorms: Bool = false) throws -> TransformerWeights {
         func projection(_ name: String, rows: Int, columns: Int, bias: Bool = false) throws -> Projection {
             Projection(matrix: try t.matrix(name + ".weight", rows: rows, columns: columns),
                        bias: bias ? try t.vector(name + ".bias", count: rows) : nil)
         }
-        func norm(_ name: String) throws -> Norm { Norm(weight: try t.vector(name + ".weight", count: c.embeddingLength)) }
+        func norm(_ name: String, count: Int? = nil) throws -> Norm {
+            Norm(weight: try t.vector(name + ".weight", count: count ?? c.embeddingLength))
+        }
         let embedding = try t.matrix("token_embd.weight", rows: c.vocabularySize, columns: c.embeddingLength)
         var blocks: [BlockWeights] = []
         for layer in 0..<c.layerCount {
             let p = "blk.\(layer)."
-            blocks.append(BlockWeights(
+            var block = BlockWeights(
                 attentionNorm: try norm(p + "attn_norm"),
                 query: try projection(p + "attn_q", rows: c.queryLength, columns: c.embeddingLength, bias: attentionBiases),
                 key: try projection(p + "attn_k", rows: c.kvLength, columns: c.embeddingLength, bias: attentionBiases),
@@ -55,7 +59,14 @@ enum Llama: Architecture {
                 feedForwardNorm: try norm(p + "ffn_norm"),
                 gate: try projection(p + "ffn_gate", rows: c.feedForwardLength, columns: c.embeddingLength),
                 up: try projection(p + "ffn_up", rows: c.feedForwardLength, columns: c.embeddingLength),
-                down: try projection(p + "ffn_down", rows: c.embeddingLength, columns: c.feedForwardLength)))
+                down: try projection(p + "ffn_down", rows: c.embeddingLength, columns: c.feedForwardLength))
+            if gemmaNorms {
+                block.queryNorm = try norm(p + "attn_q_norm", count: c.headDimension)
+                block.keyNorm = try norm(p + "attn_k_norm", count: c.headDimension)
+                block.attentionOutputNorm = try norm(p + "post_attention_norm")
+                block.feedForwardOutputNorm = try norm(p + "post_ffw_norm")
+            }
+            blocks.append(block)
         }
         let outputNorm = try norm("output_norm")
         return TransformerWeights(
