@@ -308,6 +308,16 @@ def random_weights(spec: TinySpec) -> dict[str, np.ndarray]:
 
     w: dict[str, np.ndarray] = {}
     embd = (0.5 * rng.standard_normal((V, E))).astype(np.float32)
+    output_norm_gain = 1.0
+    if spec.architecture == "gemma3":
+        # Gemma scales the embedding by sqrt(E) and means it to come out at
+        # RMS ~1 (Gemma 3 270M: 1.03). At 0.5 * sqrt(E) = 4 it would outweigh
+        # the layers' post-normed outputs and, the output being tied, the model
+        # would predict its own input token (measured: at 19 of 20 positions),
+        # leaving llama.cpp's goldens little to check. The output norm takes
+        # the factor instead, so the logits keep their spread of ~4.
+        embd *= np.float32(1 / (0.5 * np.sqrt(E)))
+        output_norm_gain = 4.0
     w["token_embd.weight"] = embd
     if spec.architecture == "gpt2":
         if spec.positions == "learned":
@@ -350,7 +360,7 @@ def random_weights(spec: TinySpec) -> dict[str, np.ndarray]:
             w[p + "attn_k_norm.weight"] = norm(hd)
             w[p + "post_attention_norm.weight"] = norm(E)
             w[p + "post_ffw_norm.weight"] = norm(E)
-    w["output_norm.weight"] = norm(E)
+    w["output_norm.weight"] = norm(E) * np.float32(output_norm_gain)
     if not spec.tied:
         w["output.weight"] = mat(V, E, spec.out_gain)
     # The EOS / end-of-turn rows of the output matrix are zero, so their
