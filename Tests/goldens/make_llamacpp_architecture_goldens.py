@@ -1,4 +1,4 @@
-"""Generates llama.cpp goldens for the tiny qwen2 and gpt2 models
+"""Generates llama.cpp goldens for the tiny qwen2, gpt2 and gemma3 models
 (make_tiny_models.ARCHITECTURE_SPECS; the sinusoidal gpt2 variant is
 Swiftlet's own and llama.cpp cannot load it). Run once, by hand; its output,
 llamacpp_architectures.json beside it, is committed and read by

@@ -1,6 +1,6 @@
 """Writes tiny random GGUF models for Swiftlet's tests: `llama` (the standard
-set), `qwen2` and `gpt2` (ARCHITECTURE_SPECS), and `llama` with the types
-converted at load, Q5_x, k-quants and IQ4_x (QUANT_SPECS).
+set), `qwen2`, `gpt2` and `gemma3` (ARCHITECTURE_SPECS), and `llama` with the
+types converted at load, Q5_x, k-quants and IQ4_x (QUANT_SPECS).
 
 Everything is deterministic (fixed seeds), so the same spec always gives the
 same bytes. The models follow llama.cpp's GGUF conventions:
@@ -28,6 +28,18 @@ same bytes. The models follow llama.cpp's GGUF conventions:
   blk.N.attn_output.weight [n_embd, n_embd]    + .bias
   blk.N.ffn_up.weight      [n_embd, n_ff]      + .bias
   blk.N.ffn_down.weight    [n_ff, n_embd]      + .bias
+
+`gemma3` has the llama tensors (hd = attention.key_length, not n_embd/n_head)
+plus, per layer, four more norms (RMSNorm weights as stored; Gemma's "1 +"
+is already folded in by llama.cpp's converter):
+
+  blk.N.attn_q_norm.weight          [hd]   F32   over each query head
+  blk.N.attn_k_norm.weight          [hd]   F32   over each key head
+  blk.N.post_attention_norm.weight  [n_embd] F32 on the attention output
+  blk.N.post_ffw_norm.weight        [n_embd] F32 on the FFN output
+
+and metadata attention.key_length / value_length and attention.sliding_window;
+no rope.dimension_count (as in Google's files: it defaults to key_length).
 
 A numpy matrix of shape (rows, cols) is a ggml tensor with dims [cols, rows]:
 each row is one output unit, contiguous along the input dimension (so the
@@ -162,10 +174,12 @@ class TinySpec:
     omit_key: Optional[str] = None       # leave this metadata key out
     transpose_tensor: Optional[str] = None  # store this matrix with its dims swapped
     positions: str = "learned"           # gpt2 only: "learned" (position_embd) or "sinusoidal"
+    key_length: Optional[int] = None     # gemma3: the head dimension, written as attention.key_length
+    sliding_window: int = 0              # gemma3: attention.sliding_window (positions a local layer sees)
 
     @property
     def head_dim(self) -> int:
-        return self.n_embd // self.n_head
+        return self.key_length or self.n_embd // self.n_head
 
 
 # The standard set: every supported weight type, MHA / GQA(2) / MQA, tied
@@ -188,7 +202,13 @@ SPECS_BY_NAME = {s.name: s for s in STANDARD_SPECS}
 
 # The other architectures' tiny models (issue: one block for many models):
 # qwen2 with GQA and biases on Q, K, V; gpt2 with learned and with
-# sinusoidal positions. Not in the standard set until the engine runs them.
+# sinusoidal positions; gemma3 (as Gemma 3 270M: QK norms, post-norms, GELU,
+# sliding-window attention on 5 of every 6 layers) with a window of 8, so
+# the suite's 20- and 48-token sequences run past it, and 7 layers, so there
+# are local layers (0-4, 6) on both sides of a global one (5); head dimension
+# != n_embd / n_head as in the real model (640 = 4 heads x 256 would be 160),
+# once with MQA and 64-dim heads, once with GQA(2) and 32-dim heads. Not in
+# the standard set until the engine runs them.
 ARCHITECTURE_SPECS: list[TinySpec] = [
     TinySpec("tiny-qwen2-q8_0-gqa2-untied", QT.Q8_0, architecture="qwen2", n_layer=2, n_head_kv=2, tied=False,
              rope_base=1000000.0, rms_eps=1e-6, seed=21),
@@ -197,6 +217,10 @@ ARCHITECTURE_SPECS: list[TinySpec] = [
     TinySpec("tiny-gpt2-q8_0-learned-untied", QT.Q8_0, architecture="gpt2", n_layer=3, tied=False, seed=24),
     TinySpec("tiny-gpt2-f16-sinusoidal", QT.F16, architecture="gpt2", n_layer=2, tied=True, positions="sinusoidal",
              seed=25),
+    TinySpec("tiny-gemma3-q8_0-w8", QT.Q8_0, architecture="gemma3", n_layer=7, n_embd=64, n_head=2, n_head_kv=1,
+             key_length=64, n_ff=96, tied=True, rope_base=1000000.0, rms_eps=1e-6, sliding_window=8, seed=26),
+    TinySpec("tiny-gemma3-f32-w8", QT.F32, architecture="gemma3", n_layer=7, n_embd=64, n_head=4, n_head_kv=2,
+             key_length=32, n_ff=96, tied=True, rope_base=1000000.0, rms_eps=1e-6, sliding_window=8, seed=27),
 ]
 SPECS_BY_NAME.update({s.name: s for s in ARCHITECTURE_SPECS})
 
@@ -284,6 +308,16 @@ def random_weights(spec: TinySpec) -> dict[str, np.ndarray]:
 
     w: dict[str, np.ndarray] = {}
     embd = (0.5 * rng.standard_normal((V, E))).astype(np.float32)
+    output_norm_gain = 1.0
+    if spec.architecture == "gemma3":
+        # Gemma scales the embedding by sqrt(E) and means it to come out at
+        # RMS ~1 (Gemma 3 270M: 1.03). At 0.5 * sqrt(E) = 4 it would outweigh
+        # the layers' post-normed outputs and, the output being tied, the model
+        # would predict its own input token (measured: at 19 of 20 positions),
+        # leaving llama.cpp's goldens little to check. The output norm takes
+        # the factor instead, so the logits keep their spread of ~4.
+        embd *= np.float32(1 / (0.5 * np.sqrt(E)))
+        output_norm_gain = 4.0
     w["token_embd.weight"] = embd
     if spec.architecture == "gpt2":
         if spec.positions == "learned":
@@ -320,7 +354,13 @@ def random_weights(spec: TinySpec) -> dict[str, np.ndarray]:
             w[p + "attn_q.bias"] = bias(spec.n_head * hd)
             w[p + "attn_k.bias"] = bias(spec.n_head_kv * hd)
             w[p + "attn_v.bias"] = bias(spec.n_head_kv * hd)
-    w["output_norm.weight"] = norm(E)
+        if spec.architecture == "gemma3":
+            # drawn after the llama tensors, so other architectures' draws are unchanged
+            w[p + "attn_q_norm.weight"] = norm(hd)
+            w[p + "attn_k_norm.weight"] = norm(hd)
+            w[p + "post_attention_norm.weight"] = norm(E)
+            w[p + "post_ffw_norm.weight"] = norm(E)
+    w["output_norm.weight"] = norm(E) * np.float32(output_norm_gain)
     if not spec.tied:
         w["output.weight"] = mat(V, E, spec.out_gain)
     # The EOS / end-of-turn rows of the output matrix are zero, so their
@@ -357,7 +397,12 @@ def write_model(spec: TinySpec, path: str, weights: Optional[dict] = None,
         writer.add_uint32(f"{arch}.attention.head_count_kv", spec.n_head_kv)
         writer.add_float32(f"{arch}.rope.freq_base", spec.rope_base)
         writer.add_float32(f"{arch}.attention.layer_norm_rms_epsilon", spec.rms_eps)
-        writer.add_uint32(f"{arch}.rope.dimension_count", spec.head_dim)
+        if arch == "gemma3":
+            writer.add_uint32(f"{arch}.attention.key_length", spec.head_dim)
+            writer.add_uint32(f"{arch}.attention.value_length", spec.head_dim)
+            writer.add_uint32(f"{arch}.attention.sliding_window", spec.sliding_window)
+        else:
+            writer.add_uint32(f"{arch}.rope.dimension_count", spec.head_dim)
     writer.add_uint32(f"{arch}.vocab_size", VOCAB.n_vocab)
     writer.add_tokenizer_model(spec.tokenizer_model)
     writer.add_tokenizer_pre(spec.tokenizer_pre)

@@ -1,6 +1,6 @@
 """A numpy reference forward pass for decoder GGUF models (`llama`, `qwen2`,
-`gpt2` and its sinusoidal variant), written from the equations (not from
-Swiftlet's code). The `llama` pass:
+`gpt2` and its sinusoidal variant, `gemma3`), written from the equations (not
+from Swiftlet's code). The `llama` pass:
 
     x   = E[token]                                         embedding lookup
     per layer:
@@ -15,7 +15,8 @@ Swiftlet's code). The `llama` pass:
       x   = x + (silu(h Wgate^T) * (h Wup^T)) Wdown^T
     logits = (rmsnorm(x) * w_output_norm) Wout^T           Wout = E when output.weight is absent
 
-What the other architectures change (llama.cpp's llm_build_qwen2 / _gpt2):
+What the other architectures change (llama.cpp's llm_build_qwen2 / _gpt2 /
+_gemma3):
 
   qwen2   q,k,v get biases (attn_q.bias, ...); RoPE pairs are NEOX's
           (v[i], v[i + n_rot/2]); otherwise llama.
@@ -28,6 +29,22 @@ What the other architectures change (llama.cpp's llm_build_qwen2 / _gpt2):
   gpt2 with metadata gpt2.position_encoding = "sinusoidal" (Swiftlet's own
           key; no position_embd tensor): P[pos, 2i] = sin(pos / 10000^(2i/E)),
           P[pos, 2i+1] = cos(pos / 10000^(2i/E)) (Vaswani et al. 2017).
+  gemma3  hd = attention.key_length (not E / n_head); x = E[token] * sqrt(E)
+          (fp32 sqrtf, as llama.cpp); per layer, with RMSNorm everywhere:
+            q, k per head: rmsnorm over hd * attn_q_norm / attn_k_norm, then
+            RoPE in NEOX pairing (v is not normed);
+            scores scaled by 1/sqrt(hd) (llama.cpp: 1/sqrt(E/n_head) for the
+            62-layer 27B only, which tiny models never are);
+            layer il is local iff il % 6 < 5 (llama.cpp set_swa_pattern(6)):
+            local layers use RoPE base 10000 (llama.cpp's constant, not in
+            the file) and see keys j with i - j < W (attention.sliding_window,
+            W positions including the query's own); global layers use
+            rope.freq_base and the plain causal mask;
+            x = x + rmsnorm(attention output) * post_attention_norm
+            x = x + rmsnorm(down(gelu(gate(h)) * up(h))) * post_ffw_norm
+          (gelu as gpt2's, tanh form); output tied to E when output.weight
+          is absent; no logit soft-capping (llama.cpp caps only gemma3 files
+          without a sliding window that carry final_logit_softcapping).
 
 Weights are the stored values: gguf.quants.dequantize of each tensor.
 
@@ -188,10 +205,26 @@ class HParams:
     rope_base: float
     rms_eps: float            # the RMS norm's epsilon, or LayerNorm's for gpt2
     positions: str = "rope"   # "rope", "learned" or "sinusoidal"
+    key_length: int = 0       # attention.key_length when the file has it (gemma3), else 0
+    # gemma3's interleaved sliding-window attention (0 = every layer global):
+    sliding_window: int = 0   # keys a local layer's query sees: W positions, its own included
+    swa_pattern: int = 0      # of every swa_pattern layers, the last is global
+    rope_base_local: float = 0.0  # RoPE base of the local layers
 
     @property
     def head_dim(self) -> int:
-        return self.n_embd // self.n_head
+        return self.key_length or self.n_embd // self.n_head
+
+    @property
+    def rope_mode(self) -> str:
+        """ggml's pairing: "normal" (v[2i], v[2i+1]) or "neox" (v[i], v[i + n_rot/2])."""
+        return "neox" if self.arch in ("qwen2", "gemma3") else "normal"
+
+    def is_local(self, il: int) -> bool:
+        return self.sliding_window > 0 and il % self.swa_pattern < self.swa_pattern - 1
+
+    def layer_rope_base(self, il: int) -> float:
+        return self.rope_base_local if self.is_local(il) else self.rope_base
 
 
 def _field(reader: gguf.GGUFReader, key: str):
@@ -201,7 +234,34 @@ def _field(reader: gguf.GGUFReader, key: str):
     return f.contents()
 
 
-ARCHITECTURES = ("llama", "qwen2", "gpt2")
+def attention_mask(T: int, window: int = 0, dtype=np.float64) -> np.ndarray:
+    """Additive (T, T) mask: query i sees key j iff j <= i (causal) and, with
+    a sliding window W > 0, i - j < W (llama.cpp's LLAMA_SWA_TYPE_STANDARD:
+    W positions, the query's own included)."""
+    i, j = np.arange(T)[:, None], np.arange(T)[None, :]
+    hidden = (j > i) | ((i - j >= window) if window > 0 else False)
+    return np.where(hidden, -np.inf, 0.0).astype(dtype)
+
+
+def gelu_fp16_table(x: np.ndarray) -> np.ndarray:
+    """GELU as ggml's CPU backend computes it (GGML_GELU_FP16, the default):
+    the input rounded to fp16 and looked up in a table of fp16 results of the
+    fp32 tanh formula; 0 below -10, the identity above 10. Differs from the
+    exact GELU by up to ~1e-3 relative (fp16 rounding of input and output)."""
+    x32 = np.asarray(x, dtype=np.float32)
+    h = x32.astype(np.float16).astype(np.float32)
+    c, a = np.float32(np.sqrt(2 / np.pi)), np.float32(0.044715)
+    y = (np.float32(0.5) * h * (np.float32(1) + np.tanh(c * h * (np.float32(1) + a * h * h)))).astype(np.float16)
+    y = y.astype(np.float32)
+    return np.where(x32 <= -10, np.float32(0), np.where(x32 >= 10, x32, y))
+
+
+ARCHITECTURES = ("llama", "qwen2", "gpt2", "gemma3")
+
+# llama.cpp's gemma3 constants (llama-model.cpp, LLM_ARCH_GEMMA3): 5 local
+# layers then 1 global, and the local layers' RoPE base; neither is in the file.
+GEMMA3_SWA_PATTERN = 6
+GEMMA3_ROPE_BASE_LOCAL = 10000.0
 
 
 class ReferenceLlama:
@@ -226,6 +286,10 @@ class ReferenceLlama:
         n_head = int(_field(r, f"{arch}.attention.head_count"))
         n_embd = int(_field(r, f"{arch}.embedding_length"))
         gpt2 = arch == "gpt2"
+        key_length = int(_field(r, f"{arch}.attention.key_length") or 0)
+        value_length = int(_field(r, f"{arch}.attention.value_length") or key_length)
+        assert value_length == key_length, "the reference assumes keys and values of one head dimension"
+        sliding_window = int(_field(r, f"{arch}.attention.sliding_window") or 0) if arch == "gemma3" else 0
         self.hp = HParams(
             arch=arch,
             n_vocab=emb.shape[0],
@@ -235,12 +299,16 @@ class ReferenceLlama:
             n_head=n_head,
             n_head_kv=n_head if gpt2 else int(_field(r, f"{arch}.attention.head_count_kv") or n_head),
             n_ff=int(_field(r, f"{arch}.feed_forward_length")),
-            n_rot=0 if gpt2 else int(_field(r, f"{arch}.rope.dimension_count") or n_embd // n_head),
+            n_rot=0 if gpt2 else int(_field(r, f"{arch}.rope.dimension_count") or key_length or n_embd // n_head),
             rope_base=float(_field(r, f"{arch}.rope.freq_base") or 10000.0),
             rms_eps=float(_field(r, f"{arch}.attention.layer_norm_epsilon" if gpt2
                                  else f"{arch}.attention.layer_norm_rms_epsilon")),
             positions=(("sinusoidal" if _field(r, "gpt2.position_encoding") == "sinusoidal" else "learned")
                        if gpt2 else "rope"),
+            key_length=key_length,
+            sliding_window=sliding_window,
+            swa_pattern=GEMMA3_SWA_PATTERN if sliding_window else 0,
+            rope_base_local=GEMMA3_ROPE_BASE_LOCAL if sliding_window else 0.0,
         )
         self.tied = "output.weight" not in self.tensors
         self.n_params = sum(int(np.prod(t.shape)) for t in r.tensors)
@@ -275,17 +343,21 @@ class ReferenceLlama:
     def forward(self, tokens: Sequence[int], mode: str = "exact", dtype=np.float64,
                 rope_mode: Optional[str] = None, gqa_map: Optional[str] = None,
                 perturb: Optional[np.random.Generator] = None, perturb_rel: float = 1e-6,
-                positions: Optional[str] = None) -> np.ndarray:
+                positions: Optional[str] = None, window_mask: bool = True,
+                gelu_table: bool = False) -> np.ndarray:
         """Logits (len(tokens), n_vocab) of every position of `tokens`
         evaluated from position 0. `rope_mode` defaults to the architecture's
-        pairing ("normal" for llama, "neox" for qwen2); the other one, and
-        `gqa_map="interleaved"`, and `positions="none"` (a GPT-2 model's
-        position embeddings dropped), are deliberately wrong variants used to
-        show that the tests' tolerances catch such mistakes."""
+        pairing ("normal" for llama, "neox" for qwen2 and gemma3); the other
+        one, and `gqa_map="interleaved"`, `positions="none"` (a GPT-2 model's
+        position embeddings dropped) and `window_mask=False` (gemma3's local
+        layers attending to every earlier position) are deliberately wrong
+        variants used to show that the tests' tolerances catch such mistakes.
+        `gelu_table=True` computes GELU as llama.cpp's CPU backend does
+        (gelu_fp16_table), for the validation against llama.cpp only."""
         assert mode in ("exact", "int8")
         hp = self.hp
         if rope_mode is None:
-            rope_mode = "neox" if hp.arch == "qwen2" else "normal"
+            rope_mode = hp.rope_mode
         tokens = np.asarray(tokens, dtype=np.int64)
         assert tokens.ndim == 1 and len(tokens) > 0
         assert tokens.min() >= 0 and tokens.max() < hp.n_vocab
@@ -327,16 +399,20 @@ class ReferenceLlama:
 
         norm = layernorm if hp.arch == "gpt2" else rmsnorm
 
-        def gelu(v):  # the tanh form, as GPT-2 and ggml use
+        def gelu(v):  # the tanh form, as GPT-2, Gemma and ggml use
+            if gelu_table:
+                return gelu_fp16_table(v).astype(fdt)
             return fdt(0.5) * v * (fdt(1) + np.tanh(fdt(np.sqrt(2 / np.pi)) * (v + fdt(0.044715) * v ** 3)))
 
-        pos = np.arange(T, dtype=np.float64)
         half = hp.n_rot // 2
-        inv_freq = hp.rope_base ** (-2.0 * np.arange(half, dtype=np.float64) / hp.n_rot)
-        ang = pos[:, None] * inv_freq[None, :]
-        cos, sin = np.cos(ang).astype(fdt), np.sin(ang).astype(fdt)
+        rope_tables: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
-        def rope(v):  # v: (T, heads, hd)
+        def rope(v, base):  # v: (T, heads, hd)
+            if base not in rope_tables:
+                inv_freq = base ** (-2.0 * np.arange(half, dtype=np.float64) / hp.n_rot)
+                ang = np.arange(T, dtype=np.float64)[:, None] * inv_freq[None, :]
+                rope_tables[base] = np.cos(ang).astype(fdt), np.sin(ang).astype(fdt)
+            cos, sin = rope_tables[base]
             out = v.copy()
             if rope_mode == "normal":
                 x0, x1 = v[..., 0:hp.n_rot:2], v[..., 1:hp.n_rot:2]
@@ -358,6 +434,10 @@ class ReferenceLlama:
             return self.q8(name).dequantize()[index].astype(fdt)
 
         x = rows("token_embd.weight", tokens)
+        if hp.arch == "gemma3":
+            # Gemma scales the embedding by sqrt(E); llama.cpp with fp32 sqrtf
+            # (HF casts the factor to the weights' dtype: 25.25 for 25.298 in bf16)
+            x = x * fdt(np.float32(np.sqrt(np.float32(hp.n_embd))))
         positions = positions or hp.positions
         if positions == "learned":
             x = x + rows("position_embd.weight", np.arange(T))
@@ -369,21 +449,11 @@ class ReferenceLlama:
             x = x + table.astype(x.dtype)
 
         group = hp.n_head // hp.n_head_kv
-        mask = np.triu(np.full((T, T), -np.inf, dtype=fdt), k=1)
-        for il in range(hp.n_layer):
-            p = f"blk.{il}."
-            h = norm(x, p + "attn_norm.weight")
-            if hp.arch == "gpt2":
-                qkv = linear(h, p + "attn_qkv.weight")
-                E = hp.n_embd
-                q, k, v = (qkv[:, i * E:(i + 1) * E].reshape(T, hp.n_head, hd) for i in range(3))
-            else:
-                q = rope(linear(h, p + "attn_q.weight").reshape(T, hp.n_head, hd))
-                k = rope(linear(h, p + "attn_k.weight").reshape(T, hp.n_head_kv, hd))
-                v = linear(h, p + "attn_v.weight").reshape(T, hp.n_head_kv, hd)
-            if mode != "exact":
-                # Swiftlet's KV cache holds keys and values as fp16.
-                k, v = k.astype(np.float16).astype(fdt), v.astype(np.float16).astype(fdt)
+        causal = attention_mask(T, window=0, dtype=fdt)
+        # gemma3's local layers: query i sees keys i - W + 1 .. i
+        local = attention_mask(T, window=hp.sliding_window if window_mask else 0, dtype=fdt)
+
+        def attention(q, k, v, mask):  # q (T, n_head, hd), k and v (T, n_head_kv, hd)
             o = np.empty((T, hp.n_head, hd), dtype=fdt)
             for hh in range(hp.n_head):
                 g = hh // group if gqa_map is None else hh % hp.n_head_kv
@@ -392,15 +462,47 @@ class ReferenceLlama:
                 e = np.exp(s)
                 pr = e / e.sum(axis=1, keepdims=True)
                 o[:, hh, :] = pr @ v[:, g, :]
-            x = x + linear(o.reshape(T, hp.n_head * hd), p + "attn_output.weight")
+            return o.reshape(T, hp.n_head * hd)
+
+        gemma3 = hp.arch == "gemma3"
+        for il in range(hp.n_layer):
+            p = f"blk.{il}."
+            h = norm(x, p + "attn_norm.weight")
+            if hp.arch == "gpt2":
+                qkv = linear(h, p + "attn_qkv.weight")
+                E = hp.n_embd
+                q, k, v = (qkv[:, i * E:(i + 1) * E].reshape(T, hp.n_head, hd) for i in range(3))
+            else:
+                q = linear(h, p + "attn_q.weight").reshape(T, hp.n_head, hd)
+                k = linear(h, p + "attn_k.weight").reshape(T, hp.n_head_kv, hd)
+                v = linear(h, p + "attn_v.weight").reshape(T, hp.n_head_kv, hd)
+                if gemma3:
+                    # QK-norm: each head's query and key RMS-normalized over hd before RoPE
+                    q = rmsnorm(q, p + "attn_q_norm.weight")
+                    k = rmsnorm(k, p + "attn_k_norm.weight")
+                base = hp.layer_rope_base(il)
+                q, k = rope(q, base), rope(k, base)
+            if mode != "exact":
+                # Swiftlet's KV cache holds keys and values as fp16.
+                k, v = k.astype(np.float16).astype(fdt), v.astype(np.float16).astype(fdt)
+            o = attention(q, k, v, local if hp.is_local(il) else causal)
+            attn_out = linear(o, p + "attn_output.weight")
+            if gemma3:  # Gemma's "sandwich": the branch is normed again before the residual add
+                attn_out = rmsnorm(attn_out, p + "post_attention_norm.weight")
+            x = x + attn_out
             h = norm(x, p + "ffn_norm.weight")
             if hp.arch == "gpt2":
                 act = gelu(linear(h, p + "ffn_up.weight"))
+            elif gemma3:
+                act = gelu(mm(h, p + "ffn_gate.weight")) * mm(h, p + "ffn_up.weight")
             else:
                 gate = mm(h, p + "ffn_gate.weight")
                 up = mm(h, p + "ffn_up.weight")
                 act = gate / (fdt(1) + np.exp(-gate)) * up
-            x = x + linear(act, p + "ffn_down.weight")
+            ffn_out = linear(act, p + "ffn_down.weight")
+            if gemma3:
+                ffn_out = rmsnorm(ffn_out, p + "post_ffw_norm.weight")
+            x = x + ffn_out
         x = norm(x, "output_norm.weight")
         return np.asarray(mm(x, self.out_weight_name()), dtype=np.float64)
 
