@@ -490,8 +490,9 @@ typedef struct swiftlet_chat_params {
 SWIFTLET_API void swiftlet_chat_params_init(swiftlet_chat_params *params);
 
 /* Renders `messages` with the chat template (params->chat_template, else the
-** model's tokenizer.chat_template, ChatML if the model has none) into `buf`,
-** NUL-terminated. `params` may be NULL for defaults. Size reporting as
+** model's tokenizer.chat_template; for a model without one, Gemma's turn
+** format if its vocabulary has <start_of_turn>/<end_of_turn>, else ChatML)
+** into `buf`, NUL-terminated. `params` may be NULL for defaults. Size reporting as
 ** swiftlet_detokenize. Errors: INVALID_ARGUMENT, TEMPLATE (the template does
 ** not parse, fails, or its output would pass the renderer's size limits),
 ** BUFFER_TOO_SMALL. Thread-safe. */

@@ -8,7 +8,8 @@ let usage = """
 
     commands:
       generate MODEL PROMPT [-n TOKENS] [--temp T] [--seed S] [--threads N] [--raw]
-                   stream a reply (chat template) or, with --raw, a continuation
+                   stream a reply (the model's chat template) or, with --raw or
+                   a model without a template (a base model), a continuation
       chat MODEL [-n TOKENS] [--threads N]
                    chat on stdin, one user message per line
       tokenize MODEL TEXT [--special] [--bos]
@@ -114,7 +115,7 @@ func runGenerate(_ options: Options) throws {
     let prompt = options.positional[1]
     let maxTokens = try options.integer("-n", default: 256)
     let tokens: [Int32]
-    if options.switches.contains("--raw") {
+    if options.switches.contains("--raw") || !context.model.hasOwnChatTemplate {
         write(prompt)
         tokens = context.model.tokenizer.encode(Array(prompt.utf8), addBOS: context.model.tokenizer.addBOS, parseSpecial: false)
     } else {

@@ -223,6 +223,61 @@ GEMMA = """{{ bos_token }}
 {{- '' if ns.turns > 0 else '<no turns>' -}}
 """
 
+# Gemma 3's own template (google/gemma-3-*-it tokenizer_config.json): the
+# system text goes before the first user turn, the assistant is "model".
+GEMMA3 = """{{ bos_token }}
+{%- if messages[0]['role'] == 'system' -%}
+    {%- if messages[0]['content'] is string -%}
+        {%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}
+    {%- else -%}
+        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\n\n' -%}
+    {%- endif -%}
+    {%- set loop_messages = messages[1:] -%}
+{%- else -%}
+    {%- set first_user_prefix = "" -%}
+    {%- set loop_messages = messages -%}
+{%- endif -%}
+{%- for message in loop_messages -%}
+    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}
+        {{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}
+    {%- endif -%}
+    {%- if (message['role'] == 'assistant') -%}
+        {%- set role = "model" -%}
+    {%- else -%}
+        {%- set role = message['role'] -%}
+    {%- endif -%}
+    {{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else "") }}
+    {%- if message['content'] is string -%}
+        {{ message['content'] | trim }}
+    {%- elif message['content'] is iterable -%}
+        {%- for item in message['content'] -%}
+            {%- if item['type'] == 'image' -%}
+                {{ '<start_of_image>' }}
+            {%- elif item['type'] == 'text' -%}
+                {{ item['text'] | trim }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- else -%}
+        {{ raise_exception("Invalid content type") }}
+    {%- endif -%}
+    {{ '<end_of_turn>\n' }}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+    {{'<start_of_turn>model\n'}}
+{%- endif -%}
+"""
+
+# Swiftlet's fallback for a Gemma vocabulary without a template
+# (ChatTemplate.gemmaTurns): test_chat_templates.py checks that the real
+# Gemma 3 file, which carries no template, renders what jinja2 renders here.
+GEMMA_TURNS = (
+    "{{ bos_token }}{% set ns = namespace(prefix='') %}{% for message in messages %}"
+    "{% if message['role'] == 'system' %}{% set ns.prefix = ns.prefix + message['content'] | trim + '\n\n' %}"
+    "{% else %}{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}"
+    "{{ '<start_of_turn>' + role + '\n' + ns.prefix + message['content'] | trim + '<end_of_turn>\n' }}"
+    "{% set ns.prefix = '' %}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
+)
+
 PHI3 = (
     "{% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\\n' + message['content'] + '<|end|>\\n'}}"
     "{% elif message['role'] == 'user' %}{{'<|user|>\\n' + message['content'] + '<|end|>\\n'}}"
@@ -452,6 +507,8 @@ def main():
         "mistral": (MISTRAL, TOKENS),
         "mistral_v3": (MISTRAL_V3, TOKENS),
         "gemma": (GEMMA, {"bos_token": "<bos>", "eos_token": "<eos>"}),
+        "gemma3": (GEMMA3, {"bos_token": "<bos>", "eos_token": "<eos>"}),
+        "gemma_turns": (GEMMA_TURNS, {"bos_token": "<bos>", "eos_token": "<eos>"}),
         "phi3": (PHI3, {"bos_token": "<s>", "eos_token": "<|endoftext|>"}),
         "qwen25": (QWEN25, {"bos_token": "", "eos_token": "<|im_end|>"}),
         "qwen3": (QWEN3, {"bos_token": "", "eos_token": "<|im_end|>"}),

@@ -109,6 +109,25 @@ def real_model_path() -> str:
 
 
 @pytest.fixture(scope="session")
+def gemma3_model_path() -> str:
+    """Gemma 3 270M (Q4_K_M) from $SWIFTLET_MODEL_GEMMA3 (scripts/fetch-gemma3.sh; `make test` sets it)."""
+    p = os.environ.get("SWIFTLET_MODEL_GEMMA3")
+    if not p:
+        pytest.fail("SWIFTLET_MODEL_GEMMA3 is not set: point it at gemma-3-270m-q4_k_m.gguf "
+                    "(scripts/fetch-gemma3.sh) -- the suite must be run with it", pytrace=False)
+    if not os.path.isfile(p):
+        pytest.fail(f"SWIFTLET_MODEL_GEMMA3={p} does not exist", pytrace=False)
+    return p
+
+
+@pytest.fixture(scope="session")
+def gemma3_model(lib, gemma3_model_path):
+    h = sw.model_load(gemma3_model_path)
+    yield h
+    lib.swiftlet_model_free(h)
+
+
+@pytest.fixture(scope="session")
 def real_model(lib, real_model_path):
     h = sw.model_load(real_model_path)
     yield h

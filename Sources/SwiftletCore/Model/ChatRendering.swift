@@ -5,7 +5,7 @@
 extension LanguageModel {
     /// Renders `messages` with `templateSource` when given (a caller's own
     /// template, as llama-cpp-python's `chat_format=`), otherwise with the
-    /// model's `tokenizer.chat_template` (ChatML when the file has none).
+    /// model's `tokenizer.chat_template` (or its fallback).
     /// Errors: `.template` for a template that does not parse or render; the
     /// model's own template's syntax error was kept at load and is thrown here.
     public func renderChat(_ messages: [ChatMessage], addGenerationPrompt: Bool,
@@ -16,17 +16,27 @@ extension LanguageModel {
     }
 
     /// Renders and tokenizes a conversation the way a chat turn is evaluated:
-    /// special tokens recognised, BOS as the model's metadata asks. With a
+    /// special tokens recognised, BOS as the model's metadata asks unless the
+    /// template wrote it already (Gemma's does: no doubled BOS). With a
     /// `limit` (a context's capacity), a conversation of more tokens throws
     /// `.contextFull` as soon as that is known, before tokenizing the rest.
     public func chatTokens(_ messages: [ChatMessage], templateSource: String? = nil,
                            limit: Int = .max) throws -> [Int32] {
         var text = try renderChat(messages, addGenerationPrompt: true, templateSource: templateSource)
-        let tokens = text.withUTF8 { tokenizer.encode($0, addBOS: tokenizer.addBOS, parseSpecial: true, limit: limit) }
+        let bos = tokenText(tokenizer.bosID)
+        let addBOS = tokenizer.addBOS && !(bos != "" && text.hasPrefix(bos))
+        let tokens = text.withUTF8 { tokenizer.encode($0, addBOS: addBOS, parseSpecial: true, limit: limit) }
         guard tokens.count <= limit else {
             throw SwiftletError(.contextFull, "the conversation is longer than the context's \(limit) tokens")
         }
         return tokens
+    }
+
+    /// The template for a file that carries none: Gemma's turns when the
+    /// vocabulary has their markers as special tokens, ChatML otherwise.
+    static func fallbackChatTemplate(for tokenizer: Tokenizer) -> String {
+        func isOneToken(_ text: String) -> Bool { tokenizer.encode(text, addBOS: false, parseSpecial: true).count == 1 }
+        return isOneToken("<start_of_turn>") && isOneToken("<end_of_turn>") ? ChatTemplate.gemmaTurns : ChatTemplate.chatML
     }
 
     private func tokenText(_ id: Int32?) -> String {

@@ -7,10 +7,13 @@ public final class LanguageModel: @unchecked Sendable {
     public let name: String
     public let config: TransformerConfig
     public let tokenizer: Tokenizer
-    /// `tokenizer.chat_template` (ChatML when the file has none), parsed at
-    /// load. A template that does not parse is kept with its error: the model
-    /// loads, and rendering with it throws that error (`.template`).
+    /// `tokenizer.chat_template` (when the file has none, a fallback chosen by
+    /// the vocabulary: see `fallbackChatTemplate`), parsed at load. A template
+    /// that does not parse is kept with its error: the model loads, and
+    /// rendering with it throws that error (`.template`).
     public let chatTemplate: ChatTemplate
+    /// Whether the file carries a chat template (a base model usually does not).
+    public let hasOwnChatTemplate: Bool
     /// Weights stored in the file, counted element by element.
     public let parameterCount: UInt64
     let transformer: Transformer
@@ -44,8 +47,10 @@ public final class LanguageModel: @unchecked Sendable {
                 throw SwiftletError.invalidFile("tokenizer.chat_template is not a string")
             }
             chatTemplate = ChatTemplate(keepingErrorsOf: source)
+            hasOwnChatTemplate = true
         } else {
-            chatTemplate = ChatTemplate(keepingErrorsOf: ChatTemplate.chatML)
+            chatTemplate = ChatTemplate(keepingErrorsOf: Self.fallbackChatTemplate(for: tokenizer))
+            hasOwnChatTemplate = false
         }
         parameterCount = file.tensors.reduce(0) { $0 + UInt64($1.elementCount) }
         arena = try Arena()

@@ -22,6 +22,11 @@ public struct TransformerConfig: Sendable, Equatable {
     public var embeddingScale: Float = 1
     /// Layers that attend only to recent positions (Gemma 3); nil: every layer sees every earlier position.
     public var slidingWindow: SlidingWindow? = nil
+    /// The factor on q·k when it is not 1/√headDimension (Gemma 3 27B).
+    public var queryScale: Float? = nil
+
+    /// What q·k is multiplied by before the softmax.
+    public var attentionScale: Float { queryScale ?? 1 / Float(headDimension).squareRoot() }
 
     /// RMSNorm (llama, Qwen2) or LayerNorm with a bias (GPT-2).
     public enum Normalization: Sendable, Equatable { case rms, layer }

@@ -289,7 +289,7 @@ final class ExecutionPlan {
                                   count: Int, buffers: MatrixAttentionBuffers, into out: UnsafeMutablePointer<Float>) {
         let c = config
         let d = c.headDimension
-        let scale = 1 / Float(d).squareRoot()
+        let scale = c.attentionScale
         // The positions some token of the batch sees, expanded densely in position order.
         let window = cache.window(layer: layer)
         let oldest = window.map { max(0, startPosition - $0 + 1) } ?? 0
@@ -340,7 +340,7 @@ final class ExecutionPlan {
                                     count: Int, into out: UnsafeMutablePointer<Float>) {
         let c = config
         let d = c.headDimension
-        let scale = 1 / Float(d).squareRoot()
+        let scale = c.attentionScale
         let scoresBase = scores, scoresStride = scoresStride
         if let grouped = kernels.groupedAttention, d == grouped.dimension {
             // Units of up to grouped.heads query heads of one key/value head.

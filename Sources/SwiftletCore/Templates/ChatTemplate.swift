@@ -63,8 +63,15 @@ public final class ChatTemplate: Sendable {
     }
 
     /// ChatML (`<|im_start|>role\ncontent<|im_end|>\n`), the fallback for
-    /// models whose GGUF carries no template.
+    /// models whose GGUF carries no template (unless they are Gemma's, below).
     public static let chatML = """
         {% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}
+        """
+
+    /// Gemma's turns (`<start_of_turn>user\n…<end_of_turn>\n`, the
+    /// assistant called `model`, system text put before the first turn as
+    /// Gemma's own template does), the fallback for Gemma vocabularies.
+    public static let gemmaTurns = """
+        {{ bos_token }}{% set ns = namespace(prefix='') %}{% for message in messages %}{% if message['role'] == 'system' %}{% set ns.prefix = ns.prefix + message['content'] | trim + '\n\n' %}{% else %}{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}{{ '<start_of_turn>' + role + '\n' + ns.prefix + message['content'] | trim + '<end_of_turn>\n' }}{% set ns.prefix = '' %}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}
         """
 }

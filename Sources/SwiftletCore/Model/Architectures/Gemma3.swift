@@ -19,6 +19,11 @@ enum Gemma3: Architecture {
         config.embeddingScale = Float(config.embeddingLength).squareRoot()
         config.slidingWindow = TransformerConfig.SlidingWindow(
             length: try m.integer("attention.sliding_window"), period: layerPeriod, rotaryBase: windowRotaryBase)
+        // llama.cpp (after gemma_pytorch): the 27B model, known by its 62 layers,
+        // scales queries by 1/√(n_embd / n_head) instead of 1/√head_dim.
+        if config.layerCount == 62 && config.headCount > 0 {
+            config.queryScale = 1 / Float(config.embeddingLength / config.headCount).squareRoot()
+        }
         // Settings of other Gemma 3 files that this forward pass does not apply: refused, never ignored.
         if let scaling = try m.string("rope.scaling.type"), scaling != "none" {
             throw SwiftletError.unsupported("gemma3.rope.scaling.type '\(scaling)' is not supported")

@@ -261,8 +261,8 @@ class Model:
 
     def chat_format(self, messages: ChatMessages, *, add_generation_prompt: bool = True,
                     chat_template: Optional[str] = None) -> str:
-        """`messages` rendered with the model's chat template (ChatML if it has
-        none), or with `chat_template` (a Jinja template as in Hugging Face's
+        """`messages` rendered with the model's chat template (if it has none:
+        Gemma's turns for a Gemma vocabulary, else ChatML), or with `chat_template` (a Jinja template as in Hugging Face's
         tokenizer_config.json), as :meth:`chat` feeds them to the model. With
         `add_generation_prompt`, the opening of the assistant's turn is appended.
         Raises TemplateError if the template fails."""
