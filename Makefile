@@ -79,8 +79,15 @@ model: deps
 	@scripts/fetch-model.sh >/dev/null
 	@scripts/fetch-gemma3.sh >/dev/null
 
+# `make demo MODEL=gemma3` (Gemma 3 270M, a base model: it continues the
+# prompt), MODEL=smollm2 (the default) or MODEL=path/to/file.gguf.
+MODEL ?= smollm2
 demo: examples model
-	$(BUILD)/bin/generate "$$(scripts/fetch-model.sh)" "$(PROMPT)"
+	@case "$(MODEL)" in \
+		smollm2) model="$$(scripts/fetch-model.sh)" ;; \
+		gemma3) model="$$(scripts/fetch-gemma3.sh)" ;; \
+		*) model="$(MODEL)" ;; \
+	esac && $(BUILD)/bin/generate "$$model" "$(PROMPT)"
 
 test: examples csharp model
 	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" SWIFTLET_MODEL_GEMMA3="$$(scripts/fetch-gemma3.sh)" \

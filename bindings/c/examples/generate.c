@@ -4,8 +4,9 @@
 **   ./generate MODEL.gguf "Once upon a time" [max_tokens]
 **
 ** The prompt is sent through the model's chat template as one user message
-** when the model has one (SmolLM2-Instruct does), so an instruct model answers it.
-** Set SWIFTLET_RAW=1 to continue the raw text instead. */
+** when the model has one (SmolLM2-Instruct does), so an instruct model answers
+** it; a base model without a template (Gemma 3 270M) continues the text. Set
+** SWIFTLET_RAW=1 to continue the raw text in any case. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,10 @@ int main(int argc, char **argv) {
 
     swiftlet_generate_result result = {.struct_size = sizeof result};
     const char *raw = getenv("SWIFTLET_RAW");
-    if (raw && strcmp(raw, "1") == 0) {
+    size_t template_length = 0;
+    int has_template = swiftlet_model_meta_value(model, "tokenizer.chat_template", NULL, 0, &template_length)
+                       != SWIFTLET_ERROR_NOT_FOUND;
+    if ((raw && strcmp(raw, "1") == 0) || !has_template) {
         fputs(argv[2], stdout);
         status = swiftlet_generate(context, argv[2], &params, print_piece, NULL, &result);
     } else {
