@@ -88,7 +88,10 @@ class SwiftletEngine:
         self.vocab = self.sw.model_info(self.model).n_vocab
 
     def create_context(self, n_ctx: int, threads: int, batch: int) -> None:
+        before = self.sw.memory_info().bytes_allocated
         self.ctx = self.sw.context_create(self.model, n_ctx=n_ctx, n_threads=threads, n_batch=batch)
+        # What the context holds in the library's arenas: KV cache, scratch, kernel buffers.
+        self.context_mib = {"context": (self.sw.memory_info().bytes_allocated - before) / 2**20}
 
     def eval(self, array, count: int) -> None:
         self.sw.check(self.lib.swiftlet_context_eval(self.ctx, array, count))
@@ -112,7 +115,8 @@ class LlamaCppEngine:
     def __init__(self) -> None:
         import llama_cpp
         self.lc = llama_cpp
-        self._quiet = llama_cpp.llama_log_callback(lambda level, text, user_data: None)
+        self.log: list[str] = []  # kept, not printed: its buffer sizes are the context's memory
+        self._quiet = llama_cpp.llama_log_callback(lambda level, text, user_data: self.log.append(text.decode()))
         llama_cpp.llama_log_set(self._quiet, None)
         llama_cpp.llama_backend_init()
 
@@ -131,9 +135,11 @@ class LlamaCppEngine:
         params = self.lc.llama_context_default_params()
         params.n_ctx, params.n_batch, params.n_ubatch = n_ctx, batch, batch
         params.n_threads = params.n_threads_batch = threads
+        logged = len(self.log)
         self.ctx = self.lc.llama_init_from_model(self.model, params)
         if not self.ctx:
             raise RuntimeError("llama.cpp could not create a context")
+        self.context_mib = llama_buffer_mib("".join(self.log[logged:]))
 
     def eval(self, array, count: int) -> None:
         status = self.lc.llama_decode(self.ctx, self.lc.llama_batch_get_one(array, count))
@@ -153,6 +159,17 @@ class LlamaCppEngine:
     def free(self) -> None:
         self.lc.llama_free(self.ctx)
         self.lc.llama_model_free(self.model)
+
+
+def llama_buffer_mib(log: str) -> dict:
+    """The buffers llama.cpp reports allocating for a context ("... KV buffer
+    size = 576.00 MiB", "... compute buffer size = ..."), summed by kind."""
+    sizes = {"kv": 0.0, "context": 0.0}
+    for kind, mib in re.findall(r"(\w+) buffer size\s*=\s*([\d.]+) MiB", log):
+        sizes["context"] += float(mib)
+        if kind == "KV":
+            sizes["kv"] += float(mib)
+    return sizes
 
 
 class SwiftletPackageEngine:
@@ -315,6 +332,7 @@ def worker(args: argparse.Namespace) -> None:
         "ttft_ms": (first_token - start) * 1e3,
         "gen_tps": args.gen / (gen_done - first_token),
         "generated": generated,
+        "context_mib": getattr(engine, "context_mib", None),
         "versions": engine.versions(),
     }))
 
@@ -634,6 +652,60 @@ def render_binding_row(row: dict, runs: int, gen: int) -> str:
     return "\n".join(lines)
 
 
+def long_context_row(path: str, threads: int, runs: int, args: argparse.Namespace, env: dict,
+                     versions: dict) -> dict:
+    """Memory at a long context: both engines with n_ctx = args.long_context
+    on one file (the same prompt and generation as the main rows), alternating;
+    peak RSS (wait4) and the context's own memory as each engine reports it."""
+    long_args = argparse.Namespace(**{**vars(args), "n_ctx": args.long_context})
+    results: dict[str, list[dict]] = {e: [] for e in ENGINES}
+    errors = []
+    for r in range(runs):
+        for engine in (ENGINES if r % 2 == 0 else ENGINES[::-1]):
+            print(f"long context {args.long_context}, {label(path)} {threads} thread(s), run {r + 1}/{runs}: "
+                  f"{engine} ...", file=sys.stderr)
+            try:
+                result = run_child(worker_argv(engine, path, threads, long_args), env)
+            except RuntimeError as error:
+                errors.append(str(error))
+                print(error, file=sys.stderr)
+                continue
+            versions.update(result.pop("versions"))
+            results[engine].append(result)
+
+    def median(engine, pick):
+        values = [v for v in (pick(r) for r in results[engine]) if v is not None]
+        return statistics.median(values) if values else None
+    metrics = {
+        "peak_rss_mib": {e: median(e, lambda r: r["peak_rss_mib"]) for e in ENGINES},
+        "context_mib": {e: median(e, lambda r: (r.get("context_mib") or {}).get("context")) for e in ENGINES},
+        "kv_mib": {e: median(e, lambda r: (r.get("context_mib") or {}).get("kv")) for e in ENGINES},
+        "gen_tps": {e: median(e, lambda r: r["gen_tps"]) for e in ENGINES},
+    }
+    for values in metrics.values():
+        values["ratio"] = ratio(values["swiftlet"], values["llama.cpp"])
+    return {"file": label(path), "path": path, "threads": threads, "n_ctx": args.long_context,
+            "metrics": metrics, "runs": results, "errors": errors}
+
+
+def render_long_context_row(row: dict, runs: int, args: argparse.Namespace) -> str:
+    m = row["metrics"]
+
+    def cell(value, fmt="{:.0f}"):
+        return "-" if value is None else fmt.format(value)
+    lines = [f"Long context ({model_name(row['path'])} {row['file']}, n_ctx {row['n_ctx']}, {row['threads']} threads, "
+             f"{args.prompt}-token prompt + {args.gen} generated; medians of {runs} alternating runs):",
+             f"  {'':28}{'Swiftlet':>10}{'llama.cpp':>11}{'ratio':>7}"]
+    for key, title in (("peak_rss_mib", "peak RSS MiB"), ("context_mib", "context memory MiB"),
+                       ("kv_mib", "KV cache MiB (llama.cpp log)"), ("gen_tps", "gen tok/s")):
+        fmt = "{:.1f}" if key == "gen_tps" else "{:.0f}"
+        lines.append(f"  {title:28}{cell(m[key]['swiftlet'], fmt):>10}{cell(m[key]['llama.cpp'], fmt):>11}"
+                     f"{cell(m[key]['ratio'], '{:.2f}'):>7}")
+    lines.append("  context memory: Swiftlet's arena bytes taken by swiftlet_context_create (KV cache, scratch, "
+                 "kernel buffers); llama.cpp's buffer sizes from its own log (KV, compute, output).")
+    return "\n".join(lines)
+
+
 def benchmark(args: argparse.Namespace) -> int:
     args.n_ctx = args.n_ctx or -(-(args.prompt + args.gen) // 256) * 256
     env = dict(os.environ)
@@ -695,6 +767,13 @@ def benchmark(args: argparse.Namespace) -> int:
         failures += len(binding["errors"])
         report["binding"] = binding
 
+    long_context = None
+    if args.long_context > 0:
+        long_context = long_context_row(args.long_context_model or args.models[-1], max(args.threads),
+                                        max(1, args.runs), args, env, report["versions"])
+        failures += len(long_context["errors"])
+        report["long_context"] = long_context
+
     weights = {path: weight_accounting(path) for path in args.models}
     probe_directory.cleanup()
     for row in rows:
@@ -731,6 +810,12 @@ def benchmark(args: argparse.Namespace) -> int:
         print(report["binding_table"])
         for error in binding["errors"]:
             print(f"ERROR binding row: {error.splitlines()[0]}")
+    if long_context is not None:
+        report["long_context_table"] = render_long_context_row(long_context, max(1, args.runs), args)
+        print()
+        print(report["long_context_table"])
+        for error in long_context["errors"]:
+            print(f"ERROR long context: {error.splitlines()[0]}")
     busy = report["machine"]["load_average_at_start"][0]
     if busy > 0.5:
         print(f"WARNING: load average was {busy:.2f} when the benchmark started: other processes share "
@@ -778,6 +863,9 @@ def main() -> int:
     parser.add_argument("--binding-runs", type=int, default=5,
                         help="rotating runs of the binding row (0: no binding row)")
     parser.add_argument("--binding-model", help="the binding row's file (default: the last model)")
+    parser.add_argument("--long-context", type=int, default=0,
+                        help="also measure memory with this n_ctx (0: not), on --long-context-model")
+    parser.add_argument("--long-context-model", help="the long-context row's file (default: the last model)")
     parser.add_argument("--binding-threads", type=int, help="the binding row's threads (default: the most given)")
     parser.add_argument("--results", default=os.path.join(HERE, "results"), help="directory for the JSON")
     return benchmark(parser.parse_args())

@@ -368,7 +368,12 @@ SWIFTLET_API int32_t swiftlet_context_size(const swiftlet_context *context);
 
 /* Forgets every token after the first `position`, so evaluation continues
 ** from there (reusing a shared prompt prefix). The logits become unavailable
-** until the next eval. Errors: INVALID_ARGUMENT (position < 0 or > current). */
+** until the next eval. On a model with sliding-window layers (Gemma 3), which
+** keep only their last window + n_batch - 1 positions, a rewind further back
+** than n_batch positions evaluates the first `position` tokens again (as long
+** as evaluating them takes); swiftlet_context_cancel stops that with
+** CANCELLED, the context then holding the tokens evaluated so far.
+** Errors: INVALID_ARGUMENT (position < 0 or > current), CANCELLED. */
 SWIFTLET_API swiftlet_status swiftlet_context_rewind(swiftlet_context *context, int32_t position);
 
 /* Empties the context (position 0). Errors: INVALID_ARGUMENT (NULL), BUSY. */

@@ -9,7 +9,10 @@
 #    `build/bin/swiftlet quantize` next to it in the cache, if missing.
 # 3. Q4_K_M and Q6_K requantizations of the Q4_1 file by llama.cpp's own
 #    quantizer (the files the k-quant agreement tests use), if missing.
-# 4. bench/bench.py on the four files at 1 and 2 threads, then its binding row (the
+# 4. Gemma 3 270M Q4_K_M from scripts/fetch-gemma3.sh (PyPI), if missing.
+# 5. bench/bench.py on the five files at 1 and 2 threads, the memory of a
+#    32,768-token context on the Gemma file (sliding-window layers keep their
+#    window only), then its binding row (the
 #    swiftlet package's Context.eval loop and llama-cpp-python's Llama.eval loop
 #    against their bare C calls) on the Q8_0 file at 2 threads; arguments given
 #    to this script are passed on (e.g. `scripts/bench.sh --runs 5`,
@@ -43,4 +46,7 @@ requantized() {  # $1: make_llamacpp_quant_goldens.py's name, $2: its file-name 
 q4_k_m="$(requantized q4_k_m Q4_K_M)"
 q6_k="$(requantized q6_k Q6_K)"
 
-exec "$python" bench/bench.py "$q4_1" "$q8_0" "$q4_k_m" "$q6_k" --threads 1 2 "$@"
+gemma3="$(scripts/fetch-gemma3.sh)"
+
+exec "$python" bench/bench.py "$q4_1" "$q8_0" "$q4_k_m" "$q6_k" "$gemma3" --threads 1 2 \
+    --long-context 32768 --long-context-model "$gemma3" --binding-model "$q8_0" "$@"

@@ -61,9 +61,6 @@ public final class InferenceContext: @unchecked Sendable {
 
     public var threadCount: Int { pool.threadCount }
 
-    /// Bytes of the KV cache (sliding-window layers keep only their window).
-    public var cacheByteCount: Int { cache.byteCount }
-
     /// The last evaluated token's logits, or nil after creation, reset or rewind.
     public var logits: UnsafeBufferPointer<Float>? {
         logitsValid ? UnsafeBufferPointer(start: logitsBuffer.pointer, count: logitsBuffer.count) : nil

@@ -63,9 +63,6 @@ final class KVCache {
         storage = try ArenaBuffer<UInt16>(count: offset, in: arena)
     }
 
-    /// The cache's size in bytes (what a context of this size keeps for keys and values).
-    var byteCount: Int { storage.count * MemoryLayout<UInt16>.stride }
-
     /// Row 0 of key/value head `kvHead`'s keys in `layer`; row r is r·`headDimension` halves further.
     @inline(__always) func keys(layer: Int, kvHead: Int) -> UnsafeMutablePointer<UInt16> {
         let l = layers[layer]

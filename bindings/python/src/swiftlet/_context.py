@@ -157,7 +157,9 @@ class Context:
 
     def rewind(self, position: int) -> None:
         """Forgets every token after the first `position` (to reuse a shared
-        prefix). Logits are unavailable until the next eval.
+        prefix). Logits are unavailable until the next eval. On a model with
+        sliding-window layers (Gemma 3), a rewind more than n_batch tokens
+        back evaluates the kept tokens again (see swiftlet_context_rewind).
         InvalidArgumentError if `position` is negative or past the current one."""
         with self._using() as core:
             check(core.lib, core.lib.context_rewind(core.address, _int32(position, "position")))
