@@ -139,3 +139,52 @@ def sha256_file(path: str) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def teacher_forced_stats_chunked(golden: dict, chunks) -> dict:
+    """teacher_forced_stats for logits that arrive a slice at a time.
+
+    `chunks` yields (first position, logits rows); together they cover one
+    contiguous range of the golden's positions, in order (not necessarily from
+    0: a pass resumed after a rewind covers only its tail). Positions in the
+    result are the golden's. With Gemma 3's 262,144-token vocabulary the whole
+    array would be 1 MiB per position (1.3 GB over a 1,300-token text), so it
+    never exists at once here.
+    """
+    top_ids = np.asarray(golden["top_ids"], dtype=np.int64)          # (n, 5)
+    top_lp = np.asarray(golden["top_logprobs"], dtype=np.float64)    # (n, 5)
+    margin = np.asarray(golden["margin"], dtype=np.float64)          # (n,)
+    positions, ours_top1, deltas = [], [], []
+    expected = None
+    for first, rows in chunks:
+        rows = np.asarray(rows, dtype=np.float32)
+        assert expected is None or first == expected, (first, expected)
+        expected = first + rows.shape[0]
+        assert expected <= len(margin), (first, rows.shape, len(margin))
+        for start in range(0, rows.shape[0], 64):  # float64 log-softmax a slice at a time
+            part = rows[start:start + 64]
+            at = first + start
+            lp = log_softmax_rows(part)
+            positions.append(np.arange(at, at + part.shape[0]))
+            ours_top1.append(np.argmax(part, axis=1))
+            ids = top_ids[at:at + part.shape[0]]
+            deltas.append(np.abs(np.take_along_axis(lp, ids, axis=1) - top_lp[at:at + part.shape[0]]))
+    assert positions, "no logits"
+    pos = np.concatenate(positions)
+    ours = np.concatenate(ours_top1)
+    d = np.concatenate(deltas)
+    agree = ours == top_ids[pos, 0]
+    decided = margin[pos] >= MIN_DECIDED_MARGIN
+    bad = np.nonzero(decided & ~agree)[0]
+    return {
+        "positions": int(len(pos)),
+        "first_position": int(pos[0]),
+        "decided": int(decided.sum()),
+        "top1_agreement": float(agree.mean()),
+        "decided_disagreements": [
+            {"position": int(pos[i]), "swiftlet": int(ours[i]), "llama_cpp": int(top_ids[pos[i], 0]),
+             "llama_cpp_margin": float(margin[pos[i]])} for i in bad],
+        "median_abs_dlogprob": float(np.median(d)),
+        "p90_abs_dlogprob": float(np.percentile(d, 90)),
+        "max_abs_dlogprob": float(d.max()),
+    }
