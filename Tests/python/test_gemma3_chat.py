@@ -18,7 +18,8 @@ import swiftlet_ctypes as sw
 GOLDENS = os.path.join(os.path.dirname(__file__), "..", "goldens", "chat_templates.json")
 with open(GOLDENS, encoding="utf-8") as _f:
     _CASES = json.load(_f)["cases"]
-CASES = {c["name"]: c for c in _CASES if c["template"] == "gemma_turns" and "expected" in c}
+# (The C API takes at least one message: the empty conversation is not asked.)
+CASES = {c["name"]: c for c in _CASES if c["template"] == "gemma_turns" and "expected" in c and c["messages"]}
 
 
 def official(case: dict) -> dict:
@@ -29,8 +30,6 @@ def official(case: dict) -> dict:
 def test_fallback_renders_gemma_turns(gemma3_model, name):
     case = CASES[name]
     messages = [(m["role"], m["content"]) for m in case["messages"]]
-    if not messages:
-        pytest.skip("the C API needs at least one message")
     got = sw.chat_format(gemma3_model, messages, case["add_generation_prompt"])
     assert got == case["expected"]
     # The fallback is Gemma's own format wherever Gemma's template accepts the conversation.

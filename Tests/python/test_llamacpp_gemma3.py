@@ -84,30 +84,18 @@ INSIDE = [(400, 300), (900, 880)]
 
 
 @pytest.fixture(scope="module")
-def gemma3_path() -> str:
-    """$SWIFTLET_MODEL_GEMMA3, checked to be the file the goldens were made from.
-    Required, as conftest's real_model_path: `make test` sets it."""
-    p = os.environ.get("SWIFTLET_MODEL_GEMMA3")
-    if not p:
-        pytest.fail("SWIFTLET_MODEL_GEMMA3 is not set: point it at gemma-3-270m-q4_k_m.gguf "
-                    "(scripts/fetch-gemma3.sh prints its path) -- the suite must be run with it", pytrace=False)
-    if not os.path.isfile(p):
-        pytest.fail(f"SWIFTLET_MODEL_GEMMA3={p} does not exist", pytrace=False)
-    got = sha256_file(p)
+def gemma3_path(gemma3_model_path) -> str:
+    """conftest's $SWIFTLET_MODEL_GEMMA3, checked to be the file the goldens were made from."""
+    got = sha256_file(gemma3_model_path)
     if got != GOLDENS["file_sha256"]:
-        pytest.fail(f"{p} (sha256 {got}) is not the file the llama.cpp goldens were made from "
+        pytest.fail(f"{gemma3_model_path} (sha256 {got}) is not the file the llama.cpp goldens were made from "
                     f"({GOLDENS['file']}, sha256 {GOLDENS['file_sha256']})", pytrace=False)
-    return p
+    return gemma3_model_path
 
 
 @pytest.fixture(scope="module")
-def gemma3(lib, gemma3_path):
-    try:
-        model = sw.model_load(gemma3_path, n_threads=N_THREADS)
-    except sw.SwiftletError as e:
-        pytest.fail(f"Swiftlet cannot load {gemma3_path}: {e}", pytrace=False)
-    yield model
-    lib.swiftlet_model_free(model)
+def gemma3(gemma3_model, gemma3_path):
+    return gemma3_model
 
 
 @pytest.fixture(scope="module")
@@ -276,8 +264,9 @@ def test_rewind_inside_the_window(gemma3, n_vocab, make_context, stop, back):
 
 
 def test_cli_generate_prints_llamacpp_continuation(swiftlet_cli, gemma3_path):
-    """`swiftlet generate MODEL PROMPT --raw` (greedy: --temp defaults to 0) prints the
-    prompt, then llama.cpp's continuation up to llama.cpp's first near tie."""
+    """`swiftlet generate MODEL PROMPT` (greedy: --temp defaults to 0; the file has
+    no chat template, so the prompt is continued) prints the prompt, then
+    llama.cpp's continuation up to llama.cpp's first near tie."""
     p = cli_prompt()
     margins = p["steps"]["margin"]
     decided = next((i for i, m in enumerate(margins) if m < MIN_DECIDED_MARGIN), len(margins))
@@ -285,7 +274,7 @@ def test_cli_generate_prints_llamacpp_continuation(swiftlet_cli, gemma3_path):
     pieces = [bytes.fromhex(h) for h in p["pieces_hex"]]
     assert b"".join(pieces).decode("utf-8") == p["continuation_text"]
     want = b"".join(pieces[:decided]).decode("utf-8")
-    proc = subprocess.run([swiftlet_cli, "generate", gemma3_path, p["text"], "--raw",
+    proc = subprocess.run([swiftlet_cli, "generate", gemma3_path, p["text"],
                            "-n", str(decided), "--threads", str(N_THREADS)],
                           capture_output=True, timeout=300)
     assert proc.returncode == 0, (proc.returncode, proc.stderr.decode(errors="replace"))
