@@ -5,7 +5,8 @@
 - `lib`: libswiftlet loaded through swiftlet_ctypes ($SWIFTLET_LIB or
   <repo>/build/lib/libswiftlet.so). A missing library is an error, not a skip.
 - `tiny_model(name)`: a loaded model handle per tiny model, freed at session end.
-- `real_model_path` / `real_model`: the real model from $SWIFTLET_MODEL_Q4_1
+- `real_model_path` / `real_model`: the real model from $SWIFTLET_MODEL_Q4_1;
+  `gemma3_model_path` / `gemma3_model`: Gemma 3 270M from $SWIFTLET_MODEL_GEMMA3
   (required: the suite is meant to be run with it).
 """
 from __future__ import annotations
@@ -97,27 +98,25 @@ def make_context(lib):
         lib.swiftlet_context_free(c)
 
 
+def required_model(variable: str, what: str) -> str:
+    """The model file $`variable` names; the suite fails (not skips) without it."""
+    p = os.environ.get(variable)
+    if not p:
+        pytest.fail(f"{variable} is not set: point it at {what} -- the suite must be run with it", pytrace=False)
+    if not os.path.isfile(p):
+        pytest.fail(f"{variable}={p} does not exist", pytrace=False)
+    return p
+
+
 @pytest.fixture(scope="session")
 def real_model_path() -> str:
-    p = os.environ.get("SWIFTLET_MODEL_Q4_1")
-    if not p:
-        pytest.fail("SWIFTLET_MODEL_Q4_1 is not set: point it at the real model GGUF "
-                    "(SmolLM2-135M-Instruct, Q4_1) -- the suite must be run with it", pytrace=False)
-    if not os.path.isfile(p):
-        pytest.fail(f"SWIFTLET_MODEL_Q4_1={p} does not exist", pytrace=False)
-    return p
+    return required_model("SWIFTLET_MODEL_Q4_1", "the real model GGUF (SmolLM2-135M-Instruct, Q4_1)")
 
 
 @pytest.fixture(scope="session")
 def gemma3_model_path() -> str:
     """Gemma 3 270M (Q4_K_M) from $SWIFTLET_MODEL_GEMMA3 (scripts/fetch-gemma3.sh; `make test` sets it)."""
-    p = os.environ.get("SWIFTLET_MODEL_GEMMA3")
-    if not p:
-        pytest.fail("SWIFTLET_MODEL_GEMMA3 is not set: point it at gemma-3-270m-q4_k_m.gguf "
-                    "(scripts/fetch-gemma3.sh) -- the suite must be run with it", pytrace=False)
-    if not os.path.isfile(p):
-        pytest.fail(f"SWIFTLET_MODEL_GEMMA3={p} does not exist", pytrace=False)
-    return p
+    return required_model("SWIFTLET_MODEL_GEMMA3", "gemma-3-270m-q4_k_m.gguf (scripts/fetch-gemma3.sh)")
 
 
 @pytest.fixture(scope="session")

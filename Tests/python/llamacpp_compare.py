@@ -102,6 +102,31 @@ def compare_greedy(prompt: dict, next_logits) -> tuple[int, str | None]:
     return compared, None
 
 
+def compare_greedy_prompts(name: str, prompts: list[dict], context, n_vocab: int) -> tuple[str, list[str], int, int]:
+    """compare_greedy on each golden prompt, the context reset before each:
+    (summary, failures, steps compared, steps in all)."""
+    import swiftlet_ctypes as sw
+
+    def next_logits(tokens):
+        sw.eval_tokens(context, tokens)
+        return sw.logits(context, n_vocab)
+
+    total = compared_total = 0
+    failures, per_prompt = [], []
+    for p in prompts:
+        sw.load().swiftlet_context_reset(context)
+        compared, failure = compare_greedy(p, next_logits)
+        total += len(p["steps"]["token"])
+        compared_total += compared
+        per_prompt.append(f"{p['name']} {compared}/{len(p['steps']['token'])}")
+        if failure:
+            failures.append(failure)
+    summary = (f"{name}: compared {compared_total}/{total} steps, up to llama.cpp's first margin "
+               f"< {MIN_DECIDED_MARGIN} ({', '.join(per_prompt)})")
+    print(summary)
+    return summary, failures, compared_total, total
+
+
 def teacher_forced_stats(golden: dict, logits: np.ndarray) -> dict:
     """Swiftlet's all-position logits against llama.cpp's records."""
     top_ids = np.asarray(golden["top_ids"], dtype=np.int64)          # (n, 5)

@@ -30,7 +30,7 @@ from llamacpp_compare import (  # noqa: F401  (the thresholds and helpers, share
     MIN_DECIDED_MARGIN,
     MIN_GREEDY_COMPARED_FRACTION,
     MIN_TOP1_AGREEMENT,
-    compare_greedy,
+    compare_greedy_prompts,
     log_softmax_rows,
     teacher_forced_stats,
 )
@@ -168,25 +168,10 @@ def test_greedy_continuations_match_llamacpp(which, agreement_models, make_conte
     model = agreement_models[which]
     n_vocab = sw.load().swiftlet_vocab_size(model)
     ctx = make_context(model, n_ctx=N_CTX, n_threads=N_THREADS)
-
-    def next_logits(tokens):
-        sw.eval_tokens(ctx, tokens)
-        return sw.logits(ctx, n_vocab)
-
-    total = compared_total = 0
-    failures, per_prompt = [], []
-    for p in llamacpp_goldens["files"][which]["prompts"]:
-        sw.load().swiftlet_context_reset(ctx)
-        compared, failure = compare_greedy(p, next_logits)
-        total += len(p["steps"]["token"])
-        compared_total += compared
-        per_prompt.append(f"{p['name']} {compared}/{len(p['steps']['token'])}")
-        if failure:
-            failures.append(failure)
-    summary = f"{which}: compared {compared_total}/{total} steps ({', '.join(per_prompt)})"
-    print(summary)
+    summary, failures, compared, total = compare_greedy_prompts(which, llamacpp_goldens["files"][which]["prompts"],
+                                                                ctx, n_vocab)
     assert not failures, summary + "\n" + "\n".join(failures)
-    assert compared_total >= MIN_GREEDY_COMPARED_FRACTION * total, summary
+    assert compared >= MIN_GREEDY_COMPARED_FRACTION * total, summary
 
 
 @pytest.mark.parametrize("which", FILES)

@@ -45,7 +45,7 @@ from llamacpp_compare import (
     MIN_DECIDED_MARGIN,
     MIN_GREEDY_COMPARED_FRACTION,
     MIN_TOP1_AGREEMENT,
-    compare_greedy,
+    compare_greedy_prompts,
     sha256_file,
     teacher_forced_stats_chunked,
 )
@@ -205,26 +205,9 @@ def test_tokenization_matches_llamacpp(gemma3):
 
 def test_greedy_continuations_match_llamacpp(gemma3, n_vocab, make_context):
     ctx = make_context(gemma3, n_ctx=N_CTX, n_threads=N_THREADS)
-
-    def next_logits(tokens):
-        sw.eval_tokens(ctx, tokens)
-        return sw.logits(ctx, n_vocab)
-
-    total = compared_total = 0
-    failures, per_prompt = [], []
-    for p in GOLDENS["prompts"]:
-        sw.load().swiftlet_context_reset(ctx)
-        compared, failure = compare_greedy(p, next_logits)
-        total += len(p["steps"]["token"])
-        compared_total += compared
-        per_prompt.append(f"{p['name']} {compared}/{len(p['steps']['token'])}")
-        if failure:
-            failures.append(failure)
-    summary = (f"gemma3: compared {compared_total}/{total} steps, up to llama.cpp's first margin "
-               f"< {MIN_DECIDED_MARGIN} ({', '.join(per_prompt)})")
-    print(summary)
+    summary, failures, compared, total = compare_greedy_prompts("gemma3", GOLDENS["prompts"], ctx, n_vocab)
     assert not failures, summary + "\n" + "\n".join(failures)
-    assert compared_total >= MIN_GREEDY_COMPARED_FRACTION * total, summary
+    assert compared >= MIN_GREEDY_COMPARED_FRACTION * total, summary
 
 
 def test_teacher_forced_in_batches(gemma3, n_vocab, make_context):

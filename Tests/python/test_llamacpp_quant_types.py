@@ -34,7 +34,7 @@ from llamacpp_compare import (
     MIN_DECIDED_MARGIN,
     MIN_TOP1_AGREEMENT,
     cache_dir,
-    compare_greedy,
+    compare_greedy_prompts,
     llama_venv_python,
     sha256_file,
     teacher_forced_stats,
@@ -133,26 +133,9 @@ def test_greedy_continuations_match_llamacpp(quant, make_context):
     name, g, model = quant
     n_vocab = sw.load().swiftlet_vocab_size(model)
     ctx = make_context(model, n_ctx=N_CTX, n_threads=N_THREADS)
-
-    def next_logits(tokens):
-        sw.eval_tokens(ctx, tokens)
-        return sw.logits(ctx, n_vocab)
-
-    total = compared_total = 0
-    failures, per_prompt = [], []
-    for p in g["prompts"]:
-        sw.load().swiftlet_context_reset(ctx)
-        compared, failure = compare_greedy(p, next_logits)
-        total += len(p["steps"]["token"])
-        compared_total += compared
-        per_prompt.append(f"{p['name']} {compared}/{len(p['steps']['token'])}")
-        if failure:
-            failures.append(failure)
-    summary = (f"{name}: compared {compared_total}/{total} steps, up to llama.cpp's first margin "
-               f"< {MIN_DECIDED_MARGIN} ({', '.join(per_prompt)})")
-    print(summary)
+    summary, failures, compared, _ = compare_greedy_prompts(name, g["prompts"], ctx, n_vocab)
     assert not failures, summary + "\n" + "\n".join(failures)
-    assert compared_total >= MIN_GREEDY_COMPARED_STEPS, summary
+    assert compared >= MIN_GREEDY_COMPARED_STEPS, summary
 
 
 # Known gaps: Swiftlet's top-1 differs from llama.cpp's at one position per
