@@ -103,6 +103,20 @@ def test_one_batch_through_the_window(lib, tiny_model, make_context, expected, n
     assert_logits(rows, expected(name, LONG), list(range(N_LONG)), "40-token batch")
 
 
+# A batch longer than ExecutionPlan.windowQueryChunk (64): a local layer's
+# batch attention runs in chunks of queries, each over only the positions
+# its tokens see (the last chunk here is partial).
+N_CHUNKED = 150
+CHUNKED = token_sequence(6, N_CHUNKED)
+
+
+@pytest.mark.parametrize("name", GEMMA3_NAMES)
+def test_batch_in_query_chunks(lib, tiny_model, make_context, expected, name):
+    ctx = make_context(tiny_model(name), n_ctx=256, n_batch=256)
+    rows = sw.eval_all_logits(ctx, CHUNKED, N_VOCAB)
+    assert_logits(rows, expected(name, CHUNKED), list(range(N_CHUNKED)), f"{N_CHUNKED}-token batch")
+
+
 @pytest.mark.parametrize("name", GEMMA3_NAMES)
 @pytest.mark.parametrize("n_batch", [1, 3, 8, 13])
 def test_small_batches_through_the_window(lib, tiny_model, make_context, expected, name, n_batch):

@@ -277,13 +277,27 @@ final class ExecutionPlan {
     func attend(query: UnsafePointer<Float>, cache: KVCache, layer: Int, startPosition: Int, count: Int,
                 into out: UnsafeMutablePointer<Float>) {
         if count >= DequantizedMatrixProduct.minimumTokens, let matrixAttention {
-            attendAsMatrices(query: query, cache: cache, layer: layer, startPosition: startPosition, count: count,
-                             buffers: matrixAttention, into: out)
+            // A sliding-window layer takes the batch in chunks of queries, each
+            // multiplied with only the window − 1 + chunk positions it sees: one
+            // product over the whole batch would compute (and mask) count × (window
+            // + count) scores, mostly outside every window for a long prompt.
+            let chunk = cache.window(layer: layer).map { max(Self.windowQueryChunk, $0 / 4) } ?? count
+            var done = 0
+            while done < count {
+                let tokens = min(chunk, count - done)
+                attendAsMatrices(query: query + done * config.queryLength, cache: cache, layer: layer,
+                                 startPosition: startPosition + done, count: tokens, buffers: matrixAttention,
+                                 into: out + done * config.queryLength)
+                done += tokens
+            }
         } else {
             attendTokenByToken(query: query, cache: cache, layer: layer, startPosition: startPosition, count: count,
                                into: out)
         }
     }
+
+    /// The smallest query chunk of a sliding-window layer's batch attention.
+    static let windowQueryChunk = 64
 
     private func attendAsMatrices(query: UnsafePointer<Float>, cache: KVCache, layer: Int, startPosition: Int,
                                   count: Int, buffers: MatrixAttentionBuffers, into out: UnsafeMutablePointer<Float>) {
