@@ -4,36 +4,40 @@
 // avx512GroupAttention, same contract: each key and value row is loaded and
 // converted from fp16 once for up to three query heads, instead of once per
 // head. With AVX2's 16 registers it takes two positions at a time for the
-// scores (6 sums) and 32 columns at a time for the mix (12 sums).
+// scores (6 sums) and 32 columns at a time for the mix (12 sums), so any head
+// dimension that is a multiple of 32 works (64 for SmolLM2, 256 for Gemma 3).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// Query heads processed together per pass, and the one head dimension handled.
+/// Query heads processed together per pass.
 public let avx2GroupAttentionHeads = 3
-public let avx2GroupAttentionDimension = 64
 
-/// For query heads h < `heads` (1...3; queries[h·64…]):
+/// Whether avx2GroupAttention takes heads of `dimension` values.
+public func avx2GroupAttentionTakes(dimension: Int) -> Bool { dimension > 0 && dimension % 32 == 0 }
+
+/// For query heads h < `heads` (1...3; queries[h·dimension…]):
 /// out_h = Σ_j softmax_j(scale · q_h·k_j) · v_j over the first `positions`
-/// rows of `keys` and `values` (64 fp16 values each, contiguous).
+/// rows of `keys` and `values` (`dimension` fp16 values each, contiguous).
 /// `scores` holds heads × positions floats of scratch; `softmax` is applied
 /// to each head's row of it in place.
 public func avx2GroupAttention(
     queries: UnsafePointer<Float>, heads: Int, keys: UnsafePointer<UInt16>, values: UnsafePointer<UInt16>,
-    positions: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
+    positions: Int, dimension: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
     softmax: (UnsafeMutablePointer<Float>, Int) -> Void, output: UnsafeMutablePointer<Float>
 ) {
-    groupScores(queries, heads, keys, positions, scale, scores)
+    groupScores(queries, heads, keys, positions, dimension, scale, scores)
     for h in 0..<heads { softmax(scores + h &* positions, positions) }
-    groupMix(scores, heads, values, positions, output, columns: 0)
-    groupMix(scores, heads, values, positions, output, columns: 32)
+    var columns = 0
+    while columns < dimension {
+        groupMix(scores, heads, values, positions, dimension, output, columns: columns)
+        columns &+= 32
+    }
 }
-
-private let dimension = avx2GroupAttentionDimension
 
 /// scores[h·positions + j] = scale · q_h·k_j, two positions at a time.
 @inline(__always)
 private func groupScores(_ queries: UnsafePointer<Float>, _ heads: Int, _ keys: UnsafePointer<UInt16>,
-                         _ positions: Int, _ scale: Float, _ scores: UnsafeMutablePointer<Float>) {
+                         _ positions: Int, _ dimension: Int, _ scale: Float, _ scores: UnsafeMutablePointer<Float>) {
     // Missing heads repeat head 0 (computed, never stored).
     let q0 = queries, q1 = queries + (heads > 1 ? dimension : 0), q2 = queries + (heads > 2 ? 2 &* dimension : 0)
     let s1 = scores + (heads > 1 ? positions : 0), s2 = scores + (heads > 2 ? 2 &* positions : 0)
@@ -79,11 +83,11 @@ private func sums(_ a: __m256, _ b: __m256, _ c: __m256, _ d: __m256) -> __m128 
     return _mm_add_ps(pairs.lowHalf, pairs.highHalf)
 }
 
-/// output[h·64 + c] = Σ_j weights[h·positions + j] · values[j·64 + c] for the
-/// 32 columns c from `columns`, of up to three heads, in registers across the positions.
+/// output[h·dimension + c] = Σ_j weights[h·positions + j] · values[j·dimension + c]
+/// for the 32 columns c from `columns`, of up to three heads, in registers across the positions.
 @inline(__always)
 private func groupMix(_ weights: UnsafePointer<Float>, _ heads: Int, _ values: UnsafePointer<UInt16>,
-                      _ positions: Int, _ output: UnsafeMutablePointer<Float>, columns: Int) {
+                      _ positions: Int, _ dimension: Int, _ output: UnsafeMutablePointer<Float>, columns: Int) {
     let w1 = weights + (heads > 1 ? positions : 0), w2 = weights + (heads > 2 ? 2 &* positions : 0)
     var a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0
     var b0 = a0, b1 = a0, b2 = a0, b3 = a0

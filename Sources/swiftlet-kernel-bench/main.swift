@@ -348,8 +348,8 @@ do {
     let groupedKernels: [(name: String, run: (UnsafePointer<UInt16>, UnsafePointer<UInt16>) -> Void)] =
         [("AVX2 group", { keys, values in
             avx2GroupAttention(queries: queries, heads: 3, keys: keys, values: values, positions: positions,
-                               scale: 0.125, scores: groupScores, softmax: { avx2Softmax($0, count: $1) },
-                               output: output)
+                               dimension: dimension, scale: 0.125, scores: groupScores,
+                               softmax: { avx2Softmax($0, count: $1) }, output: output)
         })] + (slc_cpu_has_avx512_vnni() ? [("AVX-512 group", { keys, values in
             avx512GroupAttention(queries: queries, heads: 3, keys: keys, values: values, positions: positions,
                                  scale: 0.125, scores: groupScores, softmax: { avx2Softmax($0, count: $1) },

@@ -28,11 +28,12 @@ struct KernelTable: Sendable {
         /// the heads' outputs (contiguous).
         let run: @Sendable (
             _ queries: UnsafePointer<Float>, _ heads: Int, _ keys: UnsafePointer<UInt16>,
-            _ values: UnsafePointer<UInt16>, _ positions: Int, _ scale: Float,
+            _ values: UnsafePointer<UInt16>, _ positions: Int, _ dimension: Int, _ scale: Float,
             _ scores: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>
         ) -> Void
         let heads: Int
-        let dimension: Int
+        /// Whether `run` takes heads of this dimension.
+        let takes: @Sendable (_ dimension: Int) -> Bool
     }
 
     /// Which set this is (swiftlet_system_info names it).
@@ -123,12 +124,12 @@ struct KernelTable: Sendable {
         attentionMix: { avx2AttentionMix(weights: $0, values: $1, valueStride: $2, positions: $3, dimension: $4,
                                          output: $5) },
         groupedAttention: GroupedAttention(
-            run: { queries, heads, keys, values, positions, scale, scores, output in
+            run: { queries, heads, keys, values, positions, dimension, scale, scores, output in
                 avx2GroupAttention(queries: queries, heads: heads, keys: keys, values: values, positions: positions,
-                                   scale: scale, scores: scores, softmax: { avx2Softmax($0, count: $1) },
-                                   output: output)
+                                   dimension: dimension, scale: scale, scores: scores,
+                                   softmax: { avx2Softmax($0, count: $1) }, output: output)
             },
-            heads: avx2GroupAttentionHeads, dimension: avx2GroupAttentionDimension),
+            heads: avx2GroupAttentionHeads, takes: { avx2GroupAttentionTakes(dimension: $0) }),
         halvesFromFloats: { avx2HalvesFromFloats($0, $1, count: $2) },
         floatsFromHalves: { avx2FloatsFromHalves($0, sourceStride: $1, rows: $2, columns: $3, $4) },
         softmax: { avx2Softmax($0, count: $1) },
@@ -140,13 +141,19 @@ struct KernelTable: Sendable {
         hasPackedProduct: true,
         quantizeRow: avx2.quantizeRow, quantizeSuperBlockRow: avx2.quantizeSuperBlockRow,
         attentionScores: avx2.attentionScores, attentionMix: avx2.attentionMix,
+        // The AVX-512 kernel holds a 64-value row in registers; other head
+        // dimensions (Gemma 3's 256) take the AVX2 one, which streams columns.
         groupedAttention: GroupedAttention(
-            run: { queries, heads, keys, values, positions, scale, scores, output in
-                avx512GroupAttention(queries: queries, heads: heads, keys: keys, values: values, positions: positions,
-                                     scale: scale, scores: scores, softmax: { avx2Softmax($0, count: $1) },
-                                     output: output)
+            run: { queries, heads, keys, values, positions, dimension, scale, scores, output in
+                if dimension == groupAttentionDimension {
+                    avx512GroupAttention(queries: queries, heads: heads, keys: keys, values: values,
+                                         positions: positions, scale: scale, scores: scores,
+                                         softmax: { avx2Softmax($0, count: $1) }, output: output)
+                } else {
+                    avx2.groupedAttention!.run(queries, heads, keys, values, positions, dimension, scale, scores, output)
+                }
             },
-            heads: groupAttentionHeads, dimension: groupAttentionDimension),
+            heads: min(groupAttentionHeads, avx2GroupAttentionHeads), takes: avx2.groupedAttention!.takes),
         halvesFromFloats: avx2.halvesFromFloats, floatsFromHalves: avx2.floatsFromHalves,
         softmax: avx2.softmax, swiGLU: avx2.swiGLU, geGLU: avx2.geGLU)
 

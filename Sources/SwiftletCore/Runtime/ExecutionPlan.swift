@@ -356,7 +356,7 @@ final class ExecutionPlan {
         let d = c.headDimension
         let scale = c.attentionScale
         let scoresBase = scores, scoresStride = scoresStride
-        if let grouped = kernels.groupedAttention, d == grouped.dimension {
+        if let grouped = kernels.groupedAttention, grouped.takes(d) {
             // Units of up to grouped.heads query heads of one key/value head.
             let chunks = (c.headsPerKVHead + grouped.heads - 1) / grouped.heads
             let unitsPerToken = c.kvHeadCount * chunks
@@ -369,7 +369,7 @@ final class ExecutionPlan {
                     let offset = t * c.queryLength + firstHead * d
                     let (first, visible) = cache.visibleRows(layer: layer, position: startPosition + t)
                     grouped.run(query + offset, heads, cache.keys(layer: layer, kvHead: kvHead) + first * d,
-                                cache.values(layer: layer, kvHead: kvHead) + first * d, visible, scale, scores,
+                                cache.values(layer: layer, kvHead: kvHead) + first * d, visible, d, scale, scores,
                                 out + offset)
                 }
             }
