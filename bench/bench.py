@@ -605,26 +605,34 @@ def summarize(runs: dict[str, list[dict]], weights: dict, bandwidth_gb_s: float)
     }
 
 
-def binding_row(path: str, threads: int, runs: int, args: argparse.Namespace, env: dict,
-                versions: dict) -> dict:
-    """The binding row: each Python package's one-token loop against the same
-    loop made with the bare C call, on one file and thread count. Rounds
-    rotate which engine goes first; gen tok/s medians."""
-    results: dict[str, list[dict]] = {e: [] for e in BINDING_ENGINES}
+def rotating_runs(engines: tuple, runs: int, what: str, argv, env: dict,
+                  versions: dict) -> tuple[dict[str, list[dict]], list[str]]:
+    """`runs` rounds of every engine, each in its own child (`argv(engine)`),
+    the order rotating so that who goes first changes from round to round:
+    the results per engine, and the errors of the children that failed."""
+    results: dict[str, list[dict]] = {e: [] for e in engines}
     errors = []
     for r in range(runs):
-        order = BINDING_ENGINES[r % len(BINDING_ENGINES):] + BINDING_ENGINES[:r % len(BINDING_ENGINES)]
-        for engine in order:
-            print(f"binding row, {label(path)} {threads} thread(s), run {r + 1}/{runs}: {engine} ...",
-                  file=sys.stderr)
+        for engine in engines[r % len(engines):] + engines[:r % len(engines)]:
+            print(f"{what}, run {r + 1}/{runs}: {engine} ...", file=sys.stderr)
             try:
-                result = run_child(worker_argv(engine, path, threads, args), env)
+                result = run_child(argv(engine), env)
             except RuntimeError as error:
                 errors.append(str(error))
                 print(error, file=sys.stderr)
                 continue
             versions.update(result.pop("versions"))
             results[engine].append(result)
+    return results, errors
+
+
+def binding_row(path: str, threads: int, runs: int, args: argparse.Namespace, env: dict,
+                versions: dict) -> dict:
+    """The binding row: each Python package's one-token loop against the same
+    loop made with the bare C call, on one file and thread count. Rounds
+    rotate which engine goes first; gen tok/s medians."""
+    results, errors = rotating_runs(BINDING_ENGINES, runs, f"binding row, {label(path)} {threads} thread(s)",
+                                    lambda engine: worker_argv(engine, path, threads, args), env, versions)
     gen = {e: statistics.median(r["gen_tps"] for r in results[e]) if results[e] else None for e in BINDING_ENGINES}
     return {
         "file": label(path), "path": path, "threads": threads, "gen_tps": gen,
@@ -658,20 +666,9 @@ def long_context_row(path: str, threads: int, runs: int, args: argparse.Namespac
     on one file (the same prompt and generation as the main rows), alternating;
     peak RSS (wait4) and the context's own memory as each engine reports it."""
     long_args = argparse.Namespace(**{**vars(args), "n_ctx": args.long_context})
-    results: dict[str, list[dict]] = {e: [] for e in ENGINES}
-    errors = []
-    for r in range(runs):
-        for engine in (ENGINES if r % 2 == 0 else ENGINES[::-1]):
-            print(f"long context {args.long_context}, {label(path)} {threads} thread(s), run {r + 1}/{runs}: "
-                  f"{engine} ...", file=sys.stderr)
-            try:
-                result = run_child(worker_argv(engine, path, threads, long_args), env)
-            except RuntimeError as error:
-                errors.append(str(error))
-                print(error, file=sys.stderr)
-                continue
-            versions.update(result.pop("versions"))
-            results[engine].append(result)
+    results, errors = rotating_runs(ENGINES, runs, f"long context {args.long_context}, {label(path)} "
+                                    f"{threads} thread(s)",
+                                    lambda engine: worker_argv(engine, path, threads, long_args), env, versions)
 
     def median(engine, pick):
         values = [v for v in (pick(r) for r in results[engine]) if v is not None]

@@ -158,6 +158,22 @@ def teacher_forced_stats(golden: dict, logits: np.ndarray) -> dict:
     }
 
 
+def assert_teacher_forced_agrees(label: str, s: dict) -> None:
+    """The thresholds above on teacher_forced_stats(_chunked)'s result: no
+    top-1 difference where llama.cpp's margin is decided, the top-1
+    agreement and the median |Δ log-prob| within bounds."""
+    first = s.get("first_position", 0)
+    summary = (f"{label}: positions {first}..{first + s['positions'] - 1} ({s['decided']} decided): top-1 "
+               f"agreement {s['top1_agreement']:.3f}, |d log-prob| median {s['median_abs_dlogprob']:.4f} "
+               f"p90 {s['p90_abs_dlogprob']:.4f} max {s['max_abs_dlogprob']:.4f}")
+    print(summary)
+    assert not s["decided_disagreements"], (
+        f"{summary}\ntop-1 differs where llama.cpp's margin >= {MIN_DECIDED_MARGIN}: "
+        f"{s['decided_disagreements'][:10]}")
+    assert s["top1_agreement"] >= MIN_TOP1_AGREEMENT, summary
+    assert s["median_abs_dlogprob"] <= MAX_MEDIAN_ABS_DLOGPROB, summary
+
+
 def sha256_file(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

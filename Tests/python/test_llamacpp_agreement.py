@@ -30,6 +30,7 @@ from llamacpp_compare import (  # noqa: F401  (the thresholds and helpers, share
     MIN_DECIDED_MARGIN,
     MIN_GREEDY_COMPARED_FRACTION,
     MIN_TOP1_AGREEMENT,
+    assert_teacher_forced_agrees,
     compare_greedy_prompts,
     log_softmax_rows,
     teacher_forced_stats,
@@ -183,12 +184,4 @@ def test_teacher_forced_logprobs_match_llamacpp(which, agreement_models, make_co
     logits = sw.eval_all_logits(ctx, g["tokens"], n_vocab)
     s = teacher_forced_stats(g, logits)
     del logits
-    summary = (f"{which}: {s['positions']} positions ({s['decided']} decided): top-1 agreement "
-               f"{s['top1_agreement']:.3f}, |d log-prob| median {s['median_abs_dlogprob']:.4f} "
-               f"p90 {s['p90_abs_dlogprob']:.4f} max {s['max_abs_dlogprob']:.4f}")
-    print(summary)
-    assert not s["decided_disagreements"], (
-        f"{summary}\ntop-1 differs where llama.cpp's margin >= {MIN_DECIDED_MARGIN}: "
-        f"{s['decided_disagreements'][:10]}")
-    assert s["top1_agreement"] >= MIN_TOP1_AGREEMENT, summary
-    assert s["median_abs_dlogprob"] <= MAX_MEDIAN_ABS_DLOGPROB, summary
+    assert_teacher_forced_agrees(which, s)

@@ -41,10 +41,9 @@ import pytest
 
 import swiftlet_ctypes as sw
 from llamacpp_compare import (
-    MAX_MEDIAN_ABS_DLOGPROB,
     MIN_DECIDED_MARGIN,
     MIN_GREEDY_COMPARED_FRACTION,
-    MIN_TOP1_AGREEMENT,
+    assert_teacher_forced_agrees,
     compare_greedy_prompts,
     sha256_file,
     teacher_forced_stats_chunked,
@@ -149,20 +148,6 @@ def rewind(ctx, position: int) -> None:
     assert lib.swiftlet_context_position(ctx) == position
 
 
-def assert_agrees(label: str, s: dict) -> None:
-    """The SmolLM2 thresholds (llamacpp_compare.py), as test_llamacpp_agreement.py applies them."""
-    summary = (f"{label}: positions {s['first_position']}..{s['first_position'] + s['positions'] - 1} "
-               f"({s['decided']} decided): top-1 agreement {s['top1_agreement']:.3f}, |d log-prob| "
-               f"median {s['median_abs_dlogprob']:.4f} p90 {s['p90_abs_dlogprob']:.4f} "
-               f"max {s['max_abs_dlogprob']:.4f}")
-    print(summary)
-    assert not s["decided_disagreements"], (
-        f"{summary}\ntop-1 differs where llama.cpp's margin >= {MIN_DECIDED_MARGIN}: "
-        f"{s['decided_disagreements'][:10]}")
-    assert s["top1_agreement"] >= MIN_TOP1_AGREEMENT, summary
-    assert s["median_abs_dlogprob"] <= MAX_MEDIAN_ABS_DLOGPROB, summary
-
-
 def cli_prompt() -> dict:
     return next(p for p in GOLDENS["prompts"] if "continuation_text" in p)
 
@@ -213,14 +198,14 @@ def test_greedy_continuations_match_llamacpp(gemma3, n_vocab, make_context):
 def test_teacher_forced_in_batches(gemma3, n_vocab, make_context):
     """(a) The whole text, N_BATCH tokens per batch, CALL_TOKENS per call."""
     ctx = make_context(gemma3, n_ctx=N_CTX, n_threads=N_THREADS, n_batch=N_BATCH)
-    assert_agrees(f"n_batch {N_BATCH}", teacher_forced_stats_chunked(LONG, batched_logits(ctx, 0, n_vocab)))
+    assert_teacher_forced_agrees(f"n_batch {N_BATCH}", teacher_forced_stats_chunked(LONG, batched_logits(ctx, 0, n_vocab)))
 
 
 def test_teacher_forced_one_token_per_eval(gemma3, n_vocab, make_context):
     """(b) One eval call per token over the first ONE_TOKEN_PREFIX tokens."""
     ctx = make_context(gemma3, n_ctx=N_CTX, n_threads=N_THREADS)
     s = teacher_forced_stats_chunked(LONG, one_token_logits(ctx, 0, ONE_TOKEN_PREFIX, n_vocab))
-    assert_agrees("one token per eval", s)
+    assert_teacher_forced_agrees("one token per eval", s)
 
 
 def test_rewind_behind_the_window(gemma3, n_vocab, make_context):
@@ -232,7 +217,7 @@ def test_rewind_behind_the_window(gemma3, n_vocab, make_context):
     rewind(ctx, back)
     s = teacher_forced_stats_chunked(LONG, batched_logits(ctx, back, n_vocab, call_tokens=ROWS))
     assert s["positions"] == len(LONG["tokens"]) - back
-    assert_agrees(f"n_batch 1, rewound {stop} -> {back}", s)
+    assert_teacher_forced_agrees(f"n_batch 1, rewound {stop} -> {back}", s)
 
 
 @pytest.mark.parametrize("stop,back", INSIDE, ids=[f"{a}-to-{b}" for a, b in INSIDE])
@@ -243,7 +228,7 @@ def test_rewind_inside_the_window(gemma3, n_vocab, make_context, stop, back):
     rewind(ctx, back)
     s = teacher_forced_stats_chunked(LONG, batched_logits(ctx, back, n_vocab))
     assert s["positions"] == len(LONG["tokens"]) - back
-    assert_agrees(f"n_batch {N_BATCH}, rewound {stop} -> {back}", s)
+    assert_teacher_forced_agrees(f"n_batch {N_BATCH}, rewound {stop} -> {back}", s)
 
 
 def test_cli_generate_prints_llamacpp_continuation(swiftlet_cli, gemma3_path):
