@@ -189,10 +189,6 @@ func portableGeGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Floa
     }
 }
 
-/// u = √(2/π) · (x + 0.044715 x³), the argument of tanh in GELU's tanh form.
-@inline(__always)
-func geluTanhArgument(_ x: Float) -> Float { 0.797_884_560_802_865_4 * (x + 0.044_715 * x * x * x) }
-
 /// In-place softmax of x[0..<count].
 func portableSoftmax(_ x: UnsafeMutablePointer<Float>, _ count: Int) {
     var largest = -Float.infinity

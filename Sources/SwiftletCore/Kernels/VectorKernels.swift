@@ -75,12 +75,15 @@ func applyRotary(_ x: UnsafeMutablePointer<Float>, heads: Int, headDimension: In
 /// x[i] = gelu(x[i]) in the tanh form GPT-2 was trained with (and ggml
 /// computes): x/2 · (1 + tanh(√(2/π) · (x + 0.044715 x³))).
 func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    let k: Float = 0.797_884_560_802_865_4  // √(2/π)
     for i in 0..<count {
         let v = x[i]
-        x[i] = 0.5 * v * (1 + tanhf(k * (v + 0.044_715 * v * v * v)))
+        x[i] = 0.5 * v * (1 + tanhf(geluTanhArgument(v)))
     }
 }
+
+/// u = √(2/π) · (x + 0.044715 x³), the argument of tanh in GELU's tanh form.
+@inline(__always)
+func geluTanhArgument(_ x: Float) -> Float { 0.797_884_560_802_865_4 * (x + 0.044_715 * x * x * x) }
 
 /// Adds `bias` to each of `rows` rows of `columns` values.
 func addBias(_ bias: UnsafePointer<Float>, to x: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {

@@ -19,8 +19,8 @@ final class KVCache {
     /// Every ring still holds all positions from here to the current one
     /// (writing position p overwrote position p − slots).
     private(set) var oldestHeldPosition = 0
-    /// The smallest ring's slot count; nil without rings.
-    private let ringSlots: Int?
+    /// The ring of the sliding-window layers (one window for all of them); nil without rings.
+    private let ring: Ring?
 
     /// A ring for a layer attending to the last `window` positions: position
     /// p lives in row p % slots. `slots` = window + batchCapacity − 1, so a
@@ -59,7 +59,7 @@ final class KVCache {
             offset += 2 * kvHeadCount * rows * config.headDimension
         }
         self.layers = layers
-        ringSlots = layers.compactMap { $0.ring?.slots }.min()
+        ring = layers.lazy.compactMap(\.ring).first
         storage = try ArenaBuffer<UInt16>(count: offset, in: arena)
     }
 
@@ -103,15 +103,14 @@ final class KVCache {
 
     /// Must precede storing positions `positions`: it records what they overwrite.
     func willStore(positions: Range<Int>) {
-        if let ringSlots { oldestHeldPosition = max(oldestHeldPosition, positions.upperBound - ringSlots) }
+        if let ring { oldestHeldPosition = max(oldestHeldPosition, positions.upperBound - ring.slots) }
     }
 
     /// Whether evaluation can go on at `position` with what the cache holds:
     /// every ring still has the positions a token there would see.
     func canResume(at position: Int) -> Bool {
-        guard ringSlots != nil else { return true }
-        let window = layers.compactMap { $0.ring?.window }.max()!
-        return max(0, position - window + 1) >= oldestHeldPosition
+        guard let ring else { return true }
+        return max(0, position - ring.window + 1) >= oldestHeldPosition
     }
 
     /// Forgets everything (the next position written is 0).
@@ -121,16 +120,16 @@ final class KVCache {
     /// by side, as the projections write them) at positions startPosition...
     func store(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, layer: Int, startPosition: Int, count: Int) {
         let d = headDimension, halvesFromFloats = KernelTable.current.halvesFromFloats
-        let ring = layers[layer].ring
+        let layerRing = layers[layer].ring  // nil on a global layer
         for head in 0..<kvHeadCount {
             let keyRows = self.keys(layer: layer, kvHead: head), valueRows = self.values(layer: layer, kvHead: head)
             for t in 0..<count {
                 let source = t * kvHeadCount * d + head * d
                 let position = startPosition + t
-                let row = ring.map { position % $0.slots } ?? position
+                let row = layerRing.map { position % $0.slots } ?? position
                 halvesFromFloats(keys + source, keyRows + row * d, d)
                 halvesFromFloats(values + source, valueRows + row * d, d)
-                if let ring, row < ring.window - 1 {  // the mirror after the ring
+                if let ring = layerRing, row < ring.window - 1 {  // the mirror after the ring
                     halvesFromFloats(keys + source, keyRows + (ring.slots + row) * d, d)
                     halvesFromFloats(values + source, valueRows + (ring.slots + row) * d, d)
                 }
