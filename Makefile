@@ -78,6 +78,7 @@ csharp: build
 model: deps
 	@scripts/fetch-model.sh >/dev/null
 	@scripts/fetch-gemma3.sh >/dev/null
+	@scripts/fetch-minilm.sh >/dev/null
 
 # `make demo MODEL=gemma3` (Gemma 3 270M, a base model: it continues the
 # prompt), MODEL=smollm2 (the default) or MODEL=path/to/file.gguf.
@@ -90,7 +91,7 @@ demo: examples model
 	esac && $(BUILD)/bin/generate "$$model" "$(PROMPT)"
 
 test: examples csharp model
-	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" SWIFTLET_MODEL_GEMMA3="$$(scripts/fetch-gemma3.sh)" \
+	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" SWIFTLET_MODEL_GEMMA3="$$(scripts/fetch-gemma3.sh)" SWIFTLET_MODEL_MINILM="$$(scripts/fetch-minilm.sh)" \
 		scripts/run-tests.sh
 
 # Swiftlet against llama.cpp's goldens, with llama.cpp's own quantizer making
@@ -121,7 +122,7 @@ fuzz: deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 test-asan: model
-	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" SWIFTLET_MODEL_GEMMA3="$$(scripts/fetch-gemma3.sh)" \
+	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" SWIFTLET_MODEL_GEMMA3="$$(scripts/fetch-gemma3.sh)" SWIFTLET_MODEL_MINILM="$$(scripts/fetch-minilm.sh)" \
 		scripts/test-asan.sh
 
 test-tsan: model
