@@ -52,6 +52,8 @@ build: deps $(BUILD)/swiftlet.map
 	$(INSTALL_OUTPUT) "$$bin/swiftlet-cli" $(BUILD)/bin/swiftlet && \
 	$(INSTALL_OUTPUT) "$$bin/KernelBench" $(BUILD)/bin/swiftlet-kernel-bench && \
 	$(INSTALL_OUTPUT) "$$bin/GGUFInspect" $(BUILD)/test-bin/gguf-inspect && \
+	$(INSTALL_OUTPUT) "$$bin/SafeTensorsInspect" $(BUILD)/test-bin/safetensors-inspect && \
+	$(INSTALL_OUTPUT) "$$bin/TokenizerCheck" $(BUILD)/test-bin/tokenizer-check && \
 	$(INSTALL_OUTPUT) "$$bin/ChatTemplateCheck" $(BUILD)/test-bin/chat-template-check && \
 	$(INSTALL_OUTPUT) "$$bin/KernelCheck" $(BUILD)/test-bin/kernel-check
 

@@ -44,6 +44,8 @@ let package = Package(
         // (any chat template; row-level quantization; single kernels) for the Python tests.
         .executableTarget(name: "ChatTemplateCheck", dependencies: ["SwiftletCore"], path: "Tests/ChatTemplateCheck"),
         .executableTarget(name: "GGUFInspect", dependencies: ["SwiftletCore"], path: "Tests/GGUFInspect"),
+        .executableTarget(name: "SafeTensorsInspect", dependencies: ["SwiftletCore"], path: "Tests/SafeTensorsInspect"),
+        .executableTarget(name: "TokenizerCheck", dependencies: ["SwiftletCore"], path: "Tests/TokenizerCheck"),
         .executableTarget(name: "KernelCheck", dependencies: ["CSwiftletSupport", "SwiftletKernelsAVX2"],
                           path: "Tests/KernelCheck", swiftSettings: [.swiftLanguageMode(.v5)]),
     ]

@@ -1,0 +1,1 @@
+// Placeholder: the safetensors test driver (filled in by the safetensors work).

@@ -1,0 +1,1 @@
+// Placeholder: the tokenizer.json test driver (filled in by the WordPiece work).
