@@ -520,6 +520,56 @@ SWIFTLET_API swiftlet_status swiftlet_chat(swiftlet_context *context, const swif
                                            swiftlet_token_callback callback, void *user_data,
                                            swiftlet_generate_result *result);
 
+/* ------------------------------------------------------------- embeddings */
+
+/* Pooling for swiftlet_embed_params.pooling: how a text's final hidden
+** states (after the model's final norm, where it has one) become one vector. */
+#define SWIFTLET_POOLING_MODEL 0 /* the model's own: an encoder's from its files
+                                 ** (bert.pooling_type, 1_Pooling/config.json;
+                                 ** mean when they say nothing), LAST for a decoder */
+#define SWIFTLET_POOLING_MEAN 1  /* the mean over the text's tokens, [CLS]/[SEP] or BOS included */
+#define SWIFTLET_POOLING_CLS 2   /* the first token's ([CLS] on BERT) */
+#define SWIFTLET_POOLING_LAST 3  /* the last token's */
+
+typedef struct swiftlet_embed_params {
+    uint32_t struct_size; /* sizeof(swiftlet_embed_params); set by swiftlet_embed_params_init */
+    int32_t pooling;      /* a SWIFTLET_POOLING_* value; default SWIFTLET_POOLING_MODEL */
+    int32_t normalize;    /* nonzero: scale each vector to length 1 (default 1) */
+    uint32_t reserved;    /* set to 0 */
+} swiftlet_embed_params;
+
+/* Fills `params` with defaults. Does nothing if `params` is NULL. */
+SWIFTLET_API void swiftlet_embed_params_init(swiftlet_embed_params *params);
+
+/* Embeds `n_texts` texts (each NUL-terminated UTF-8, at most
+** SWIFTLET_MAX_TEXT_BYTES) into `out`: n_texts rows of n_embd floats
+** (swiftlet_model_info.n_embd), row-major, in the order of `texts`.
+** `out_capacity` is the number of floats `out` holds; `*out_count` receives
+** n_texts * n_embd. If `out_capacity` is too small, returns BUFFER_TOO_SMALL
+** (with `*out_count` set) before evaluating anything; `out` may be NULL when
+** `out_capacity` is 0 (a size query). `params` may be NULL for defaults.
+**
+** Each text is tokenized as the model's sequences are (special tokens written
+** in the text recognised): on a BERT model [CLS] text [SEP], truncated to the
+** model's longest sequence (sentence_bert_config.json's max_seq_length, else
+** its n_ctx_train) as sentence-transformers does; on a decoder with BOS if the
+** model asks for it, truncated to n_ctx_train.
+**  - An encoder (BERT) evaluates as many whole texts as fit in the context's
+**    n_batch tokens in each pass (its default n_batch is n_ctx), each
+**    attending only to itself: a text's vector is the same alone or among
+**    others, up to the rounding of the int8 products. The context holds no
+**    tokens before or after.
+**  - A decoder evaluates the texts one by one from position 0; afterwards the
+**    context is empty, as after swiftlet_context_reset().
+** Errors: INVALID_ARGUMENT (NULL texts or a NULL text, n_texts 0, a bad
+** pooling value, a text with no tokens, an encoder text longer than n_batch
+** tokens), CONTEXT_FULL (a decoder text longer than n_ctx), BUSY,
+** BUFFER_TOO_SMALL, CANCELLED (`out` then holds the vectors of the texts
+** finished before, the rest is undefined). */
+SWIFTLET_API swiftlet_status swiftlet_embed(swiftlet_context *context, const char *const *texts, size_t n_texts,
+                                            const swiftlet_embed_params *params, float *out, size_t out_capacity,
+                                            size_t *out_count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,7 +11,7 @@ protocol Architecture: Sendable {
 
 /// Every architecture this build runs, by `general.architecture`.
 enum Architectures {
-    static let all: [any Architecture.Type] = [Llama.self, Qwen2.self, GPT2.self, Gemma3.self]
+    static let all: [any Architecture.Type] = [Llama.self, Qwen2.self, GPT2.self, Gemma3.self, Bert.self]
 
     static var names: [String] { all.map { $0.name } }
 
@@ -22,7 +22,7 @@ enum Architectures {
 /// errors every architecture wants: a missing required key is NOT_FOUND, a
 /// key of the wrong type INVALID_FILE.
 struct ArchitectureMetadata {
-    let file: GGUFFile
+    let file: any ModelFile
     let prefix: String
 
     func integer(_ name: String, default fallback: Int? = nil) throws -> Int {

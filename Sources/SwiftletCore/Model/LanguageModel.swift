@@ -2,7 +2,7 @@
 /// and chat template. Immutable after loading, so any number of threads and
 /// contexts may share it.
 public final class LanguageModel: @unchecked Sendable {
-    public let file: GGUFFile
+    public let file: any ModelFile
     public let architecture: String
     public let name: String
     public let config: TransformerConfig
@@ -14,6 +14,11 @@ public final class LanguageModel: @unchecked Sendable {
     public let chatTemplate: ChatTemplate
     /// Whether the file carries a chat template (a base model usually does not).
     public let hasOwnChatTemplate: Bool
+    /// The most tokens an embedding reads of a text, special ones included
+    /// (sentence_bert_config.json's max_seq_length where the files give it,
+    /// else the trained context); longer texts are truncated as
+    /// sentence-transformers truncates them.
+    public let maximumSequenceLength: Int
     /// Weights stored in the file, counted element by element.
     public let parameterCount: UInt64
     let transformer: Transformer
@@ -53,10 +58,35 @@ public final class LanguageModel: @unchecked Sendable {
             hasOwnChatTemplate = false
         }
         parameterCount = file.tensors.reduce(0) { $0 + UInt64($1.elementCount) }
+        maximumSequenceLength = try Self.maximumSequenceLength(file, trained: config.contextLength)
         arena = try Arena()
         let pool = try WorkerPool(threadCount: loadThreads)
         var tensors = WeightLoader(file: file, arena: arena, pool: pool, progress: progress, progressRange: 0.1...1)
         transformer = Transformer(config: config, weights: try description.weights(config, &tensors))
         try progress(1)
+    }
+}
+
+extension LanguageModel {
+    /// Our own metadata key for sentence-transformers' truncation length
+    /// (HuggingFaceFolder sets it; `swiftlet convert` writes it; llama.cpp ignores it).
+    static let maximumSequenceLengthKey = "sentence_transformers.max_seq_length"
+
+    static func maximumSequenceLength(_ file: any ModelFile, trained: Int) throws -> Int {
+        guard let value = file.metadata(maximumSequenceLengthKey) else { return trained }
+        guard let length = value.asInt, length >= 2 else {
+            throw SwiftletError.invalidFile("\(maximumSequenceLengthKey) must be an integer of at least 2")
+        }
+        return min(length, trained)
+    }
+
+    /// The tokens that embed a text: the text with special tokens recognised,
+    /// truncated so that with the model's sequence start (BOS, [CLS]) and end
+    /// ([SEP]) it has at most maximumSequenceLength tokens.
+    public func embeddingTokens(_ text: [UInt8]) -> [Int32] {
+        let prefix: [Int32] = tokenizer.addBOS ? tokenizer.bosID.map { [$0] } ?? [] : []
+        let suffix: [Int32] = []
+        let body = tokenizer.encode(text, addBOS: false, parseSpecial: true)
+        return prefix + body.prefix(max(0, maximumSequenceLength - prefix.count - suffix.count)) + suffix
     }
 }

@@ -1,21 +1,39 @@
 import Glibc
 
-/// Which logits a forward pass produces.
-enum LogitsRequest {
-    /// The last token's, into `n_vocab` floats.
-    case lastToken(UnsafeMutablePointer<Float>)
-    /// Every token's, into `tokens × n_vocab` floats, row-major.
-    case everyToken(UnsafeMutablePointer<Float>)
+/// What a forward pass produces.
+enum ForwardOutput {
+    /// The last token's logits, into `n_vocab` floats.
+    case lastTokenLogits(UnsafeMutablePointer<Float>)
+    /// Every token's logits, into `tokens × n_vocab` floats, row-major.
+    case everyTokenLogits(UnsafeMutablePointer<Float>)
+    /// Every token's final hidden state (after the final norm, where the
+    /// model has one), into `tokens × n_embd` floats: what embeddings pool.
+    case hiddenStates(UnsafeMutablePointer<Float>)
 }
 
-/// The decoder forward pass of every architecture (pre-norm blocks). It reads
-/// top to bottom like the equations: embed (+ positions); per block
-/// h = x + attention(norm(x)), x = h + ffn(norm(h)); norm; head. (Gemma adds
-/// a norm on each branch's output and on each head's query and key.) What differs
-/// between architectures is in the config (norm, positions, biases, MLP),
-/// never in a branch on an architecture's name; how each product and the
-/// attention run on this CPU is the ExecutionPlan's business. Norms, RoPE,
-/// softmax and attention are fp32; products are int8 (DESIGN decision 6).
+/// How the tokens of one pass sit in the cache and what each attends to.
+enum TokenLayout {
+    /// One sequence continuing at `startPosition`: each token attends to the
+    /// positions before it (and, on a sliding-window layer, only the recent ones).
+    case continuing(startPosition: Int)
+    /// Independent sequences packed one after another (`sequences` tile
+    /// 0..<count), each at positions 0..., in cache rows 0..<count: every
+    /// token attends to every token of its own sequence and to no other, so
+    /// sentences of different lengths need no padding (encoders).
+    case packed(sequences: [Range<Int>])
+}
+
+/// The forward pass of every architecture. It reads top to bottom like the
+/// equations: embed (+ positions); per block, for pre-LN decoders
+/// h = x + attention(norm(x)), x = h + ffn(norm(h)), then a final norm and
+/// the head; for post-LN encoders (BERT) h = norm(x + attention(x)),
+/// x = norm(h + ffn(h)), and the hidden states are the output. (Gemma adds
+/// a norm on each branch's output and on each head's query and key.) What
+/// differs between architectures is in the config (norm and its placement,
+/// positions, biases, MLP, causal or not), never in a branch on an
+/// architecture's name; how each product and the attention run on this CPU
+/// is the ExecutionPlan's business. Norms, RoPE, softmax and attention are
+/// fp32; products are int8 (DESIGN decision 6).
 struct Transformer: Sendable {
     let config: TransformerConfig
     let weights: TransformerWeights
@@ -40,27 +58,41 @@ struct Transformer: Sendable {
         }
     }
 
-    /// Evaluates `tokens` (already validated) at positions startPosition...,
+    /// Evaluates `tokens` (already validated) laid out as `layout` says,
     /// writing their keys and values into `cache`. `isCancelled` is asked once
-    /// per block, so a cancelled pass never reaches the head and the logits
+    /// per block, so a cancelled pass never reaches the output and the output
     /// buffer keeps what it held.
-    func forward(tokens: UnsafeBufferPointer<Int32>, startPosition: Int, cache: KVCache, scratch s: ForwardScratch,
-                 plan: ExecutionPlan, logits: LogitsRequest, isCancelled: () -> Bool) throws {
+    func forward(tokens: UnsafeBufferPointer<Int32>, layout: TokenLayout, cache: KVCache, scratch s: ForwardScratch,
+                 plan: ExecutionPlan, output: ForwardOutput, isCancelled: () -> Bool) throws {
         let c = config
         let count = tokens.count
-        precondition(count <= s.batchCapacity && startPosition + count <= cache.capacity)
+        let positions: [Int]
+        let firstRow: Int
+        switch layout {
+        case .continuing(let start):
+            precondition(c.isCausal && start + count <= cache.capacity)
+            positions = Array(start..<start + count)
+            firstRow = start
+        case .packed(let sequences):
+            precondition(!c.isCausal && count <= cache.capacity && sequences.last?.upperBound == count)
+            positions = sequences.flatMap { sequence in sequence.map { $0 - sequence.lowerBound } }
+            firstRow = 0
+        }
+        precondition(count <= s.batchCapacity)
+        let postNorm = c.normPlacement == .afterResidual
 
-        embed(tokens, startPosition: startPosition, into: s)
-        fillRotation(s.rotation, inverseFrequencies, startPosition: startPosition, count: count)
-        fillRotation(s.windowRotation, windowInverseFrequencies, startPosition: startPosition, count: count)
-        cache.willStore(positions: startPosition..<startPosition + count)
+        embed(tokens, positions: positions, into: s)
+        fillRotation(s.rotation, inverseFrequencies, positions: positions)
+        fillRotation(s.windowRotation, windowInverseFrequencies, positions: positions)
+        cache.willStore(positions: firstRow..<firstRow + count)
 
         for (layer, block) in weights.blocks.enumerated() {
             if isCancelled() { throw SwiftletError(.cancelled, "evaluation was cancelled") }
             // Attention: h = x + Wo · attend(rope(Wq·n + bq), rope(Wk·n + bk), Wv·n + bv) + bo, n = norm(x)
-            // (Gemma: q and k normed per head before RoPE, the branch's output normed before the add).
-            normalize(s.hidden, block.attentionNorm, into: s.normed, count: count)
-            let normed = plan.prepare(s.normed, columns: c.embeddingLength, count: count)
+            // (post-LN: n = x, and h is normed after the add; Gemma: q and k
+            // normed per head before RoPE, the branch's output normed before the add).
+            let attentionInput = postNorm ? UnsafePointer(s.hidden) : normalize(s.hidden, block.attentionNorm, into: s.normed, count: count)
+            let normed = plan.prepare(attentionInput, columns: c.embeddingLength, count: count)
             plan.multiply(block.query.matrix, into: s.query, block.key.matrix, into: s.key,
                           block.value.matrix, into: s.value, normed, count)
             addBias(block.query, to: s.query, count: count)
@@ -69,20 +101,28 @@ struct Transformer: Sendable {
             normalizeHeads(s.query, block.queryNorm, heads: count * c.headCount)
             normalizeHeads(s.key, block.keyNorm, heads: count * c.kvHeadCount)
             rotate(s, count: count, rotation: c.window(layer: layer) == nil ? s.rotation : s.windowRotation)
-            cache.store(keys: s.key, values: s.value, layer: layer, startPosition: startPosition, count: count)
-            plan.attend(query: s.query, cache: cache, layer: layer, startPosition: startPosition, count: count,
-                        into: s.attention)
+            cache.store(keys: s.key, values: s.value, layer: layer, startPosition: firstRow, count: count)
+            switch layout {
+            case .continuing(let start):
+                plan.attend(query: s.query, cache: cache, layer: layer, startPosition: start, count: count,
+                            into: s.attention)
+            case .packed(let sequences):
+                plan.attend(query: s.query, cache: cache, layer: layer, sequences: sequences, into: s.attention)
+            }
             let attention = plan.prepare(s.attention, columns: c.queryLength, count: count)
             plan.multiply(block.attentionOutput.matrix, attention, count, into: s.projected)
             addBias(block.attentionOutput, to: s.projected, count: count)
             if let norm = block.attentionOutputNorm { normalize(s.projected, norm, into: s.projected, count: count) }
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
+            if postNorm { normalize(s.hidden, block.attentionNorm, into: s.hidden, count: count) }
 
             // Feed-forward: x = h + Wdown · act(n) + bdown, n = norm(h), act(n) =
             // silu(Wgate·n) ⊙ Wup·n (SwiGLU), gelu(Wgate·n) ⊙ Wup·n (GeGLU) or
-            // gelu(Wup·n + bup) (GELU MLP). (Gemma: the output normed before the add.)
-            normalize(s.hidden, block.feedForwardNorm, into: s.normed, count: count)
-            let ffnInput = plan.prepare(s.normed, columns: c.embeddingLength, count: count)
+            // gelu(Wup·n + bup) (GELU MLP). (Post-LN: n = h, and x is normed
+            // after the add; Gemma: the output normed before the add.)
+            let feedForwardInput = postNorm ? UnsafePointer(s.hidden) : normalize(s.hidden, block.feedForwardNorm, into: s.normed, count: count)
+            let ffnInput = plan.prepare(feedForwardInput, columns: c.embeddingLength, count: count)
+            let n = c.feedForwardLength
             switch c.feedForward {
             case .swiGLU, .geGLU:
                 plan.gatedFeedForward(gate: block.gate!.matrix, up: block.up.matrix, ffnInput, count,
@@ -90,54 +130,74 @@ struct Transformer: Sendable {
             case .gelu:
                 plan.multiply(block.up.matrix, ffnInput, count, into: s.gate)
                 addBias(block.up, to: s.gate, count: count)
-                let n = c.feedForwardLength
                 plan.pool.parallelFor(count) { tokens in gelu(s.gate + tokens.lowerBound * n, count: tokens.count * n) }
+            case .geluErf:
+                plan.multiply(block.up.matrix, ffnInput, count, into: s.gate)
+                addBias(block.up, to: s.gate, count: count)
+                plan.pool.parallelFor(count) { tokens in geluErf(s.gate + tokens.lowerBound * n, count: tokens.count * n) }
             }
             let activated = plan.prepare(s.gate, columns: c.feedForwardLength, count: count)
             plan.multiply(block.down.matrix, activated, count, into: s.projected)
             addBias(block.down, to: s.projected, count: count)
             if let norm = block.feedForwardOutputNorm { normalize(s.projected, norm, into: s.projected, count: count) }
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
+            if postNorm { normalize(s.hidden, block.feedForwardNorm, into: s.hidden, count: count) }
         }
 
-        // Head: logits = Wout · norm(x), for the tokens asked for.
-        switch logits {
-        case .lastToken(let out):
-            normalize(s.hidden + (count - 1) * c.embeddingLength, weights.outputNorm, into: s.normed, count: 1)
-            plan.multiply(weights.output, plan.prepareRows(s.normed, columns: c.embeddingLength, count: 1), 1, into: out)
-        case .everyToken(let out):
-            normalize(s.hidden, weights.outputNorm, into: s.normed, count: count)
-            plan.multiply(weights.output, plan.prepareRows(s.normed, columns: c.embeddingLength, count: count), count,
-                          into: out)
+        // Output: hidden states, or logits = Wout · norm(x) for the tokens asked for.
+        let e = c.embeddingLength
+        switch output {
+        case .hiddenStates(let out):
+            if let norm = weights.outputNorm {
+                normalize(s.hidden, norm, into: out, count: count)
+            } else {
+                out.update(from: s.hidden, count: count * e)
+            }
+        case .lastTokenLogits(let out):
+            let last = normalize(s.hidden + (count - 1) * e, weights.outputNorm!, into: s.normed, count: 1)
+            plan.multiply(weights.output!, plan.prepareRows(last, columns: e, count: 1), 1, into: out)
+        case .everyTokenLogits(let out):
+            let normed = normalize(s.hidden, weights.outputNorm!, into: s.normed, count: count)
+            plan.multiply(weights.output!, plan.prepareRows(normed, columns: e, count: count), count, into: out)
         }
     }
 
     // MARK: - The steps
 
-    /// x = E[token] · scale (+ P[position] for learned or sinusoidal positions), per token.
-    private func embed(_ tokens: UnsafeBufferPointer<Int32>, startPosition: Int, into s: ForwardScratch) {
+    /// x = E[token] · scale (+ P[position] for learned or sinusoidal
+    /// positions) (+ T[0], the token type of sentence A) (normed, where the
+    /// model norms its embeddings), per token.
+    private func embed(_ tokens: UnsafeBufferPointer<Int32>, positions: [Int], into s: ForwardScratch) {
         let n = config.embeddingLength, scale = config.embeddingScale
         for (t, token) in tokens.enumerated() {
             let x = s.hidden + t * n
             weights.tokenEmbedding.dequantizeRow(Int(token), into: x)
             if scale != 1 { for i in 0..<n { x[i] *= scale } }
+            if let types = weights.tokenTypeEmbedding {
+                types.dequantizeRow(0, into: s.normed)
+                addResidual(s.normed, into: x, count: n)
+            }
             switch config.positions {
             case .rotary: break  // positions enter through the rotation of q and k
             case .learned:
-                weights.positionEmbedding!.dequantizeRow(startPosition + t, into: s.normed)
+                weights.positionEmbedding!.dequantizeRow(positions[t], into: s.normed)
                 addResidual(s.normed, into: x, count: n)
             case .sinusoidal:
-                let position = Double(startPosition + t)
+                let position = Double(positions[t])
                 for i in stride(from: 0, to: n, by: 2) {
                     let angle = position / pow(10_000, Double(i) / Double(n))
                     x[i] += Float(sin(angle))
                     x[i + 1] += Float(cos(angle))
                 }
             }
+            if let norm = weights.embeddingNorm { normalize(x, norm, into: x, count: 1) }
         }
     }
 
-    private func normalize(_ x: UnsafePointer<Float>, _ norm: Norm, into out: UnsafeMutablePointer<Float>, count: Int) {
+    /// Each of `count` rows of `x` normed into `out` (which may be `x`); returns `out`.
+    @discardableResult
+    private func normalize(_ x: UnsafePointer<Float>, _ norm: Norm, into out: UnsafeMutablePointer<Float>,
+                           count: Int) -> UnsafePointer<Float> {
         let n = config.embeddingLength, epsilon = config.normEpsilon
         for t in 0..<count {
             switch config.normalization {
@@ -145,6 +205,7 @@ struct Transformer: Sendable {
             case .layer: layerNorm(x + t * n, weight: norm.weight, bias: norm.bias, epsilon: epsilon, into: out + t * n, count: n)
             }
         }
+        return UnsafePointer(out)
     }
 
     /// RMSNorm of each of `heads` consecutive head-dimension slices of `x`, in place (nothing without a norm).
@@ -182,10 +243,10 @@ struct Transformer: Sendable {
 
     /// cos/sin of position × frequency for each token's position and each pair.
     private func fillRotation(_ rotation: UnsafeMutablePointer<Float>, _ inverseFrequencies: [Double],
-                              startPosition: Int, count: Int) {
+                              positions: [Int]) {
         let d = config.headDimension
-        for t in 0..<count {
-            let position = Double(startPosition + t)
+        for (t, p) in positions.enumerated() {
+            let position = Double(p)
             for (i, frequency) in inverseFrequencies.enumerated() {
                 let angle = position * frequency
                 rotation[t * d + 2 * i] = Float(cos(angle))

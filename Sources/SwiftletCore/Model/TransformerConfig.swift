@@ -1,5 +1,6 @@
-/// A decoder model as the one block implementation (Transformer) runs it:
-/// its shape, and the handful of choices in which architectures differ. An
+/// A model as the one block implementation (Transformer) runs it: its shape,
+/// and the handful of choices in which architectures differ (decoders and
+/// BERT-style encoders alike). An
 /// architecture file (Model/Architectures/) fills it from GGUF metadata;
 /// Runtime reads the shape only and never an architecture's name.
 public struct TransformerConfig: Sendable, Equatable {
@@ -24,6 +25,25 @@ public struct TransformerConfig: Sendable, Equatable {
     public var slidingWindow: SlidingWindow? = nil
     /// The factor on q·k when it is not 1/√headDimension (Gemma 3 27B).
     public var queryScale: Float? = nil
+    /// Where each branch's norm sits: before the branch (pre-LN, every decoder)
+    /// or after the residual add (post-LN, BERT).
+    public var normPlacement: NormPlacement = .beforeBranch
+    /// Decoders attend to earlier positions only; an encoder's token attends
+    /// to every token of its sequence, and the model has no output head.
+    public var isCausal = true
+    /// How an encoder's sequence becomes one embedding when the caller does not say.
+    public var pooling: Pooling = .last
+
+    public enum NormPlacement: Sendable, Equatable {
+        /// x = x + f(norm(x)), a final norm before the head.
+        case beforeBranch
+        /// x = norm(x + f(x)), the embeddings normed too (embeddingNorm).
+        case afterResidual
+    }
+
+    /// Pooling of a sequence's final hidden states: their mean, the first
+    /// token's ([CLS]) or the last token's.
+    public enum Pooling: Sendable, Equatable { case mean, first, last }
 
     /// What q·k is multiplied by before the softmax.
     public var attentionScale: Float { queryScale ?? 1 / Float(headDimension).squareRoot() }
@@ -42,8 +62,10 @@ public struct TransformerConfig: Sendable, Equatable {
     }
 
     /// SwiGLU: down(silu(gate(x)) ⊙ up(x)); GeGLU: down(gelu(gate(x)) ⊙ up(x)) (Gemma);
-    /// GELU: down(gelu(up(x))), the plain MLP of GPT-2.
-    public enum FeedForward: Sendable, Equatable { case swiGLU, geGLU, gelu }
+    /// GELU: down(gelu(up(x))), the plain MLP of GPT-2 (gelu in its tanh form,
+    /// as ggml computes it); GELU-erf: the same MLP with the exact
+    /// x·Φ(x) = x/2·(1 + erf(x/√2)) (BERT's `hidden_act: gelu`).
+    public enum FeedForward: Sendable, Equatable { case swiGLU, geGLU, gelu, geluErf }
 
     /// Sliding-window attention: all layers but every `period`-th attend to
     /// the last `length` positions only (their own included), with their own

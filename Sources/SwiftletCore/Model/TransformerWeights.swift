@@ -19,9 +19,12 @@ struct Projection {
     }
 }
 
-/// The weights of one transformer block. The optional norms are Gemma's:
-/// per-head RMSNorm of queries and keys (head-dimension weights shared by
-/// the heads), and RMSNorm of each branch's output before its residual add.
+/// The weights of one transformer block. `attentionNorm` and
+/// `feedForwardNorm` are the branches' norms, before the branch or after the
+/// residual add as the config's normPlacement says. The optional norms are
+/// Gemma's: per-head RMSNorm of queries and keys (head-dimension weights
+/// shared by the heads), and RMSNorm of each branch's output before its
+/// residual add.
 struct BlockWeights {
     let attentionNorm: Norm
     let query: Projection
@@ -45,16 +48,23 @@ struct TransformerWeights: @unchecked Sendable {
     let tokenEmbedding: QuantizedMatrix
     /// One row per position for learned absolute positions; nil otherwise.
     let positionEmbedding: QuantizedMatrix?
+    /// BERT's token-type ("segment") embeddings; row 0 (sentence A) is added
+    /// to every token. nil for models without them.
+    var tokenTypeEmbedding: QuantizedMatrix? = nil
+    /// The norm of the summed embeddings (post-LN encoders); nil otherwise.
+    var embeddingNorm: Norm? = nil
     let blocks: [BlockWeights]
-    let outputNorm: Norm
-    /// The output head; the token embedding itself when the file has no output.weight (tied).
-    let output: QuantizedMatrix
+    /// The final norm before the head (pre-LN models); nil for post-LN encoders.
+    let outputNorm: Norm?
+    /// The output head; the token embedding itself when the file has no
+    /// output.weight (tied); nil for an encoder, which produces hidden states only.
+    let output: QuantizedMatrix?
     let storage: [AnyObject]
 
     /// The formats of the matrices the blocks and the head multiply with
     /// (the execution plan picks its product paths and activation shapes by them).
     var projectionFormats: Set<WeightFormat> {
-        var formats: Set<WeightFormat> = [output.format]
+        var formats: Set<WeightFormat> = output.map { [$0.format] } ?? []
         for block in blocks {
             for projection in [block.query, block.key, block.value, block.attentionOutput, block.up, block.down] {
                 formats.insert(projection.matrix.format)

@@ -6,7 +6,7 @@ import Synchronization
 /// ones (F32, F16, BF16) are quantized to Q8_0 blocks in the model's arena; vectors
 /// (norm weights) become fp32, in place when the file already stores F32.
 struct WeightLoader {
-    let file: GGUFFile
+    let file: any ModelFile
     let arena: Arena
     let pool: WorkerPool
     /// Arena buffers the weights point into; the model keeps them alive.
@@ -18,7 +18,7 @@ struct WeightLoader {
     private let totalBytes: Int
     private var loadedBytes = 0
 
-    init(file: GGUFFile, arena: Arena, pool: WorkerPool, progress: LoadProgress = LoadProgress(),
+    init(file: any ModelFile, arena: Arena, pool: WorkerPool, progress: LoadProgress = LoadProgress(),
          progressRange: ClosedRange<Double> = 0...1) {
         self.file = file
         self.arena = arena
@@ -50,6 +50,16 @@ struct WeightLoader {
             throw SwiftletError.invalidFile("tensor \(name) has shape \(info.dimensions), expected \(expected)")
         }
         return info
+    }
+
+    /// The rows of a matrix tensor whose rows hold `columns` values (a table
+    /// whose length the file decides, like BERT's token types).
+    func rowCount(of name: String, columns: Int) throws -> Int {
+        guard let info = file.tensor(named: name) else { throw SwiftletError.notFound("missing tensor \(name)") }
+        guard info.dimensions.count == 2, info.dimensions[0] == columns else {
+            throw SwiftletError.invalidFile("tensor \(name) has shape \(info.dimensions), expected [\(columns), rows]")
+        }
+        return info.dimensions[1]
     }
 
     /// A matrix with `rows` outputs of `columns` inputs (ggml dims [columns, rows]).

@@ -276,39 +276,76 @@ final class ExecutionPlan {
     /// go token by token over the fp16 cache.
     func attend(query: UnsafePointer<Float>, cache: KVCache, layer: Int, startPosition: Int, count: Int,
                 into out: UnsafeMutablePointer<Float>) {
+        let window = cache.window(layer: layer)
         if count >= DequantizedMatrixProduct.minimumTokens, let matrixAttention {
             // A sliding-window layer takes the batch in chunks of queries, each
             // multiplied with only the window − 1 + chunk positions it sees: one
             // product over the whole batch would compute (and mask) count × (window
             // + count) scores, mostly outside every window for a long prompt.
-            let chunk = cache.window(layer: layer).map { max(Self.windowQueryChunk, $0 / 4) } ?? count
+            let chunk = window.map { max(Self.windowQueryChunk, $0 / 4) } ?? count
             var done = 0
             while done < count {
                 let tokens = min(chunk, count - done)
+                let start = startPosition + done
+                // The positions some token of the chunk sees; token t sees
+                // (position − window, position] of them.
+                let oldest = window.map { max(0, start - $0 + 1) } ?? 0
                 attendAsMatrices(query: query + done * config.queryLength, cache: cache, layer: layer,
-                                 startPosition: startPosition + done, count: tokens, buffers: matrixAttention,
-                                 into: out + done * config.queryLength)
+                                 keyPositions: oldest..<start + tokens, count: tokens, buffers: matrixAttention,
+                                 into: out + done * config.queryLength) { t in
+                    let position = start + t
+                    return (window.map { max(oldest, position - $0 + 1) - oldest } ?? 0, position - oldest + 1)
+                }
                 done += tokens
             }
         } else {
-            attendTokenByToken(query: query, cache: cache, layer: layer, startPosition: startPosition, count: count,
-                               into: out)
+            attendTokenByToken(query: query, cache: cache, layer: layer, count: count, into: out) { t in
+                cache.visibleRows(layer: layer, position: startPosition + t)
+            }
+        }
+    }
+
+    /// Attention of independent sequences packed in one pass
+    /// (TokenLayout.packed, encoders): each token over every row of its own
+    /// sequence, its keys and values in cache rows 0..<count. Long sequences
+    /// run as matrix products; the short ones token by token, all of them in
+    /// one parallel loop.
+    func attend(query: UnsafePointer<Float>, cache: KVCache, layer: Int, sequences: [Range<Int>],
+                into out: UnsafeMutablePointer<Float>) {
+        var sequenceOfToken: [Range<Int>] = []
+        var short: [Int] = []  // the tokens of the short sequences
+        for sequence in sequences {
+            if sequence.count >= DequantizedMatrixProduct.minimumTokens, let matrixAttention {
+                let q = config.queryLength
+                attendAsMatrices(query: query + sequence.lowerBound * q, cache: cache, layer: layer,
+                                 keyPositions: sequence, count: sequence.count, buffers: matrixAttention,
+                                 into: out + sequence.lowerBound * q) { _ in (0, sequence.count) }
+            } else {
+                short.append(contentsOf: sequence)
+                sequenceOfToken.append(contentsOf: repeatElement(sequence, count: sequence.count))
+            }
+        }
+        guard !short.isEmpty else { return }
+        short.withUnsafeBufferPointer { tokens in
+            attendTokenByToken(query: query, cache: cache, layer: layer, count: tokens.count, into: out,
+                               tokens: tokens) { i in (sequenceOfToken[i].lowerBound, sequenceOfToken[i].count) }
         }
     }
 
     /// The smallest query chunk of a sliding-window layer's batch attention.
     static let windowQueryChunk = 64
 
-    private func attendAsMatrices(query: UnsafePointer<Float>, cache: KVCache, layer: Int, startPosition: Int,
-                                  count: Int, buffers: MatrixAttentionBuffers, into out: UnsafeMutablePointer<Float>) {
+    /// `count` tokens' attention over the cache positions `keyPositions`,
+    /// expanded densely in position order: per head, scores = Q·Kᵀ as one
+    /// sgemm, then token t's softmax over span indices `visible(t)` = (first,
+    /// end) (the others weigh 0), then out = weights · V as another.
+    private func attendAsMatrices(query: UnsafePointer<Float>, cache: KVCache, layer: Int, keyPositions: Range<Int>,
+                                  count: Int, buffers: MatrixAttentionBuffers, into out: UnsafeMutablePointer<Float>,
+                                  visible: (Int) -> (first: Int, end: Int)) {
         let c = config
         let d = c.headDimension
         let scale = c.attentionScale
-        // The positions some token of the batch sees, expanded densely in position order.
-        let window = cache.window(layer: layer)
-        let oldest = window.map { max(0, startPosition - $0 + 1) } ?? 0
-        let positions = oldest..<startPosition + count
-        let span = positions.count
+        let span = keyPositions.count
         let batchCapacity = batchCapacity, contextCapacity = contextCapacity
         pool.parallelFor(c.headCount) { heads, worker in
             let weights = buffers.weights + worker * batchCapacity * contextCapacity
@@ -320,7 +357,7 @@ final class ExecutionPlan {
                 let kvHead = head / c.headsPerKVHead
                 if kvHead != expandedKVHead {
                     let keys = cache.keys(layer: layer, kvHead: kvHead), values = cache.values(layer: layer, kvHead: kvHead)
-                    cache.forEachRun(layer: layer, positions: positions) { row, offset, rows in
+                    cache.forEachRun(layer: layer, positions: keyPositions) { row, offset, rows in
                         kernels.floatsFromHalves(keys + row * d, d, rows, d, headKeys + offset * d)
                         kernels.floatsFromHalves(values + row * d, d, rows, d, headValues + offset * d)
                     }
@@ -329,11 +366,8 @@ final class ExecutionPlan {
                 slb_sgemm_a_bt(Int32(count), Int32(span), Int32(d), query + head * d, Int32(c.queryLength),
                                headKeys, Int32(d), weights, Int32(span))
                 for t in 0..<count {
-                    // Token t sees positions (position − window, position]; the others get weight 0.
                     let row = weights + t * span
-                    let position = startPosition + t
-                    let first = window.map { max(oldest, position - $0 + 1) - oldest } ?? 0
-                    let end = position - oldest + 1
+                    let (first, end) = visible(t)
                     row.initialize(repeating: 0, count: first)
                     for j in first..<end { row[j] *= scale }
                     kernels.softmax(row + first, end - first)
@@ -350,8 +384,11 @@ final class ExecutionPlan {
     /// worker and read those keys and values from its cache, not from memory
     /// again (measured: interleaving the pairs instead cost 2× the cache
     /// traffic during generation).
-    private func attendTokenByToken(query: UnsafePointer<Float>, cache: KVCache, layer: Int, startPosition: Int,
-                                    count: Int, into out: UnsafeMutablePointer<Float>) {
+    /// `rows(i)` gives the (first, count) cache rows the i-th token sees; the
+    /// tokens are 0..<count of the batch, or the batch indices in `tokens`.
+    private func attendTokenByToken(query: UnsafePointer<Float>, cache: KVCache, layer: Int, count: Int,
+                                    into out: UnsafeMutablePointer<Float>, tokens: UnsafeBufferPointer<Int>? = nil,
+                                    rows: (Int) -> (first: Int, count: Int)) {
         let c = config
         let d = c.headDimension
         let scale = c.attentionScale
@@ -363,11 +400,12 @@ final class ExecutionPlan {
             pool.parallelFor(count * unitsPerToken) { units, worker in
                 let scores = scoresBase + worker * scoresStride
                 for unit in units {
-                    let t = unit / unitsPerToken, kvHead = unit % unitsPerToken / chunks, chunk = unit % chunks
+                    let i = unit / unitsPerToken, kvHead = unit % unitsPerToken / chunks, chunk = unit % chunks
+                    let t = tokens?[i] ?? i
                     let firstHead = kvHead * c.headsPerKVHead + chunk * grouped.heads
                     let heads = min(grouped.heads, c.headsPerKVHead - chunk * grouped.heads)
                     let offset = t * c.queryLength + firstHead * d
-                    let (first, visible) = cache.visibleRows(layer: layer, position: startPosition + t)
+                    let (first, visible) = rows(i)
                     grouped.run(query + offset, heads, cache.keys(layer: layer, kvHead: kvHead) + first * d,
                                 cache.values(layer: layer, kvHead: kvHead) + first * d, visible, d, scale, scores,
                                 out + offset)
@@ -378,9 +416,10 @@ final class ExecutionPlan {
         pool.parallelFor(count * c.headCount) { pairs, worker in
             let scores = scoresBase + worker * scoresStride
             for pair in pairs {
-                let t = pair / c.headCount, head = pair % c.headCount
+                let i = pair / c.headCount, head = pair % c.headCount
+                let t = tokens?[i] ?? i
                 let kvHead = head / c.headsPerKVHead
-                let (first, visible) = cache.visibleRows(layer: layer, position: startPosition + t)
+                let (first, visible) = rows(i)
                 let offset = t * c.queryLength + head * d
                 kernels.attentionScores(query + offset, cache.keys(layer: layer, kvHead: kvHead) + first * d, d, visible,
                                         d, scale, scores)

@@ -15,10 +15,12 @@ public final class InferenceContext: @unchecked Sendable {
 
     private let arena: Arena
     private let pool: WorkerPool
-    private let cache: KVCache
-    private let scratch: ForwardScratch
-    private let plan: ExecutionPlan
+    let cache: KVCache
+    let scratch: ForwardScratch
+    let plan: ExecutionPlan
     private let logitsBuffer: ArenaBuffer<Float>
+    /// A batch's final hidden states, for embeddings (batchCapacity × n_embd).
+    let hiddenStates: ArenaBuffer<Float>
     private var logitsValid = false
     /// The running call, if any: (call number << 1) | 1 while a call runs,
     /// (number of the last call << 1) while idle. Numbers start at 1.
@@ -30,7 +32,9 @@ public final class InferenceContext: @unchecked Sendable {
     public static let defaultCapacityLimit = 4096
     public static let defaultBatchCapacity = 256
 
-    /// `capacity` 0 = the model's trained length, at most 4096; `threads` 0 = one per core.
+    /// `capacity` 0 = the model's trained length, at most 4096; `threads` 0 =
+    /// one per core; `batchCapacity` 0 = 256 for a decoder, `capacity` for an
+    /// encoder (whose sequences are evaluated whole, in one pass each).
     public init(model: LanguageModel, capacity: Int, threads: Int, batchCapacity: Int) throws {
         guard capacity >= 0, threads >= 0, batchCapacity >= 0 else {
             throw SwiftletError.invalidArgument("n_ctx, n_threads and n_batch must not be negative")
@@ -47,7 +51,8 @@ public final class InferenceContext: @unchecked Sendable {
         }
         self.model = model
         self.capacity = chosenCapacity
-        self.batchCapacity = min(batchCapacity == 0 ? Self.defaultBatchCapacity : batchCapacity, chosenCapacity)
+        let defaultBatch = model.config.isCausal ? Self.defaultBatchCapacity : chosenCapacity
+        self.batchCapacity = min(batchCapacity == 0 ? defaultBatch : batchCapacity, chosenCapacity)
         arena = try Arena()
         pool = try WorkerPool(threadCount: threads == 0 ? processorCount() : threads)
         cache = try KVCache(config: model.config, capacity: chosenCapacity, batchCapacity: self.batchCapacity,
@@ -57,6 +62,7 @@ public final class InferenceContext: @unchecked Sendable {
                                  batchCapacity: self.batchCapacity, contextCapacity: chosenCapacity,
                                  pool: pool, arena: arena)
         logitsBuffer = try ArenaBuffer<Float>(count: model.config.vocabularySize, in: arena)
+        hiddenStates = try ArenaBuffer<Float>(count: self.batchCapacity * model.config.embeddingLength, in: arena)
     }
 
     public var threadCount: Int { pool.threadCount }
@@ -69,6 +75,10 @@ public final class InferenceContext: @unchecked Sendable {
     /// Evaluates `input` after the current position in batches of `batchCapacity`.
     /// With `allLogits`, every token's logits are written there (count × n_vocab).
     public func evaluate(_ input: UnsafeBufferPointer<Int32>, allLogits: UnsafeMutablePointer<Float>? = nil) throws {
+        guard model.config.isCausal else {
+            throw SwiftletError.unsupported("\(model.architecture) is an encoder: it has no logits to evaluate or "
+                                            + "generate with; embed texts instead")
+        }
         guard !input.isEmpty else { throw SwiftletError.invalidArgument("no tokens to evaluate") }
         // Room first: a count larger than the context must not make us read
         // the caller's ids at all (the array may be shorter than claimed).
@@ -81,13 +91,13 @@ public final class InferenceContext: @unchecked Sendable {
         while start < input.count {
             let end = min(start + batchCapacity, input.count)
             let batch = UnsafeBufferPointer(rebasing: input[start..<end])
-            let request: LogitsRequest = allLogits.map { .everyToken($0 + start * vocabulary) }
-                ?? .lastToken(logitsBuffer.pointer)
+            let request: ForwardOutput = allLogits.map { .everyTokenLogits($0 + start * vocabulary) }
+                ?? .lastTokenLogits(logitsBuffer.pointer)
             // A batch cancelled part way throws before the head writes any
             // logits, so the logits still belong to the last token evaluated.
             try model.transformer.forward(
-                tokens: batch, startPosition: position, cache: cache, scratch: scratch, plan: plan,
-                logits: request, isCancelled: { self.isCancelled })
+                tokens: batch, layout: .continuing(startPosition: position), cache: cache, scratch: scratch, plan: plan,
+                output: request, isCancelled: { self.isCancelled })
             tokens.append(contentsOf: batch)
             if let allLogits {
                 logitsBuffer.pointer.update(from: allLogits + (end - 1) * vocabulary, count: vocabulary)
@@ -168,6 +178,17 @@ public final class InferenceContext: @unchecked Sendable {
         if !cache.canResume(at: shared) { shared = 0 }
         try rewind(to: shared)
         return Array(tokens[shared...])
+    }
+
+    /// The tokens this context feeds one sequence's embedding: every one in
+    /// the vocabulary, at least one.
+    func checkTokens(_ input: [Int32], sequence: Int) throws {
+        guard !input.isEmpty else { throw SwiftletError.invalidArgument("text \(sequence) has no tokens") }
+        let vocabulary = model.config.vocabularySize
+        for (i, token) in input.enumerated() where token < 0 || Int(token) >= vocabulary {
+            throw SwiftletError.invalidArgument(
+                "token id \(token) at index \(i) of sequence \(sequence) is outside the vocabulary (0..<\(vocabulary))")
+        }
     }
 
     public func reset() {

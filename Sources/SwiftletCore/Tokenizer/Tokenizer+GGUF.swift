@@ -4,7 +4,7 @@ extension Tokenizer {
     /// `LanguageModel` loads; also usable on a file whose architecture is not
     /// supported). Throws as `init(tokens:...)` does, and `.notFound` /
     /// `.invalidFile` for missing or mistyped keys.
-    public convenience init(gguf file: GGUFFile) throws {
+    public convenience init(gguf file: any ModelFile) throws {
         func required(_ key: String) throws -> GGUFValue {
             guard let value = file.metadata(key) else { throw SwiftletError.notFound("missing metadata key \(key)") }
             return value
