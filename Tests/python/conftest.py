@@ -8,6 +8,8 @@
 - `real_model_path` / `real_model`: the real model from $SWIFTLET_MODEL_Q4_1;
   `gemma3_model_path` / `gemma3_model`: Gemma 3 270M from $SWIFTLET_MODEL_GEMMA3
   (required: the suite is meant to be run with it).
+- `minilm_folder`: the all-MiniLM-L6-v2 Hugging Face folder from $SWIFTLET_MODEL_MINILM
+  (scripts/fetch-minilm.sh; required like the models above).
 """
 from __future__ import annotations
 
@@ -131,3 +133,15 @@ def real_model(lib, real_model_path):
     h = sw.model_load(real_model_path)
     yield h
     lib.swiftlet_model_free(h)
+
+
+@pytest.fixture(scope="session")
+def minilm_folder() -> str:
+    """all-MiniLM-L6-v2's folder (config.json, model.safetensors, ...) from $SWIFTLET_MODEL_MINILM."""
+    p = os.environ.get("SWIFTLET_MODEL_MINILM")
+    if not p:
+        pytest.fail("SWIFTLET_MODEL_MINILM is not set: point it at the all-MiniLM-L6-v2 folder "
+                    "(scripts/fetch-minilm.sh) -- the suite must be run with it", pytrace=False)
+    if not os.path.isdir(p):
+        pytest.fail(f"SWIFTLET_MODEL_MINILM={p} is not a folder", pytrace=False)
+    return p
