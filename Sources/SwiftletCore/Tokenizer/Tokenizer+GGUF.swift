@@ -81,7 +81,8 @@ extension Tokenizer {
         let vocabulary = zip(tokens, types).map { token, type -> String in
             if type.isStoredLiterally { return token }
             if token.unicodeScalars.first == "\u{2581}" { return String(token.unicodeScalars.dropFirst()) }
-            if token.count > 2 && token.hasPrefix("[") && token.hasSuffix("]") { return token }
+            let bytes = token.utf8  // bytes, not Characters: a piece may start with a combining mark
+            if bytes.count > 2 && bytes.first == UInt8(ascii: "[") && bytes.last == UInt8(ascii: "]") { return token }
             return "##" + token
         }
         func named(_ name: String) -> Int32? {

@@ -50,7 +50,8 @@ extension Tokenizer {
         }
         let tokens = zip(file.vocabulary, file.types).map { token, type -> String in
             if type == .control { return token }
-            if token.utf8.starts(with: "##".utf8) { return String(token.dropFirst(2)) }
+            // By scalars, not Characters: "##ि" is two Characters, the second "#ि".
+            if token.utf8.starts(with: "##".utf8) { return String(token.unicodeScalars.dropFirst(2)) }
             return "\u{2581}" + token
         }
         entries += [
