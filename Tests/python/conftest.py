@@ -122,6 +122,19 @@ def gemma3_model_path() -> str:
 
 
 @pytest.fixture(scope="session")
+def minilm_folder() -> str:
+    """all-MiniLM-L6-v2's Hugging Face folder (tokenizer.json, config.json, ...) from $SWIFTLET_MODEL_MINILM
+    (scripts/fetch-minilm.sh; `make test` sets it). Fails, not skips, without it."""
+    p = os.environ.get("SWIFTLET_MODEL_MINILM")
+    if not p:
+        pytest.fail("SWIFTLET_MODEL_MINILM is not set: point it at the all-MiniLM-L6-v2 folder "
+                    "(scripts/fetch-minilm.sh) -- the suite must be run with it", pytrace=False)
+    if not os.path.isfile(os.path.join(p, "tokenizer.json")):
+        pytest.fail(f"SWIFTLET_MODEL_MINILM={p} has no tokenizer.json", pytrace=False)
+    return p
+
+
+@pytest.fixture(scope="session")
 def gemma3_model(lib, gemma3_model_path):
     h = sw.model_load(gemma3_model_path)
     yield h

@@ -1,12 +1,16 @@
 /// The tokenizer of a GGUF file (`tokenizer.ggml.*`): GPT-2-style byte-level
-/// BPE (`model` "gpt2") or SentencePiece (`model` "llama"). Immutable after
-/// init, so any number of threads may use one instance at once.
+/// BPE (`model` "gpt2"), SentencePiece (`model` "llama") or BERT's WordPiece
+/// (`model` "bert", or a Hugging Face tokenizer.json: see
+/// Tokenizer+HuggingFace.swift). Immutable after init, so any number of
+/// threads may use one instance at once.
 ///
 /// Encoding: special tokens written in the text are cut out first (see
 /// SpecialTokenMatcher). For "gpt2" the rest is split by the model's
 /// pre-tokenizer (see PreTokenizer) and each piece is BPE-encoded from its
 /// bytes (see BytePairEncoder); for "llama" each text fragment has its spaces
-/// escaped to "▁" and is encoded whole by score (see SentencePieceEncoder).
+/// escaped to "▁" and is encoded whole by score (see SentencePieceEncoder);
+/// for WordPiece each fragment is normalized, split into words and each word
+/// cut into pieces (see Tokenizer+WordPiece.swift).
 /// Decoding maps tokens back to bytes (see Tokenizer+Decoding.swift).
 public final class Tokenizer: Sendable {
     public var vocabularySize: Int { types.count }
@@ -16,12 +20,17 @@ public final class Tokenizer: Sendable {
     public let eotID: Int32?
     /// Whether the model expects BOS before a prompt (`tokenizer.ggml.add_bos_token`).
     public let addBOS: Bool
+    /// Whether the model expects EOS after its input (`tokenizer.ggml.add_eos_token`;
+    /// true for BERT, whose sequences are "[CLS] … [SEP]").
+    public let addEOS: Bool
 
     /// Which algorithm encodes the text between special tokens.
     enum Algorithm: Sendable {
         case bytePair(PreTokenizer, BytePairEncoder)
         /// `addSpacePrefix`: `tokenizer.ggml.add_space_prefix`.
         case sentencePiece(SentencePieceEncoder, addSpacePrefix: Bool)
+        /// BERT: normalizer, then BertPreTokenizer, then WordPiece.
+        case wordPiece(BertNormalizer, WordPieceEncoder)
     }
     let algorithm: Algorithm
     var isSentencePiece: Bool {
@@ -49,13 +58,14 @@ public final class Tokenizer: Sendable {
     ///   - scores: `tokenizer.ggml.scores`, required for "llama".
     ///   - addSpacePrefix: `tokenizer.ggml.add_space_prefix` ("llama" only;
     ///     llama.cpp's default when the key is absent is true).
+    ///   - addEOS: `tokenizer.ggml.add_eos_token` (absent: false).
     /// - Throws: `SwiftletError` `.unsupported` for another model or an unknown
     ///   pre-tokenizer; `.invalidFile` for inconsistent data (wrong-length type
     ///   array, unknown type, duplicate token, malformed merge or one naming a
     ///   missing token, a special id outside the vocabulary).
     public init(tokens: [String], tokenTypes: [Int32]?, merges: [String], model: String,
                 preTokenizer: String?, bosID: Int32?, eosID: Int32?, eotID: Int32?, addBOS: Bool,
-                scores: [Float]? = nil, addSpacePrefix: Bool = true) throws {
+                scores: [Float]? = nil, addSpacePrefix: Bool = true, addEOS: Bool = false) throws {
         guard model == "gpt2" || model == "llama" else {
             throw SwiftletError.unsupported(
                 "unsupported tokenizer model \"\(model)\" (tokenizer.ggml.model); supported: \"gpt2\" (byte-level BPE), \"llama\" (SentencePiece)")
@@ -126,9 +136,55 @@ public final class Tokenizer: Sendable {
         self.eosID = eosID
         self.eotID = eotID
         self.addBOS = addBOS
+        self.addEOS = addEOS
+    }
+
+    /// Assembles a tokenizer from parts already checked (the WordPiece builders).
+    /// `storage`/`offsets` are every token's decoded bytes; control, unknown and
+    /// user-defined tokens are matched in the input by their stored bytes.
+    init(algorithm: Algorithm, types: [TokenType], storage: [UInt8], offsets: [Int],
+         bosID: Int32?, eosID: Int32?, addBOS: Bool, addEOS: Bool) {
+        var specials: [SpecialTokenMatcher.Entry] = []
+        for (id, type) in types.enumerated() where type.isStoredLiterally {
+            specials.append(.init(id: Int32(id), text: Array(storage[offsets[id]..<offsets[id + 1]]),
+                                  onlyWhenParsingSpecial: type != .userDefined))
+        }
+        self.specialTokens = SpecialTokenMatcher(specials)
+        self.algorithm = algorithm
+        self.types = types
+        self.tokenStorage = storage
+        self.tokenOffsets = offsets
+        self.endOfGenerationIDs = eosID.map { [$0] } ?? []
+        self.bosID = bosID
+        self.eosID = eosID
+        self.eotID = nil
+        self.addBOS = addBOS
+        self.addEOS = addEOS
     }
 
     // MARK: - Encoding
+
+    /// The ids the model puts before its input: BOS if it wants one.
+    public var sequencePrefix: [Int32] { addBOS ? bosID.map { [$0] } ?? [] : [] }
+    /// The ids the model puts after its input: EOS if it wants one (BERT's [SEP]).
+    public var sequenceSuffix: [Int32] { addEOS ? eosID.map { [$0] } ?? [] : [] }
+
+    /// The token ids of `text`, framed as the model expects its input when
+    /// `addSpecial` (`sequencePrefix` + ids + `sequenceSuffix`; for BERT,
+    /// "[CLS] … [SEP]"), as llama.cpp's `add_special` and HF's
+    /// `add_special_tokens`. A caller that truncates should encode without
+    /// framing, truncate, then add the prefix and suffix.
+    public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int32] {
+        var text = text
+        return text.withUTF8 { encode($0, addSpecial: addSpecial, parseSpecial: parseSpecial) }
+    }
+
+    /// `encode(_:addSpecial:parseSpecial:)` of UTF-8 `bytes`.
+    public func encode(_ bytes: UnsafeBufferPointer<UInt8>, addSpecial: Bool, parseSpecial: Bool) -> [Int32] {
+        var ids = encode(bytes, addBOS: addSpecial && addBOS, parseSpecial: parseSpecial)
+        if addSpecial { ids += sequenceSuffix }
+        return ids
+    }
 
     /// The token ids of `text`.
     /// - Parameters:
@@ -156,8 +212,14 @@ public final class Tokenizer: Sendable {
         var output: [Int32] = []
         output.reserveCapacity(min(bytes.count / 3, limit) + 2)
         if addBOS, let bosID { output.append(bosID) }
-        guard case .bytePair(let preTokenizer, let encoder) = algorithm else {
+        let preTokenizer: PreTokenizer, encoder: BytePairEncoder
+        switch algorithm {
+        case .bytePair(let bytePairSplit, let bytePairEncoder):
+            (preTokenizer, encoder) = (bytePairSplit, bytePairEncoder)
+        case .sentencePiece:
             return encodeSentencePiece(bytes, parseSpecial: parseSpecial, limit: limit, into: output)
+        case .wordPiece(let normalizer, let wordPiece):
+            return encodeWordPiece(bytes, normalizer, wordPiece, parseSpecial: parseSpecial, limit: limit, into: output)
         }
 
         var characters = PreTokenizer.CharacterSequence()
