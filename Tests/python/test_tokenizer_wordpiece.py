@@ -194,6 +194,47 @@ def test_gguf_round_trip_gives_the_same_ids(converted_gguf, goldens, golden_case
     assert_matches_goldens(encode(converted_gguf, tmp_path, golden_cases), goldens)
 
 
+def write_converter_gguf(path: Path, tokens: list[str], types: list[int], folder: str | None) -> None:
+    """A tokenizer-only GGUF as llama.cpp's converter would write it, through gguf-py's own writer."""
+    writer = gguf.GGUFWriter(str(path), "bert")
+    writer.add_token_type_count(2)
+    writer.add_tokenizer_model("bert")
+    writer.add_tokenizer_pre("bert-bge")
+    writer.add_token_list(tokens)
+    writer.add_token_types(types)
+    if folder:
+        gguf.SpecialVocab(folder, n_vocab=len(tokens)).add_to_gguf(writer, quiet=True)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def test_gguf_from_the_reference_writer_gives_the_same_ids(tokenizer_json, minilm_folder, goldens, golden_cases,
+                                                            tmp_path):
+    """Our GGUF reader on a file our writer had no part in: the converter's tokens and gguf-py's writer."""
+    path = tmp_path / "converter.gguf"
+    tokens, types = converter_tokens(tokenizer_json)
+    write_converter_gguf(path, tokens, types, minilm_folder)
+    assert_matches_goldens(encode(path, tmp_path, golden_cases), goldens)
+
+
+def test_malformed_gguf_bert_vocabularies_fail_cleanly(tokenizer_json, tmp_path):
+    tokens, types = converter_tokens(tokenizer_json)
+    cases = {
+        # no unknown_token_id and no "[UNK]" token to fall back on
+        "no-unk": (["[PAD]" if t == "[UNK]" else t for t in tokens[:101]] + ["\u2581x"], [1] * 102),
+        "duplicate": (tokens[:200] + [tokens[150]], types[:200] + [types[150]]),
+        "types-length": (tokens, types[:-1]),
+    }
+    for name, (case_tokens, case_types) in cases.items():
+        path = tmp_path / f"{name}.gguf"
+        write_converter_gguf(path, case_tokens, case_types, None)
+        result = run("info", str(path))
+        assert result.returncode == 1, (name, result.stdout)
+        assert json.loads(result.stdout)["error"] == "SWIFTLET_ERROR_INVALID_FILE", (name, result.stdout)
+
+
 # -- variants of the file: other supported settings against HF, and clean errors -------------------
 
 VARIANT_TEXTS = [

@@ -28,10 +28,12 @@ struct BertNormalizer: Sendable, Equatable {
     func normalize(_ bytes: UnsafeBufferPointer<UInt8>, range: Range<Int>, into output: inout [Unicode.Scalar]) {
         let start = output.count
         var needsDecomposition = false
+        // Decode within the range only, so a character never reaches past it.
+        let text = UnsafeBufferPointer(rebasing: bytes[..<range.upperBound])
         var index = range.lowerBound
         while index < range.upperBound {
             let scalar: Unicode.Scalar
-            switch UTF8Decoding.step(UnsafeBufferPointer(rebasing: bytes[..<range.upperBound]), at: index) {
+            switch UTF8Decoding.step(text, at: index) {
             case .scalar(let decoded, let length):
                 scalar = decoded
                 index += length

@@ -188,7 +188,9 @@ public final class Tokenizer: Sendable {
 
     /// The token ids of `text`.
     /// - Parameters:
-    ///   - addBOS: prepend BOS (if the model has one).
+    ///   - addBOS: prepend BOS (if the model has one), and nothing else; for
+    ///     the model's whole framing (BERT's "[CLS] … [SEP]") use
+    ///     `encode(_:addSpecial:parseSpecial:)`.
     ///   - parseSpecial: recognise control tokens written in the text
     ///     ("<|im_start|>" becomes its one id); otherwise such text is
     ///     tokenized as ordinary characters.
