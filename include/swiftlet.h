@@ -209,12 +209,21 @@ typedef struct swiftlet_model_params {
 SWIFTLET_API void swiftlet_model_params_init(swiftlet_model_params *params);
 
 /* Loads a GGUF model file (GGUF version 2 or 3; architecture "llama",
-** "qwen2" or "gpt2", see the README's table; tensor
+** "qwen2", "gpt2", "gemma3" or "bert", see the README's table; tensor
 ** types F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K,
 ** Q6_K, IQ4_NL, IQ4_XS; so the usual Q4_K_M, Q5_K_M, Q6_K… files load).
 ** Quantized tensors are computed on in place from a read-only memory
 ** mapping; F32, F16 and BF16 matrices are quantized to 8-bit blocks (Q8_0)
 ** at load. Other tensor types fail with UNSUPPORTED, naming these.
+** `path` may also be a Hugging Face checkpoint folder: config.json (model_type
+** "bert"), model.safetensors or shards listed by model.safetensors.index.json
+** (F32, F16, BF16; every header offset, shape and dtype checked; mapped
+** read-only), tokenizer.json (WordPiece), and the sentence-transformers files
+** when present (1_Pooling/config.json: the pooling; sentence_bert_config.json:
+** max_seq_length). It loads as the GGUF llama.cpp's converter would write
+** (`swiftlet convert` writes that file). A missing file is NOT_FOUND, a
+** malformed one INVALID_FILE, a model type, activation, tokenizer or pooling
+** Swiftlet does not implement UNSUPPORTED.
 ** `params` may be NULL for defaults. On success `*out_model` owns the model;
 ** free it with swiftlet_model_free(). A chat template the renderer cannot
 ** parse does not stop the load: only chat with the model's own template then
@@ -276,7 +285,9 @@ SWIFTLET_API swiftlet_status swiftlet_model_meta_value(const swiftlet_model *mod
 #define SWIFTLET_TOKENIZE_SPECIAL 2u  /* recognise special/control tokens written
                                       ** in the text, e.g. "<|im_start|>" */
 #define SWIFTLET_TOKENIZE_MODEL_BOS 4u /* prepend BOS only if the model's metadata asks
-                                      ** for it (tokenizer.ggml.add_bos_token) */
+                                      ** for it (tokenizer.ggml.add_bos_token), and
+                                      ** append EOS if it asks for that
+                                      ** (add_eos_token): [CLS] … [SEP] on BERT */
 
 /* Splits `text` (`text_len` bytes of UTF-8; invalid bytes are encoded as
 ** their byte tokens, and bytes the vocabulary has no token for are skipped,
@@ -317,7 +328,8 @@ typedef struct swiftlet_context_params {
     uint32_t struct_size;  /* sizeof(swiftlet_context_params); set by swiftlet_context_params_init */
     int32_t n_ctx;         /* tokens the KV cache holds; 0 = the model's n_ctx_train, at most 4096 */
     int32_t n_threads;     /* worker threads for evaluation; 0 = one per core */
-    int32_t n_batch;       /* most tokens evaluated in one pass; longer inputs are split; 0 = 256 */
+    int32_t n_batch;       /* most tokens evaluated in one pass; longer inputs are split;
+                           ** 0 = 256 (an encoder: n_ctx, see swiftlet_embed) */
 } swiftlet_context_params;
 
 /* Fills `params` with defaults. Does nothing if `params` is NULL. */
@@ -339,7 +351,8 @@ SWIFTLET_API void swiftlet_context_free(swiftlet_context *context);
 /* Evaluates `n_tokens` tokens appended at the current position, storing
 ** them in the KV cache. Afterwards swiftlet_context_logits() holds the logits
 ** of the last token. Checks come in this order, and nothing is evaluated
-** when one fails: INVALID_ARGUMENT (NULL, n_tokens 0), CONTEXT_FULL
+** when one fails: UNSUPPORTED (an encoder such as BERT has no logits: use
+** swiftlet_embed), INVALID_ARGUMENT (NULL, n_tokens 0), CONTEXT_FULL
 ** (position + n_tokens > n_ctx: checked before any token is read),
 ** INVALID_ARGUMENT (a token id outside the vocabulary). BUSY as the general
 ** rules say. CANCELLED: the position is after the last fully evaluated batch

@@ -78,9 +78,10 @@ func tokenize(_ model: LanguageModel, _ bytes: [UInt8], flags: UInt32, limit: In
     }
     let addBOS = flags & SWIFTLET_TOKENIZE_ADD_BOS != 0
         || (flags & SWIFTLET_TOKENIZE_MODEL_BOS != 0 && model.tokenizer.addBOS)
-    let tokens = bytes.withUnsafeBufferPointer {
+    var tokens = bytes.withUnsafeBufferPointer {
         model.tokenizer.encode($0, addBOS: addBOS, parseSpecial: flags & SWIFTLET_TOKENIZE_SPECIAL != 0, limit: limit)
     }
+    if flags & SWIFTLET_TOKENIZE_MODEL_BOS != 0 { tokens += model.tokenizer.sequenceSuffix }  // BERT's [SEP]
     guard tokens.count <= limit else {
         throw SwiftletError(.contextFull, "the prompt is longer than the \(limit) tokens the context has room for")
     }

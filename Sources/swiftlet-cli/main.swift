@@ -1,5 +1,5 @@
-// swiftlet — the command-line face of the engine: generate, chat, tokenize,
-// inspect and quantize GGUF models. It uses SwiftletCore directly.
+// swiftlet — the command-line face of the engine: generate, chat, embed,
+// tokenize, inspect, quantize GGUF models and convert Hugging Face folders. It uses SwiftletCore directly.
 import Glibc
 import SwiftletCore
 
@@ -17,8 +17,15 @@ let usage = """
       inspect MODEL
                    print the metadata and tensors of a GGUF file
       quantize INPUT OUTPUT [--type q8_0|q4_0|q4_1|q5_0|q5_1]
-                   write a copy of a GGUF model with its matrices in that block
-                   type (default q8_0; norms and biases stay F32)
+                   write a copy of a GGUF model (or of a Hugging Face folder)
+                   with its matrices in that block type (default q8_0; norms
+                   and biases stay F32)
+      convert FOLDER OUTPUT.gguf
+                   write a Hugging Face checkpoint folder (BERT) as the GGUF
+                   llama.cpp's converter writes, tensors in their stored types
+      embed MODEL TEXT... [--pooling mean|cls|last] [--raw] [--threads N]
+                   print one embedding per TEXT (one line of floats each;
+                   L2-normalized unless --raw)
 
     """
 
@@ -186,6 +193,35 @@ func runQuantize(_ options: Options) throws {
     try quantizeModel(inputPath: options.positional[0], outputPath: options.positional[1], to: type)
 }
 
+func runConvert(_ options: Options) throws {
+    guard HuggingFaceFolder.isFolder(options.positional[0]) else {
+        throw SwiftletError.invalidArgument("\(options.positional[0]) is not a folder (config.json, *.safetensors, tokenizer.json)")
+    }
+    try quantizeModel(inputPath: options.positional[0], outputPath: options.positional[1], to: nil)
+}
+
+func runEmbed(_ options: Options) throws {
+    let context = try makeContext(options)
+    let pooling: TransformerConfig.Pooling
+    switch options.flags["--pooling"] {
+    case nil: pooling = context.model.config.pooling
+    case "mean": pooling = .mean
+    case "cls": pooling = .first
+    case "last": pooling = .last
+    case let other?: throw SwiftletError.invalidArgument("--pooling expects mean, cls or last, not '\(other)'")
+    }
+    let texts = options.positional.dropFirst()
+    let width = context.model.config.embeddingLength
+    var vectors = [Float](repeating: 0, count: texts.count * width)
+    try vectors.withUnsafeMutableBufferPointer { out in
+        try context.embed(texts.map { context.model.embeddingTokens(Array($0.utf8)) }, pooling: pooling,
+                          normalize: !options.switches.contains("--raw"), into: out.baseAddress!)
+    }
+    for row in 0..<texts.count {
+        write(vectors[row * width..<(row + 1) * width].map { "\($0)" }.joined(separator: " ") + "\n")
+    }
+}
+
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else {
     writeError(usage)
@@ -200,6 +236,9 @@ do {
     case "tokenize": try runTokenize(try Options(rest, positional: 2...2, switches: ["--special", "--bos"]))
     case "inspect": try runInspect(try Options(rest, positional: 1...1))
     case "quantize": try runQuantize(try Options(rest, positional: 2...2, valued: ["--type"]))
+    case "convert": try runConvert(try Options(rest, positional: 2...2))
+    case "embed": try runEmbed(try Options(rest, positional: 2...Int(Int32.max), valued: ["--pooling", "--threads"],
+                                           switches: ["--raw"]))
     case "help", "-h", "--help": write(usage)
     default:
         writeError("unknown command '\(arguments[1])'\n\n" + usage)

@@ -146,15 +146,3 @@ def real_model(lib, real_model_path):
     h = sw.model_load(real_model_path)
     yield h
     lib.swiftlet_model_free(h)
-
-
-@pytest.fixture(scope="session")
-def minilm_folder() -> str:
-    """all-MiniLM-L6-v2's folder (config.json, model.safetensors, ...) from $SWIFTLET_MODEL_MINILM."""
-    p = os.environ.get("SWIFTLET_MODEL_MINILM")
-    if not p:
-        pytest.fail("SWIFTLET_MODEL_MINILM is not set: point it at the all-MiniLM-L6-v2 folder "
-                    "(scripts/fetch-minilm.sh) -- the suite must be run with it", pytrace=False)
-    if not os.path.isdir(p):
-        pytest.fail(f"SWIFTLET_MODEL_MINILM={p} is not a folder", pytrace=False)
-    return p

@@ -344,7 +344,7 @@ class ReferenceLlama:
                 rope_mode: Optional[str] = None, gqa_map: Optional[str] = None,
                 perturb: Optional[np.random.Generator] = None, perturb_rel: float = 1e-6,
                 positions: Optional[str] = None, window_mask: bool = True,
-                gelu_table: bool = False) -> np.ndarray:
+                gelu_table: bool = False, hidden_states: bool = False) -> np.ndarray:
         """Logits (len(tokens), n_vocab) of every position of `tokens`
         evaluated from position 0. `rope_mode` defaults to the architecture's
         pairing ("normal" for llama, "neox" for qwen2 and gemma3); the other
@@ -353,7 +353,9 @@ class ReferenceLlama:
         layers attending to every earlier position) are deliberately wrong
         variants used to show that the tests' tolerances catch such mistakes.
         `gelu_table=True` computes GELU as llama.cpp's CPU backend does
-        (gelu_fp16_table), for the validation against llama.cpp only."""
+        (gelu_fp16_table), for the validation against llama.cpp only.
+        `hidden_states=True` returns the final normed hidden states
+        (len(tokens), n_embd) instead: what decoder embeddings pool."""
         assert mode in ("exact", "int8")
         hp = self.hp
         if rope_mode is None:
@@ -504,6 +506,8 @@ class ReferenceLlama:
                 ffn_out = rmsnorm(ffn_out, p + "post_ffw_norm.weight")
             x = x + ffn_out
         x = norm(x, "output_norm.weight")
+        if hidden_states:
+            return np.asarray(x, dtype=np.float64)
         return np.asarray(mm(x, self.out_weight_name()), dtype=np.float64)
 
 

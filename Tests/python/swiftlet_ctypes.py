@@ -319,6 +319,27 @@ def logits(context, n_vocab: int):
     return np.ctypeslib.as_array(p, shape=(n_vocab,)).astype(np.float32).copy()
 
 
+def new_embed_params(**fields):
+    p = abi.EmbedParams()
+    load().swiftlet_embed_params_init(ctypes.byref(p))
+    for k, v in fields.items():
+        setattr(p, k, v)
+    return p
+
+
+def embed(context, texts: Sequence[str | bytes], width: int, **params):
+    """swiftlet_embed: a (len(texts), width) float32 array; raises SwiftletError."""
+    import numpy as np
+    encoded = [t.encode() if isinstance(t, str) else t for t in texts]
+    array = (ctypes.c_char_p * len(encoded))(*encoded)
+    out = np.zeros((len(encoded), width), dtype=np.float32)
+    count = ctypes.c_size_t(0)
+    check(load().swiftlet_embed(context, array, len(encoded), ctypes.byref(new_embed_params(**params)),
+                                out.ctypes.data_as(POINTER(c_float)), out.size, ctypes.byref(count)))
+    assert count.value == out.size
+    return out
+
+
 def eval_tokens(context, tokens: Sequence[int]) -> None:
     check(load().swiftlet_context_eval(context, token_array(tokens), len(tokens)))
 

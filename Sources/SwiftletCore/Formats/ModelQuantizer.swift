@@ -48,7 +48,22 @@ public func q8_0ModelType(for tensor: GGUFTensorInfo) -> GGMLType {
     quantizedModelTensorType(for: tensor, in: .q8_0)
 }
 
-/// Reads any GGUF Swiftlet supports and writes it as a `modelType` model:
+/// A GGUF file, or a Hugging Face checkpoint folder presented as the GGUF
+/// llama.cpp's converter would write (HuggingFaceFolder).
+public func openModelFile(_ path: String) throws(SwiftletError) -> any ModelFile {
+    guard HuggingFaceFolder.isFolder(path) else { return try GGUFFile(path: path) }
+    do {
+        return try HuggingFaceFolder(path: path)
+    } catch let error as SwiftletError {
+        throw error
+    } catch {
+        throw SwiftletError.invalidFile("\(path): \(error)")
+    }
+}
+
+/// Reads any GGUF Swiftlet supports (or a Hugging Face checkpoint folder:
+/// `swiftlet convert`) and writes it as a `modelType` model (nil: every
+/// tensor in the type it is stored in, the converter's `--outtype auto`):
 /// tensor types as `quantizedModelTensorType` says (a tensor already of its
 /// target type copied bit for bit, others decoded to float and re-quantized
 /// with ggml's reference rounding), tensors and metadata in their original
@@ -58,15 +73,15 @@ public func q8_0ModelType(for tensor: GGUFTensorInfo) -> GGMLType {
 /// Errors: as GGUFFile.init for the input, .unsupported for an input tensor
 /// that must be decoded but cannot be (Q5_0, Q5_1), .io for the output.
 public func quantizeModel(inputPath: String, outputPath: String,
-                          to modelType: QuantizedModelType) throws(SwiftletError) {
-    let input = try GGUFFile(path: inputPath)
+                          to modelType: QuantizedModelType?) throws(SwiftletError) {
+    let input = try openModelFile(inputPath)
     var writer = GGUFWriter()
     for index in 0..<input.metadataKeys.count {
         if let entry = input.metadata(at: index) { writer.setMetadata(entry.key, entry.value) }
     }
-    writer.setMetadata("general.file_type", .uint32(modelType.fileType))
+    if let modelType { writer.setMetadata("general.file_type", .uint32(modelType.fileType)) }
     for tensor in input.tensors {
-        let type = quantizedModelTensorType(for: tensor, in: modelType)
+        let type = modelType.map { quantizedModelTensorType(for: tensor, in: $0) } ?? tensor.type
         try writer.addTensor(name: tensor.name, dimensions: tensor.dimensions, type: type)
     }
 

@@ -29,11 +29,13 @@ public final class LanguageModel: @unchecked Sendable {
     /// Model/Architectures/).
     public static var supportedArchitectures: [String] { Architectures.names }
 
-    /// Loads a GGUF file. `progress` hears 0 first and 1 last; the tokenizer
+    /// Loads a GGUF file, or a Hugging Face checkpoint folder (see
+    /// HuggingFaceFolder) when `path` is a directory. `progress` hears 0 first and 1 last; the tokenizer
     /// takes the first tenth, the weights the rest, by bytes.
     public init(path: String, loadThreads: Int, progress: LoadProgress = LoadProgress()) throws {
         try progress(0)
-        file = try GGUFFile(path: path)
+        let folder = HuggingFaceFolder.isFolder(path) ? try HuggingFaceFolder(path: path) : nil
+        file = try folder ?? GGUFFile(path: path)
         guard let architecture = file.metadata("general.architecture")?.asString else {
             throw SwiftletError.notFound("missing metadata key general.architecture")
         }
@@ -43,7 +45,7 @@ public final class LanguageModel: @unchecked Sendable {
         }
         self.architecture = architecture
         name = file.metadata("general.name")?.asString ?? ""
-        tokenizer = try Tokenizer(gguf: file)
+        tokenizer = try folder?.tokenizer ?? Tokenizer(gguf: file)
         try progress(0.1)
         config = try description.config(ArchitectureMetadata(file: file, prefix: architecture),
                                         vocabularySize: tokenizer.vocabularySize)
@@ -84,8 +86,7 @@ extension LanguageModel {
     /// truncated so that with the model's sequence start (BOS, [CLS]) and end
     /// ([SEP]) it has at most maximumSequenceLength tokens.
     public func embeddingTokens(_ text: [UInt8]) -> [Int32] {
-        let prefix: [Int32] = tokenizer.addBOS ? tokenizer.bosID.map { [$0] } ?? [] : []
-        let suffix: [Int32] = []
+        let prefix = tokenizer.sequencePrefix, suffix = tokenizer.sequenceSuffix
         let body = tokenizer.encode(text, addBOS: false, parseSpecial: true)
         return prefix + body.prefix(max(0, maximumSequenceLength - prefix.count - suffix.count)) + suffix
     }

@@ -13,6 +13,14 @@ import CSwiftletSupport
 /// (DequantizedMatrixProduct.minimumTokens), and so does sgemm attention.
 /// Every path multiplies the same int8-rounded activations, so a batch gives
 /// the logits its tokens give one by one (up to summation order).
+///
+/// Encoders are the exception: their products always run as dequantize +
+/// sgemm with the activations unrounded (int8 weights, fp32 activations).
+/// BERT's hidden states carry a few outlier dimensions that 32-value int8
+/// blocks represent poorly: int8 activations cost all-MiniLM-L6-v2 a cosine
+/// of 0.998 against sentence-transformers on its shortest inputs, int8
+/// weights alone 0.9996. An encoder has no generation loop whose latency the
+/// row kernels would serve.
 final class ExecutionPlan {
     let pool: WorkerPool
     /// This CPU's kernels.
@@ -33,6 +41,9 @@ final class ExecutionPlan {
     private let packed: PackedBuffers?
     private let sgemm: SgemmBuffers?
     private let matrixAttention: MatrixAttentionBuffers?
+    /// Products take the activations as they are, through sgemm, for every
+    /// batch size (encoders; see the type's comment).
+    private let unroundedActivations: Bool
     private let buffers: [AnyObject]
 
     /// The packed VNNI path's activations and per-worker tile scratch.
@@ -97,8 +108,9 @@ final class ExecutionPlan {
         scoresStride = (kernels.groupedAttention?.heads ?? 1) * contextCapacity
         scores = try floats(workers * scoresStride)
 
+        unroundedActivations = !c.isCausal
         // The packed kernel takes the 8- and 4-bit formats only; a model with others goes through sgemm.
-        if b >= PackedMatrixProduct.minimumTokens && kernels.hasPackedProduct
+        if !unroundedActivations && b >= PackedMatrixProduct.minimumTokens && kernels.hasPackedProduct
             && formats.allSatisfy(PackedMatrixProduct.takes) {
             let capacity = PackedActivations.capacity(tokens: b, columns: widest)
             let tileStride = (PackedMatrixProduct.tileScratchBytes(columns: widest) + 63) / 64 * 64
@@ -109,13 +121,14 @@ final class ExecutionPlan {
             packed = nil
         }
         let batchesReachGEMM = b >= DequantizedMatrixProduct.minimumTokens
-        if batchesReachGEMM && packed == nil {
+        if (batchesReachGEMM || unroundedActivations) && packed == nil {
             // The largest slice one worker dequantizes: its share of any block matrix's rows.
             func slice(_ rows: Int, _ columns: Int) -> Int { (rows + workers - 1) / workers * columns }
             let stride = max(slice(c.queryLength, c.embeddingLength), slice(c.kvLength, c.embeddingLength),
                              slice(c.embeddingLength, c.queryLength), slice(c.feedForwardLength, c.embeddingLength),
                              slice(c.embeddingLength, c.feedForwardLength))
-            sgemm = SgemmBuffers(rounded: try floats(b * widest),
+            let rounded = unroundedActivations ? 0 : b * widest
+            sgemm = SgemmBuffers(rounded: try floats(rounded),
                                  roundedInSuperBlocks: try floats(quantizesSuperBlocks ? b * widest : 0), dequantized: try floats(workers * stride),
                                  dequantizedStride: stride)
         } else {
@@ -145,8 +158,13 @@ final class ExecutionPlan {
                    scratchStride: Int)
     }
 
-    /// Quantizes `count` rows of `columns` values of `x` for the path this batch size takes.
+    /// Quantizes `count` rows of `columns` values of `x` for the path this
+    /// batch size takes (an encoder's are used unrounded).
     func prepare(_ x: UnsafePointer<Float>, columns: Int, count: Int) -> ProjectionInput {
+        if unroundedActivations, let sgemm {
+            // x itself: the caller keeps it unchanged until the product is made.
+            return .dense(x, inSuperBlocks: x, scratch: sgemm.dequantized, scratchStride: sgemm.dequantizedStride)
+        }
         if count >= PackedMatrixProduct.minimumTokens, let packed {
             let q = quantize(x, columns: columns, count: count)
             let activations = PackedActivations(values: packed.values, scales: packed.scales, sums: packed.sums,

@@ -67,7 +67,7 @@ extension Tokenizer {
     /// `bos_token_id` else the token "[CLS]"; `seperator_token_id` (sic) else
     /// `eos_token_id` else "[SEP]". Both are added unless add_bos_token /
     /// add_eos_token (or add_sep_token) say false, llama.cpp's "bert" default.
-    private convenience init(bertGGUF file: GGUFFile, tokens: [String], types rawTypes: [Int32]?,
+    private convenience init(bertGGUF file: any ModelFile, tokens: [String], types rawTypes: [Int32]?,
                              optionalID: (String) throws -> Int32?) throws {
         let types = try (rawTypes ?? [Int32](repeating: TokenType.normal.rawValue, count: tokens.count)).enumerated().map { id, value in
             guard let type = TokenType(rawValue: value) else {

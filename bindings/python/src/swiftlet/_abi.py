@@ -65,6 +65,12 @@ STOP_CALLBACK = 2
 STOP_CANCELLED = 3
 STOP_CONTEXT_FULL = 4
 
+# SWIFTLET_POOLING_*
+POOLING_MODEL = 0
+POOLING_MEAN = 1
+POOLING_CLS = 2
+POOLING_LAST = 3
+
 # ------------------------------------------------------------ callback types
 
 LogCallback = CFUNCTYPE(None, c_int32, c_char_p, c_void_p)
@@ -138,6 +144,12 @@ class ChatParams(Structure):
     _fields_ = [("struct_size", c_uint32), ("add_generation_prompt", c_int32), ("chat_template", c_char_p)]
 
 
+class EmbedParams(Structure):
+    """``swiftlet_embed_params``."""
+
+    _fields_ = [("struct_size", c_uint32), ("pooling", c_int32), ("normalize", c_int32), ("reserved", c_uint32)]
+
+
 #: C struct name -> class, for the layout checks.
 STRUCTS: dict[str, type[Structure]] = {
     "swiftlet_memory_info": MemoryInfo,
@@ -149,6 +161,7 @@ STRUCTS: dict[str, type[Structure]] = {
     "swiftlet_generate_result": GenerateResult,
     "swiftlet_chat_message": ChatMessage,
     "swiftlet_chat_params": ChatParams,
+    "swiftlet_embed_params": EmbedParams,
 }
 
 # ----------------------------------------------------------------- functions
@@ -181,6 +194,8 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "swiftlet_detokenize": (_Status, [_Handle, _Int32P, c_size_t, c_char_p, c_size_t, _SizeP]),
     "swiftlet_vocab_size": (c_int32, [_Handle]),
     "swiftlet_token_is_end_of_generation": (c_int32, [_Handle, c_int32]),
+    "swiftlet_embed_params_init": (None, [_P(EmbedParams)]),
+    "swiftlet_embed": (_Status, [_Handle, _P(c_char_p), c_size_t, _P(EmbedParams), _FloatP, c_size_t, _SizeP]),
     "swiftlet_context_params_init": (None, [_P(ContextParams)]),
     "swiftlet_context_create": (_Status, [_Handle, _P(ContextParams), _P(_Handle)]),
     "swiftlet_context_free": (None, [_Handle]),

@@ -30,6 +30,12 @@ if TYPE_CHECKING:
     from ._model import Model
 
 
+#: Context.embed's pooling names -> SWIFTLET_POOLING_* (None: the model's own).
+Pooling = Literal["mean", "cls", "last"]
+_POOLING: dict[Optional[str], int] = {None: _abi.POOLING_MODEL, "mean": _abi.POOLING_MEAN, "cls": _abi.POOLING_CLS,
+                                      "last": _abi.POOLING_LAST}
+
+
 class Context:
     """One conversation over a shared :class:`Model`: a KV cache, scratch
     buffers and worker threads (``swiftlet_context``). Make one with
@@ -154,6 +160,34 @@ class Context:
         if status != Status.OK:
             raise error_for(status, message)
         return logits
+
+    def embed(self, texts: Sequence[Union[str, bytes]], *, normalize: bool = True,
+              pooling: Optional[Pooling] = None) -> npt.NDArray[np.float32]:
+        """One embedding per text: a new float32 array of shape ``(len(texts), n_embd)``.
+
+        Each text is tokenized as the model's sequences are ([CLS] … [SEP] on
+        BERT) and truncated to the model's longest sequence
+        (sentence_bert_config.json's max_seq_length, else n_ctx_train).
+        An encoder embeds as many texts per pass as fit in n_batch tokens,
+        each attending only to itself; a decoder embeds them one by one and
+        the context is empty afterwards (see swiftlet_embed).
+
+        Args:
+            texts: a list of ``str`` (or UTF-8 ``bytes``), not one string.
+            normalize: scale each vector to length 1 (sentence-transformers'
+                Normalize), the default.
+            pooling: ``"mean"``, ``"cls"`` (the first token) or ``"last"``;
+                None for the model's own (from its files; ``"last"`` for a decoder).
+
+        Raises:
+            TypeError: `texts` is one string rather than a list.
+            ValueError: a text holds a NUL character.
+            InvalidArgumentError: a text with no tokens (a decoder without
+                BOS given ""), or a BERT text longer than n_batch tokens.
+            ContextFullError: a decoder text longer than n_ctx.
+        """
+        with self._using() as core:
+            return embed_texts(core, self.model.info.n_embd, texts, normalize=normalize, pooling=pooling)
 
     def rewind(self, position: int) -> None:
         """Forgets every token after the first `position` (to reuse a shared
@@ -323,3 +357,30 @@ def _int32(value: int, name: str) -> int:
 
 
 __all__ = ["Context", "Sampler", "TextStream", "ChatMessages"]
+
+
+def embed_texts(core: ContextCore, width: int, texts: Sequence[Union[str, bytes]], *, normalize: bool,
+                pooling: Optional[Pooling]) -> npt.NDArray[np.float32]:
+    """swiftlet_embed on a context whose use lock the caller holds (see :meth:`Context.embed`)."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("texts must be a list of strings, not one string")
+    encoded = [text.encode("utf-8") if isinstance(text, str) else bytes(text) for text in texts]
+    if any(b"\0" in text for text in encoded):
+        raise ValueError("a text holds a NUL character, which cannot cross the C interface")
+    if pooling not in _POOLING:
+        raise ValueError(f"pooling must be one of {sorted(k for k in _POOLING if k)} or None, not {pooling!r}")
+    if not encoded:
+        return np.empty((0, width), dtype=np.float32)
+    array = (ctypes.c_char_p * len(encoded))(*encoded)
+    params = _abi.EmbedParams()
+    core.lib.embed_params_init(params)
+    params.pooling = _POOLING[pooling]
+    params.normalize = 1 if normalize else 0
+    out = np.empty((len(encoded), width), dtype=np.float32)
+    pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+    count = ctypes.c_size_t(0)
+    status, message = core.run(
+        lambda address: core.lib.embed(address, array, len(encoded), params, pointer, out.size, count))
+    if status != Status.OK:
+        raise error_for(status, message)
+    return out

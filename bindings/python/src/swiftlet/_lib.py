@@ -27,7 +27,7 @@ from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Optional
 
 from . import _abi
-from ._abi import (ChatMessage, ChatParams, ContextParams, GenerateParams, GenerateResult, LogCallback,
+from ._abi import (ChatMessage, ChatParams, ContextParams, EmbedParams, GenerateParams, GenerateResult, LogCallback,
                    MemoryInfo, ModelInfo, ModelParams, ProgressCallback, SamplerParams, TokenCallback)
 
 # ------------------------------------------------------------------ versions
@@ -256,6 +256,14 @@ class Library:
         """`callback` is a :data:`TokenCallback` instance (kept alive by the caller),
         and so is the :class:`SamplerParams` ``params.sampling`` points at."""
         return int(self.c.swiftlet_generate(context, prompt, byref(params), callback, None, byref(result)))
+
+    def embed_params_init(self, params: EmbedParams) -> None:
+        self.c.swiftlet_embed_params_init(byref(params))
+
+    def embed(self, context: int, texts: ctypes.Array[ctypes.c_char_p], n_texts: int, params: EmbedParams,
+              out: Any, out_capacity: int, out_count: c_size_t) -> int:
+        return int(self.c.swiftlet_embed(context, texts, n_texts, byref(params), out, out_capacity,
+                                         byref(out_count)))
 
     def chat_params_init(self, params: ChatParams) -> None:
         self.c.swiftlet_chat_params_init(byref(params))

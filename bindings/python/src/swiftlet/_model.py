@@ -8,8 +8,11 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Callable, Literal, Optional, Sequence, Union, overload
 
+import numpy as np
+import numpy.typing as npt
+
 from . import _abi, _lib
-from ._context import Context
+from ._context import Context, Pooling, embed_texts
 from ._core import token_array
 from ._generation import DEFAULT, MaxTokens, StopArgument
 from ._keywords import ChatKeywords, GenerateKeywords
@@ -78,16 +81,20 @@ class Model:
 
     def __init__(self, path: PathLike, *, n_threads: Optional[int] = None, n_ctx: Optional[int] = None,
                  n_batch: Optional[int] = None, progress: Optional[ProgressHandler] = None) -> None:
-        """Loads the model at `path` (GGUF v2/v3, architecture ``llama``).
+        """Loads the model at `path`: a GGUF file (v2/v3; architectures
+        llama, qwen2, gpt2, gemma3, bert), or a Hugging Face checkpoint folder (config.json +
+        *.safetensors + tokenizer.json; BERT sentence encoders such as
+        all-MiniLM-L6-v2), whose float weights are quantized to 8-bit blocks.
 
         Args:
-            path: the ``.gguf`` file.
+            path: the ``.gguf`` file or the checkpoint folder.
             n_threads: threads for load-time conversion and for evaluation in
                 the model's contexts (default: one per core).
             n_ctx: context size of the model's own context for
                 :meth:`generate`/:meth:`chat` (default: the training length,
                 at most 4096).
-            n_batch: most tokens evaluated in one pass in that context (default 256).
+            n_batch: most tokens evaluated in one pass in that context
+                (default 256; for an encoder, n_ctx).
             progress: called on this thread with the fraction loaded, from 0
                 to 1 (the last call gives 1); returning False cancels the load.
 
@@ -353,6 +360,18 @@ class Model:
             raise
         result: Union[str, TextStream] = deliver(job, stream, (self, context))
         return result
+
+    def embed(self, texts: Sequence[Union[str, bytes]], *, normalize: bool = True,
+              pooling: Optional[Pooling] = None) -> npt.NDArray[np.float32]:
+        """Sentence embeddings of `texts`: a float32 array of shape
+        ``(len(texts), n_embd)``, L2-normalized unless `normalize` is False.
+        Runs on the model's own context (a decoder's is reset); see
+        :meth:`Context.embed` for the arguments and errors."""
+        context, temporary = self._reserve_context()
+        try:
+            return embed_texts(context._core, self.info.n_embd, texts, normalize=normalize, pooling=pooling)
+        finally:
+            _unreserve(context, temporary)
 
     @overload
     def chat(self, messages: ChatMessages, *, stream: Literal[False] = ..., **options: Unpack[ChatKeywords]) -> str: ...

@@ -18,8 +18,14 @@ same chunks), :meth:`Llama.tokenize`/:meth:`Llama.detokenize` on bytes, and
 the small accessors (``n_ctx()``, ``n_vocab()``, ``token_bos()``,
 ``token_eos()``, ``reset()``, ``close()``).
 
+Embeddings: ``Llama(model_path, embedding=True)`` (a GGUF file or a Hugging
+Face folder such as all-MiniLM-L6-v2's), then :meth:`Llama.embed` and
+:meth:`Llama.create_embedding`, with llama-cpp-python's shapes: one vector
+(a list of floats) per text, pooled as the model says (mean for
+all-MiniLM-L6-v2, the last token for a decoder), not normalized unless asked.
+
 Not covered (``NotImplementedError`` if asked for): ``logprobs``, ``suffix``,
-grammars, logits processors, embeddings. Penalties other than
+grammars, logits processors, per-token embeddings (``truncate=False``). Penalties other than
 ``repeat_penalty`` (frequency, presence), mirostat, tfs and typical-p are
 accepted and ignored.
 """
@@ -51,14 +57,16 @@ class Llama:
 
     def __init__(self, model_path: str, *, n_ctx: int = 512, n_threads: Optional[int] = None,
                  n_batch: int = 512, seed: int = LLAMA_DEFAULT_SEED, verbose: bool = True,
-                 **ignored: Any) -> None:
+                 embedding: bool = False, **ignored: Any) -> None:
         """Loads `model_path`. ``n_ctx`` 0 means the model's training length.
         ``seed`` seeds the sequence of per-call seeds (``LLAMA_DEFAULT_SEED``
-        or -1: random). ``verbose`` prints a one-line summary to stderr. Other
+        or -1: random). ``verbose`` prints a one-line summary to stderr.
+        ``embedding`` enables :meth:`embed` and :meth:`create_embedding`. Other
         llama.cpp options (``n_gpu_layers``, ``use_mmap``, ...) are ignored."""
         started = time.perf_counter()
         self.model_path = model_path
         self.verbose = verbose
+        self._embedding = embedding
         self._model = Model(model_path, n_threads=n_threads)
         self._context: Context = self._model.context(n_ctx=n_ctx if n_ctx > 0 else None, n_threads=n_threads,
                                                      n_batch=n_batch if n_batch > 0 else None)
@@ -106,6 +114,38 @@ class Llama:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    # -- embeddings
+
+    def embed(self, input: Union[str, List[str]], normalize: bool = False, truncate: bool = True,
+              return_count: bool = False) -> Any:
+        """The embedding of `input`: a list of floats for one string, a list
+        of them for a list of strings; with `return_count`, also the number of
+        tokens read, as ``(embeddings, count)``. Texts longer than the model's
+        longest sequence are truncated. RuntimeError unless the model was
+        created with ``embedding=True``."""
+        if not self._embedding:
+            raise RuntimeError("Llama model must be created with embedding=True to call this method")
+        if not truncate:
+            raise NotImplementedError("truncate=False is not supported: texts are always truncated")
+        texts = [input] if isinstance(input, str) else list(input)
+        vectors = [row.tolist() for row in self._context.embed(texts, normalize=normalize)]
+        result: Any = vectors[0] if isinstance(input, str) else vectors
+        if return_count:
+            return result, sum(len(self._model.tokenize(text, special=True)) for text in texts)
+        return result
+
+    def create_embedding(self, input: Union[str, List[str]], model: Optional[str] = None) -> Dict[str, Any]:
+        """``embed`` in the OpenAI-style dictionary llama-cpp-python returns."""
+        embeddings, count = self.embed(input, return_count=True)
+        if isinstance(input, str):
+            embeddings = [embeddings]
+        return {
+            "object": "list",
+            "data": [{"object": "embedding", "embedding": vector, "index": i} for i, vector in enumerate(embeddings)],
+            "model": model if model is not None else self.model_path,
+            "usage": {"prompt_tokens": count, "total_tokens": count},
+        }
 
     # -- tokens
 
