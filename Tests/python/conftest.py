@@ -8,6 +8,8 @@
 - `real_model_path` / `real_model`: the real model from $SWIFTLET_MODEL_Q4_1;
   `gemma3_model_path` / `gemma3_model`: Gemma 3 270M from $SWIFTLET_MODEL_GEMMA3
   (required: the suite is meant to be run with it).
+- `minilm_folder`: all-MiniLM-L6-v2's Hugging Face folder from $SWIFTLET_MODEL_MINILM
+  (scripts/fetch-minilm.sh; required like the models above).
 """
 from __future__ import annotations
 
@@ -117,6 +119,19 @@ def real_model_path() -> str:
 def gemma3_model_path() -> str:
     """Gemma 3 270M (Q4_K_M) from $SWIFTLET_MODEL_GEMMA3 (scripts/fetch-gemma3.sh; `make test` sets it)."""
     return required_model("SWIFTLET_MODEL_GEMMA3", "gemma-3-270m-q4_k_m.gguf (scripts/fetch-gemma3.sh)")
+
+
+@pytest.fixture(scope="session")
+def minilm_folder() -> str:
+    """all-MiniLM-L6-v2's Hugging Face folder (config.json, model.safetensors, tokenizer.json, ...)
+    from $SWIFTLET_MODEL_MINILM (scripts/fetch-minilm.sh; `make test` sets it). Fails, not skips, without it."""
+    p = os.environ.get("SWIFTLET_MODEL_MINILM")
+    if not p:
+        pytest.fail("SWIFTLET_MODEL_MINILM is not set: point it at the all-MiniLM-L6-v2 folder "
+                    "(scripts/fetch-minilm.sh) -- the suite must be run with it", pytrace=False)
+    if not os.path.isfile(os.path.join(p, "config.json")) or not os.path.isfile(os.path.join(p, "model.safetensors")):
+        pytest.fail(f"SWIFTLET_MODEL_MINILM={p} is not a folder with config.json and model.safetensors", pytrace=False)
+    return p
 
 
 @pytest.fixture(scope="session")
