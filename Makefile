@@ -116,6 +116,27 @@ bench: build model
 bench-kernels: build
 	$(BUILD)/bin/swiftlet-kernel-bench
 
+# Sentence embeddings (all-MiniLM-L6-v2): Swiftlet vs sentence-transformers vs
+# llama.cpp, 256 short sentences at 1 and 2 threads (bench/bench_embed.py).
+# Installs the cached st-venv (scripts/st-venv.sh, torch, several GB, once) and
+# llama-venv; converts the folder to $(EMBED_GGUF) for llama.cpp with
+# `swiftlet convert` once (without a converter, llama.cpp is left out).
+# `make bench-embed BENCH_EMBED_ARGS="--runs 5"` passes arguments on.
+EMBED_GGUF ?= $(CACHE)/models/all-MiniLM-L6-v2.f32.gguf
+BENCH_EMBED_ARGS ?=
+.PHONY: bench-embed
+bench-embed: build model
+	@scripts/st-venv.sh >/dev/null
+	@scripts/llama-venv.sh >/dev/null
+	@folder="$$(scripts/fetch-minilm.sh)" && \
+	if [ ! -f "$(EMBED_GGUF)" ]; then \
+		$(BUILD)/bin/swiftlet convert "$$folder" "$(EMBED_GGUF).partial" && \
+		mv "$(EMBED_GGUF).partial" "$(EMBED_GGUF)" || \
+		{ rm -f "$(EMBED_GGUF).partial"; echo "bench-embed: no GGUF (swiftlet convert failed): llama.cpp left out" >&2; }; \
+	fi && \
+	gguf=(); [ -f "$(EMBED_GGUF)" ] && gguf=(--gguf "$(EMBED_GGUF)"); \
+	SWIFTLET_MODEL_MINILM="$$folder" python3 bench/bench_embed.py --folder "$$folder" "$${gguf[@]}" $(BENCH_EMBED_ARGS)
+
 # Hardening (README "Hardening"): each builds its own instrumented library in
 # .build-fuzz, .build-asan or .build-tsan (scripts/build-sanitized.sh).
 # `make fuzz FUZZ_SECONDS=600` fuzzes each target that long (make test: 25 s).

@@ -8,7 +8,7 @@
 - `real_model_path` / `real_model`: the real model from $SWIFTLET_MODEL_Q4_1;
   `gemma3_model_path` / `gemma3_model`: Gemma 3 270M from $SWIFTLET_MODEL_GEMMA3
   (required: the suite is meant to be run with it).
-- `minilm_folder`: the all-MiniLM-L6-v2 Hugging Face folder from $SWIFTLET_MODEL_MINILM
+- `minilm_folder`: all-MiniLM-L6-v2's Hugging Face folder from $SWIFTLET_MODEL_MINILM
   (scripts/fetch-minilm.sh; required like the models above).
 """
 from __future__ import annotations
@@ -123,14 +123,15 @@ def gemma3_model_path() -> str:
 
 @pytest.fixture(scope="session")
 def minilm_folder() -> str:
-    """all-MiniLM-L6-v2's Hugging Face folder (tokenizer.json, config.json, ...) from $SWIFTLET_MODEL_MINILM
-    (scripts/fetch-minilm.sh; `make test` sets it). Fails, not skips, without it."""
+    """all-MiniLM-L6-v2's Hugging Face folder (config.json, model.safetensors, tokenizer.json, ...)
+    from $SWIFTLET_MODEL_MINILM (scripts/fetch-minilm.sh; `make test` sets it). Fails, not skips, without it."""
     p = os.environ.get("SWIFTLET_MODEL_MINILM")
     if not p:
         pytest.fail("SWIFTLET_MODEL_MINILM is not set: point it at the all-MiniLM-L6-v2 folder "
                     "(scripts/fetch-minilm.sh) -- the suite must be run with it", pytrace=False)
-    if not os.path.isfile(os.path.join(p, "tokenizer.json")):
-        pytest.fail(f"SWIFTLET_MODEL_MINILM={p} has no tokenizer.json", pytrace=False)
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        if not os.path.isfile(os.path.join(p, name)):
+            pytest.fail(f"SWIFTLET_MODEL_MINILM={p} is not the all-MiniLM-L6-v2 folder: it has no {name}", pytrace=False)
     return p
 
 
