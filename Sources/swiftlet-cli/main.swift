@@ -15,7 +15,8 @@ let usage = """
       tokenize MODEL TEXT [--special] [--bos]
                    print the token ids and pieces of TEXT
       inspect MODEL
-                   print the metadata and tensors of a GGUF file
+                   print the metadata and tensors of a GGUF file (or of a
+                   Hugging Face folder, as `convert` would write them)
       quantize INPUT OUTPUT [--type q8_0|q4_0|q4_1|q5_0|q5_1]
                    write a copy of a GGUF model (or of a Hugging Face folder)
                    with its matrices in that block type (default q8_0; norms
@@ -171,8 +172,9 @@ func escaped(_ bytes: [UInt8]) -> String {
 
 func runInspect(_ options: Options) throws {
     let path = options.positional[0]
-    let file = try GGUFFile(path: path)
-    write("GGUF version \(file.version), \(file.metadataKeys.count) metadata keys, \(file.tensors.count) tensors\n\n")
+    let file = try openModelFile(path)
+    let kind = (file as? GGUFFile).map { "GGUF version \($0.version)" } ?? "Hugging Face folder, as GGUF"
+    write("\(kind), \(file.metadataKeys.count) metadata keys, \(file.tensors.count) tensors\n\n")
     for key in file.metadataKeys {
         var value = file.metadata(key)!.rendered()
         if value.utf8.count > 160 { value = String(value.prefix(157)) + "..." }

@@ -82,5 +82,11 @@ int main(void) {
     FIELD(swiftlet_chat_params, struct_size)
     FIELD(swiftlet_chat_params, add_generation_prompt)
     FIELD(swiftlet_chat_params, chat_template)
+
+    STRUCT(swiftlet_embed_params)
+    FIELD(swiftlet_embed_params, struct_size)
+    FIELD(swiftlet_embed_params, pooling)
+    FIELD(swiftlet_embed_params, normalize)
+    FIELD(swiftlet_embed_params, reserved)
     return 0;
 }

@@ -256,7 +256,7 @@ def test_model_load_errors(lib, tmp_path, tiny_paths):
     expect(load_status(p), sw.ERROR_NOT_FOUND, "missing tensor")
     bad_specs = [
         ("pre", dict(tokenizer_pre="no-such-pre"), sw.ERROR_UNSUPPORTED, "unknown pre-tokenizer"),
-        ("wpm", dict(tokenizer_model="bert"), sw.ERROR_UNSUPPORTED, "unsupported tokenizer model"),
+        ("ugm", dict(tokenizer_model="t5"), sw.ERROR_UNSUPPORTED, "unsupported tokenizer model"),
         ("spm", dict(tokenizer_model="llama"), sw.ERROR_INVALID_FILE, "SentencePiece vocabulary without scores"),
         ("nokey", dict(omit_key="llama.embedding_length"), sw.ERROR_NOT_FOUND, "missing hyperparameter key"),
         ("notok", dict(omit_key="tokenizer.ggml.tokens"), sw.ERROR_NOT_FOUND, "missing vocabulary"),

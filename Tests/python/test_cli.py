@@ -311,3 +311,31 @@ def test_quantize_f16_model_to_q8_0(cli, tiny_paths, tmp_path, lib):
     finally:
         lib.swiftlet_model_free(m)
     check_inspect(cli, dst)
+
+
+# ---------------------------------------------------------------- embed and convert
+
+
+def test_embed_prints_the_libraries_vectors(cli, lib, minilm_folder, make_context):
+    texts = ["A man is eating food.", ""]
+    out = ok(run(cli, "embed", minilm_folder, *texts, "--threads", "2"))
+    printed = np.array([[float(v) for v in line.split()] for line in out.strip("\n").split("\n")])
+    assert printed.shape == (2, 384)
+    model = sw.model_load(minilm_folder, n_threads=2)
+    try:
+        expected = sw.embed(make_context(model, n_threads=2), texts, 384)
+    finally:
+        lib.swiftlet_model_free(model)
+    np.testing.assert_allclose(printed, expected, atol=1e-6)
+    raw = np.array([float(v) for v in ok(run(cli, "embed", minilm_folder, texts[0], "--raw", "--pooling", "cls")).split()])
+    assert abs(np.linalg.norm(raw) - 1) > 1e-3
+
+
+def test_embed_and_convert_errors(cli, minilm_folder, tmp_path):
+    proc = run(cli, "embed", minilm_folder, "x", "--pooling", "max")
+    assert proc.returncode == 1 and b"--pooling" in proc.stderr and proc.stdout == b""
+    gguf_file = tmp_path / "not-a-folder.gguf"
+    gguf_file.write_bytes(b"GGUF")
+    proc = run(cli, "convert", str(gguf_file), str(tmp_path / "out.gguf"))
+    assert proc.returncode == 1 and b"not a folder" in proc.stderr
+    assert not (tmp_path / "out.gguf").exists()

@@ -113,6 +113,15 @@ namespace Swiftlet.Interop
         public IntPtr chat_template;
     }
 
+    [StructLayout(LayoutKind.Sequential)]
+    public struct swiftlet_embed_params
+    {
+        public uint struct_size;
+        public int pooling;
+        public int normalize;
+        public uint reserved;
+    }
+
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     public delegate int swiftlet_token_callback(IntPtr piece, UIntPtr piece_len, int token, IntPtr user_data);
 
@@ -171,6 +180,8 @@ namespace Swiftlet.Interop
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_generate(SafeContextHandle context, byte[] prompt, ref swiftlet_generate_params parameters, swiftlet_token_callback callback, IntPtr user_data, ref swiftlet_generate_result result);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_chat_params_init(out swiftlet_chat_params parameters);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_chat_format(SafeModelHandle model, swiftlet_chat_message[] messages, UIntPtr n_messages, ref swiftlet_chat_params parameters, byte[] buf, UIntPtr buf_size, out UIntPtr out_len);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_embed_params_init(out swiftlet_embed_params parameters);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_embed(SafeContextHandle context, IntPtr[] texts, UIntPtr n_texts, ref swiftlet_embed_params parameters, float[] output, UIntPtr out_capacity, out UIntPtr out_count);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_chat(SafeContextHandle context, swiftlet_chat_message[] messages, UIntPtr n_messages, ref swiftlet_chat_params chat_params, ref swiftlet_generate_params parameters, swiftlet_token_callback callback, IntPtr user_data, ref swiftlet_generate_result result);
     }
 
@@ -189,5 +200,10 @@ namespace Swiftlet.Interop
     public static class TokenizeFlags
     {
         public const uint AddBos = 1, Special = 2, ModelBos = 4;
+    }
+
+    public static class Pooling
+    {
+        public const int Model = 0, Mean = 1, Cls = 2, Last = 3;
     }
 }

@@ -12,6 +12,7 @@ namespace Swiftlet
     {
         internal readonly SafeContextHandle Handle;
         readonly int vocabularySize;
+        readonly int embeddingLength;
 
         internal SwiftletContext(SwiftletModel model, ContextOptions options)
         {
@@ -24,6 +25,7 @@ namespace Swiftlet
             SwiftletException.Check(Native.swiftlet_context_create(model.Handle, ref p, out context));
             Handle = new SafeContextHandle(context);
             vocabularySize = model.VocabularySize;
+            embeddingLength = model.Info.n_embd;
         }
 
         public int Position { get { return Native.swiftlet_context_position(Handle); } }
@@ -43,6 +45,45 @@ namespace Swiftlet
             var logits = new float[vocabularySize];
             Marshal.Copy(pointer, logits, 0, logits.Length);
             return logits;
+        }
+
+        /// <summary>
+        /// One embedding per text (n_embd floats each), pooled as `pooling` says
+        /// (a Pooling constant; Model: the model's own), L2-normalized unless
+        /// `normalize` is false. A BERT model embeds many texts per pass; a
+        /// decoder's context is empty afterwards (see swiftlet_embed).
+        /// </summary>
+        public float[][] Embed(string[] texts, bool normalize = true, int pooling = Interop.Pooling.Model)
+        {
+            var pinned = new GCHandle[texts.Length];
+            var pointers = new IntPtr[texts.Length];
+            try
+            {
+                for (int i = 0; i < texts.Length; i++)
+                {
+                    pinned[i] = GCHandle.Alloc(Utf8.Bytes(texts[i]), GCHandleType.Pinned);
+                    pointers[i] = pinned[i].AddrOfPinnedObject();
+                }
+                swiftlet_embed_params p;
+                Native.swiftlet_embed_params_init(out p);
+                p.pooling = pooling;
+                p.normalize = normalize ? 1 : 0;
+                var output = new float[texts.Length * embeddingLength];
+                UIntPtr count;
+                SwiftletException.Check(Native.swiftlet_embed(Handle, pointers, new UIntPtr((uint)texts.Length), ref p,
+                                                              output, new UIntPtr((uint)output.Length), out count));
+                var rows = new float[texts.Length][];
+                for (int i = 0; i < texts.Length; i++)
+                {
+                    rows[i] = new float[embeddingLength];
+                    Array.Copy(output, i * embeddingLength, rows[i], 0, embeddingLength);
+                }
+                return rows;
+            }
+            finally
+            {
+                foreach (var handle in pinned) if (handle.IsAllocated) handle.Free();
+            }
         }
 
         public void Rewind(int position) { SwiftletException.Check(Native.swiftlet_context_rewind(Handle, position)); }

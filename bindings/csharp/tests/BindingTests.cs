@@ -45,6 +45,7 @@ static class BindingTests
             Test("1,000 context create/dispose cycles keep memory flat", CyclesKeepMemoryFlat),
             Test("load progress reaches 1, and false cancels the load", LoadProgress),
             Test("tokenize, detokenize and a caller's chat template", TokensAndTemplates),
+            Test("embeddings: one unit vector per text, each its own", Embeddings),
         };
         int passed = 0, failed = 0;
         foreach (var test in tests)
@@ -332,6 +333,28 @@ static class BindingTests
             Assert(model.FormatChat(messages).Contains("<|im_start|>user"), "the model's template was not used");
             var e = Catch(() => model.FormatChat(messages, true, "{% for %}"));
             Assert(e.Status == Status.Template, "status " + e.Status);
+        }
+    }
+
+    static void Embeddings()
+    {
+        using (var model = new SwiftletModel(modelPath))
+        using (var context = model.CreateContext())
+        {
+            var texts = new[] { "The cat sat on the mat.", "Quarterly revenue grew by 4%.", "The cat sat on the mat." };
+            var vectors = context.Embed(texts);
+            Assert(vectors.Length == 3 && vectors[0].Length == model.Info.n_embd, "shape " + vectors.Length);
+            foreach (var v in vectors)
+            {
+                double norm = Math.Sqrt(v.Sum(x => (double)x * x));
+                Assert(Math.Abs(norm - 1) < 1e-4, "norm " + norm);
+            }
+            Assert(vectors[0].SequenceEqual(vectors[2]), "the same text gave two vectors");
+            Assert(!vectors[0].SequenceEqual(vectors[1]), "different texts gave one vector");
+            var raw = context.Embed(new[] { texts[0] }, false, Pooling.Mean)[0];
+            Assert(Math.Abs(Math.Sqrt(raw.Sum(x => (double)x * x)) - 1) > 1e-3, "normalize=false still normalized");
+            var e = Catch(() => context.Embed(texts, true, 9));
+            Assert(e.Status == Status.InvalidArgument, "status " + e.Status);
         }
     }
 }

@@ -52,6 +52,24 @@ def model(model_path: str) -> Iterator[swiftlet.Model]:
 
 
 @pytest.fixture(scope="session")
+def minilm_path() -> str:
+    """all-MiniLM-L6-v2's Hugging Face folder (scripts/fetch-minilm.sh; `make test` sets it)."""
+    path = os.environ.get("SWIFTLET_MODEL_MINILM")
+    if not path:
+        pytest.fail("SWIFTLET_MODEL_MINILM is not set: point it at the all-MiniLM-L6-v2 folder "
+                    "(scripts/fetch-minilm.sh prints the path)", pytrace=False)
+    if not os.path.isdir(path):
+        pytest.fail(f"SWIFTLET_MODEL_MINILM={path} is not a folder", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def minilm(minilm_path: str) -> Iterator[swiftlet.Model]:
+    with swiftlet.Model(minilm_path, n_threads=THREADS) as loaded:
+        yield loaded
+
+
+@pytest.fixture(scope="session")
 def tiny_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     import make_tiny_models as mk
     directory = tmp_path_factory.mktemp("tiny-models")

@@ -113,6 +113,8 @@ def ctypes_type(value: Any, abi: ModuleType) -> str:
         target = value._type_
         if target is ctypes.c_void_p:
             return "handle**"
+        if target is ctypes.c_char_p:
+            return "char**"
         if target in names:
             return names[target] + "*"
         inner = _CTYPES_SCALARS.get(target) or {ctypes.c_char: "char"}[target]

@@ -25,9 +25,9 @@ from typing import Any
 # ------------------------------------------------------------------ versions
 
 VERSION_MAJOR = 0
-VERSION_MINOR = 2
+VERSION_MINOR = 3
 VERSION_PATCH = 0
-VERSION_STRING = "0.2.0"
+VERSION_STRING = "0.3.0"
 VERSION_NUMBER = VERSION_MAJOR * 1000000 + VERSION_MINOR * 1000 + VERSION_PATCH
 
 # ------------------------------------------------------------------ statuses
