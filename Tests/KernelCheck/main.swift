@@ -1,6 +1,7 @@
 // Test driver for kernels whose accuracy is checked value by value against
 // numpy (the forward-pass tests see them only through the logits):
 //   kernel-check exp IN.f32 OUT.f32     avx2Exp over raw little-endian floats
+//   kernel-check gelu-erf IN.f32 OUT.f32 avx2GeluErf over raw little-endian floats
 // Exits 2 with a message when the CPU lacks the kernel's instruction set.
 import CSwiftletSupport
 import Glibc
@@ -31,12 +32,19 @@ func writeFloats(_ values: [Float], _ path: String) {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 4, arguments[1] == "exp" else { fail("usage: kernel-check exp IN.f32 OUT.f32") }
+guard arguments.count == 4, ["exp", "gelu-erf"].contains(arguments[1]) else {
+    fail("usage: kernel-check exp|gelu-erf IN.f32 OUT.f32")
+}
 #if arch(x86_64)
 guard slc_cpu_has_avx2_fma() else { fail("this CPU lacks AVX2/FMA", status: 2) }
 let input = readFloats(arguments[2])
 var output = [Float](repeating: 0, count: input.count)
-for (i, x) in input.enumerated() { output[i] = avx2Exp(SIMD8<Float>(repeating: x))[0] }
+if arguments[1] == "exp" {
+    for (i, x) in input.enumerated() { output[i] = avx2Exp(SIMD8<Float>(repeating: x))[0] }
+} else {
+    output = input
+    output.withUnsafeMutableBufferPointer { avx2GeluErf($0.baseAddress!, count: $0.count) }
+}
 writeFloats(output, arguments[3])
 #else
 fail("no AVX2 kernels on this architecture", status: 2)

@@ -22,12 +22,12 @@ REPO = Path(__file__).resolve().parents[2]
 DRIVER = REPO / "build" / "test-bin" / "kernel-check"
 
 
-def run_exp(values: np.ndarray, tmp_path: Path) -> np.ndarray:
+def run_exp(values: np.ndarray, tmp_path: Path, kernel: str = "exp") -> np.ndarray:
     if not DRIVER.exists():
         pytest.skip("build/test-bin/kernel-check is not built (run make)")
     source, result = tmp_path / "in.f32", tmp_path / "out.f32"
     values.astype("<f4").tofile(source)
-    run = subprocess.run([str(DRIVER), "exp", str(source), str(result)], capture_output=True, text=True)
+    run = subprocess.run([str(DRIVER), kernel, str(source), str(result)], capture_output=True, text=True)
     if run.returncode == 2:
         pytest.skip(run.stderr.strip())
     assert run.returncode == 0, run.stderr
@@ -60,3 +60,19 @@ def test_exp_overflows_to_infinity_exactly_where_float_does(tmp_path):
         want = np.exp(x)  # float32: 88.72 is still finite, 88.73 is not
     assert np.isfinite(got[0]) and abs(float(got[0]) / float(np.exp(np.float64(x[0]))) - 1) < 4e-7, got
     assert np.all(np.isinf(got[1:])) and np.array_equal(np.isinf(got), np.isinf(want)), (got, want)
+
+
+def test_gelu_erf_is_within_its_erf_bound(tmp_path):
+    """avx2GeluErf against x/2·(1 + erf(x/√2)) in float64 (math.erf): erf by
+    Abramowitz & Stegun 7.1.26 is within 1.5e-7 absolute, and computing it in
+    float (t, the polynomial, e^(−z²), 1 − tail, 1 + erf) adds up to about
+    4.5e-7 more; gelu = x/2 · (1 + erf), so the bound is |x|·3e-7 (measured:
+    2.3e-7) + 2e-7·|gelu| for the last roundings. Covers the vector loop and
+    the tail, both signs, tiny and large values."""
+    import math
+    x = np.concatenate([np.linspace(-12, 12, 200_003), [-0.0, 0.0, 1e-30, -1e-30, 1e-8, -50, 50, 3e4, -3e4]])
+    x = x.astype(np.float32)
+    got = run_exp(x, tmp_path, kernel="gelu-erf").astype(np.float64)
+    x64 = x.astype(np.float64)
+    want = 0.5 * x64 * (1 + np.array([math.erf(v / math.sqrt(2)) for v in x64]))
+    assert np.all(np.abs(got - want) <= np.abs(x64) * 3e-7 + 2e-7 * np.abs(want) + 1e-30)

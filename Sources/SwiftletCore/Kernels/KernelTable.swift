@@ -80,6 +80,8 @@ struct KernelTable: Sendable {
     let swiGLU: @Sendable (_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ count: Int) -> Void
     /// gate[i] = gelu(gate[i]) · up[i] (GELU's tanh form), in place.
     let geGLU: @Sendable (_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ count: Int) -> Void
+    /// x[i] = gelu(x[i]) in its exact erf form (BERT), in place.
+    let geluErf: @Sendable (_ x: UnsafeMutablePointer<Float>, _ count: Int) -> Void
 
     /// The row product for weights in `format`.
     @inline(__always)
@@ -110,7 +112,7 @@ struct KernelTable: Sendable {
         quantizeSuperBlockRow: { portableQuantizeSuperBlockRow($0, values: $1, scales: $2, sums: $3, count: $4) },
         attentionScores: portableAttentionScores, attentionMix: portableAttentionMix, groupedAttention: nil,
         halvesFromFloats: portableHalvesFromFloats, floatsFromHalves: portableFloatsFromHalves,
-        softmax: portableSoftmax, swiGLU: portableSwiGLU, geGLU: portableGeGLU)
+        softmax: portableSoftmax, swiGLU: portableSwiGLU, geGLU: portableGeGLU, geluErf: portableGeluErf)
 
     #if arch(x86_64)
     static let avx2 = KernelTable(
@@ -133,7 +135,8 @@ struct KernelTable: Sendable {
         halvesFromFloats: { avx2HalvesFromFloats($0, $1, count: $2) },
         floatsFromHalves: { avx2FloatsFromHalves($0, sourceStride: $1, rows: $2, columns: $3, $4) },
         softmax: { avx2Softmax($0, count: $1) },
-        swiGLU: { avx2SwiGLU($0, $1, count: $2) }, geGLU: { avx2GeGLU($0, $1, count: $2) })
+        swiGLU: { avx2SwiGLU($0, $1, count: $2) }, geGLU: { avx2GeGLU($0, $1, count: $2) },
+        geluErf: { avx2GeluErf($0, count: $1) })
 
     static let avx512VNNI = KernelTable(
         set: .avx512VNNI,
@@ -155,7 +158,7 @@ struct KernelTable: Sendable {
             },
             heads: min(groupAttentionHeads, avx2GroupAttentionHeads), takes: avx2.groupedAttention!.takes),
         halvesFromFloats: avx2.halvesFromFloats, floatsFromHalves: avx2.floatsFromHalves,
-        softmax: avx2.softmax, swiGLU: avx2.swiGLU, geGLU: avx2.geGLU)
+        softmax: avx2.softmax, swiGLU: avx2.swiGLU, geGLU: avx2.geGLU, geluErf: avx2.geluErf)
 
     #endif
 }

@@ -189,6 +189,14 @@ func portableGeGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Floa
     }
 }
 
+/// GELU in its exact form, x·Φ(x) = x/2 · (1 + erf(x/√2)), in place (BERT), with libm's erff.
+func portableGeluErf(_ x: UnsafeMutablePointer<Float>, _ count: Int) {
+    for i in 0..<count {
+        let v = x[i]
+        x[i] = 0.5 * v * (1 + erff(v * 0.707_106_781_186_547_5))
+    }
+}
+
 /// In-place softmax of x[0..<count].
 func portableSoftmax(_ x: UnsafeMutablePointer<Float>, _ count: Int) {
     var largest = -Float.infinity

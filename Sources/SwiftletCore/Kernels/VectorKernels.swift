@@ -81,14 +81,6 @@ func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
     }
 }
 
-/// GELU in its exact form, x·Φ(x) = x/2 · (1 + erf(x/√2)), in place (BERT).
-func geluErf(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count {
-        let v = x[i]
-        x[i] = 0.5 * v * (1 + erff(v * 0.707_106_781_186_547_5))
-    }
-}
-
 /// u = √(2/π) · (x + 0.044715 x³), the argument of tanh in GELU's tanh form.
 @inline(__always)
 func geluTanhArgument(_ x: Float) -> Float { 0.797_884_560_802_865_4 * (x + 0.044_715 * x * x * x) }

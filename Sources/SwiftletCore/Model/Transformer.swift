@@ -134,7 +134,7 @@ struct Transformer: Sendable {
             case .geluErf:
                 plan.multiply(block.up.matrix, ffnInput, count, into: s.gate)
                 addBias(block.up, to: s.gate, count: count)
-                plan.pool.parallelFor(count) { tokens in geluErf(s.gate + tokens.lowerBound * n, count: tokens.count * n) }
+                plan.pool.parallelFor(count) { tokens in plan.kernels.geluErf(s.gate + tokens.lowerBound * n, tokens.count * n) }
             }
             let activated = plan.prepare(s.gate, columns: c.feedForwardLength, count: count)
             plan.multiply(block.down.matrix, activated, count, into: s.projected)
