@@ -120,7 +120,7 @@ bench-kernels: build
 # llama.cpp, 256 short sentences at 1 and 2 threads (bench/bench_embed.py).
 # Installs the cached st-venv (scripts/st-venv.sh, torch, several GB, once) and
 # llama-venv; converts the folder to $(EMBED_GGUF) for llama.cpp with
-# `swiftlet convert` once (without a converter, llama.cpp is left out).
+# `swiftlet convert` (every run: a second, and never a stale file).
 # `make bench-embed BENCH_EMBED_ARGS="--runs 5"` passes arguments on.
 EMBED_GGUF ?= $(CACHE)/models/all-MiniLM-L6-v2.f32.gguf
 BENCH_EMBED_ARGS ?=
@@ -129,13 +129,8 @@ bench-embed: build model
 	@scripts/st-venv.sh >/dev/null
 	@scripts/llama-venv.sh >/dev/null
 	@folder="$$(scripts/fetch-minilm.sh)" && \
-	if [ ! -f "$(EMBED_GGUF)" ]; then \
-		$(BUILD)/bin/swiftlet convert "$$folder" "$(EMBED_GGUF).partial" && \
-		mv "$(EMBED_GGUF).partial" "$(EMBED_GGUF)" || \
-		{ rm -f "$(EMBED_GGUF).partial"; echo "bench-embed: no GGUF (swiftlet convert failed): llama.cpp left out" >&2; }; \
-	fi && \
-	gguf=(); [ -f "$(EMBED_GGUF)" ] && gguf=(--gguf "$(EMBED_GGUF)"); \
-	SWIFTLET_MODEL_MINILM="$$folder" python3 bench/bench_embed.py --folder "$$folder" "$${gguf[@]}" $(BENCH_EMBED_ARGS)
+	$(BUILD)/bin/swiftlet convert "$$folder" "$(EMBED_GGUF)" && \
+	SWIFTLET_MODEL_MINILM="$$folder" python3 bench/bench_embed.py --folder "$$folder" --gguf "$(EMBED_GGUF)" $(BENCH_EMBED_ARGS)
 
 # Hardening (README "Hardening"): each builds its own instrumented library in
 # .build-fuzz, .build-asan or .build-tsan (scripts/build-sanitized.sh).
