@@ -10,12 +10,14 @@
 #   - Tests/python/test_gguf_formats.py with its hostile corpus
 #     (Tests/python/gguf_corpus.py) through ctypes: Python runs with the ASan
 #     runtime in LD_PRELOAD and SWIFTLET_LIB pointing at the ASan build, and the
-#     gguf-inspect driver it also uses is the ASan build's.
+#     gguf-inspect driver it also uses is the ASan build's;
+#   - Tests/python/test_embeddings.py the same way: Hugging Face folders,
+#     hostile ones included, and the encoder's packed passes.
 #
 # Leaks: the C programs run with detect_leaks=1 and must free everything.
 # Python runs with detect_leaks=0: the interpreter itself keeps memory at exit
 # that LeakSanitizer would report (its own, not the library's).
-# Needs SWIFTLET_MODEL_Q4_1 and SWIFTLET_MODEL_GEMMA3 (the Makefile sets them).
+# Needs SWIFTLET_MODEL_Q4_1, SWIFTLET_MODEL_GEMMA3 and SWIFTLET_MODEL_MINILM (the Makefile sets them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${SWIFTLET_MODEL_Q4_1:?set SWIFTLET_MODEL_Q4_1 to the real model (make test-asan does)}"
@@ -130,4 +132,12 @@ quant_kernels() {  # every weight format's kernels (gguf-inspect product) and ho
     [ "$status" -eq 0 ] && ! grep -q "ERROR: AddressSanitizer" "$out/logs/quant-kernels.log"
 }
 check "Tests/python/test_quant_kernels.py and test_quant_types.py through the ASan builds, no ASan report" quant_kernels
+embeddings() {  # Hugging Face folders (hostile ones too), the encoder, packed passes, swiftlet_embed's errors
+    local status=0
+    run embeddings env LD_PRELOAD="$asan_runtime" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" SWIFTLET_LIB="$lib" \
+        python3 -m pytest -q -p no:cacheprovider Tests/python/test_embeddings.py || status=$?
+    tail -n 1 "$out/logs/embeddings.log" | sed 's/^/     | /'
+    [ "$status" -eq 0 ] && ! grep -q "ERROR: AddressSanitizer" "$out/logs/embeddings.log"
+}
+check "Tests/python/test_embeddings.py through the ASan build, no ASan report" embeddings
 summary asan

@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 repo="$PWD"
 
 model="${SWIFTLET_MODEL_Q4_1:-$(scripts/fetch-model.sh)}"
+minilm="${SWIFTLET_MODEL_MINILM:-$(scripts/fetch-minilm.sh)}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 venv="$work/venv"
@@ -45,7 +46,7 @@ echo "== test dependencies"
 
 echo "== pytest bindings/python/tests"
 status=0
-(cd bindings/python && env -u SWIFTLET_LIBRARY SWIFTLET_MODEL_Q4_1="$model" \
+(cd bindings/python && env -u SWIFTLET_LIBRARY SWIFTLET_MODEL_Q4_1="$model" SWIFTLET_MODEL_MINILM="$minilm" \
     "$python" -m pytest -q -p no:cacheprovider tests) || status=$?
 rm -rf bindings/python/build bindings/python/src/swiftlet.egg-info
 exit $status
