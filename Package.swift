@@ -43,9 +43,12 @@ let package = Package(
         // Test drivers: they reach engine pieces the C API does not expose
         // (any chat template; row-level quantization; single kernels) for the Python tests.
         .executableTarget(name: "ChatTemplateCheck", dependencies: ["SwiftletCore"], path: "Tests/ChatTemplateCheck"),
-        .executableTarget(name: "GGUFInspect", dependencies: ["SwiftletCore"], path: "Tests/GGUFInspect"),
-        .executableTarget(name: "SafeTensorsInspect", dependencies: ["SwiftletCore"], path: "Tests/SafeTensorsInspect"),
-        .executableTarget(name: "TokenizerCheck", dependencies: ["SwiftletCore"], path: "Tests/TokenizerCheck"),
+        .target(name: "DriverSupport", dependencies: ["SwiftletCore"], path: "Tests/DriverSupport"),
+        .executableTarget(name: "GGUFInspect", dependencies: ["SwiftletCore", "DriverSupport"], path: "Tests/GGUFInspect"),
+        .executableTarget(name: "SafeTensorsInspect", dependencies: ["SwiftletCore", "DriverSupport"],
+                          path: "Tests/SafeTensorsInspect"),
+        .executableTarget(name: "TokenizerCheck", dependencies: ["SwiftletCore", "DriverSupport"],
+                          path: "Tests/TokenizerCheck"),
         .executableTarget(name: "KernelCheck", dependencies: ["CSwiftletSupport", "SwiftletKernelsAVX2"],
                           path: "Tests/KernelCheck", swiftSettings: [.swiftLanguageMode(.v5)]),
     ]

@@ -97,6 +97,17 @@ struct WeightLoader {
         return QuantizedMatrix(base: UnsafeRawPointer(destination), rows: rows, columns: columns, format: .q8_0)
     }
 
+    /// y = W·x (+ b): `name`.weight, and `name`.bias when `bias`.
+    mutating func projection(_ name: String, rows: Int, columns: Int, bias: Bool) throws -> Projection {
+        Projection(matrix: try matrix(name + ".weight", rows: rows, columns: columns),
+                   bias: bias ? try vector(name + ".bias", count: rows) : nil)
+    }
+
+    /// A norm of `count` values: `name`.weight, and `name`.bias when `bias` (LayerNorm).
+    mutating func norm(_ name: String, count: Int, bias: Bool) throws -> Norm {
+        Norm(weight: try vector(name + ".weight", count: count), bias: bias ? try vector(name + ".bias", count: count) : nil)
+    }
+
     /// A vector of `count` floats.
     mutating func vector(_ name: String, count: Int) throws -> UnsafePointer<Float> {
         let info = try tensor(name, dimensions: [count])

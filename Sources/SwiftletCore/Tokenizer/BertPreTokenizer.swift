@@ -28,12 +28,6 @@ enum BertPreTokenizer {
             default: return false
             }
         }
-        switch scalar.properties.generalCategory {
-        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation:
-            return true
-        default:
-            return false
-        }
+        return PreTokenizer.CharacterClass.isPunctuation(scalar)
     }
 }

@@ -55,13 +55,11 @@ enum Bert: Architecture {
 
     static func weights(_ c: TransformerConfig, _ t: inout WeightLoader) throws -> TransformerWeights {
         let e = c.embeddingLength
+        // Biases on every projection, LayerNorms with a shift.
         func projection(_ name: String, rows: Int, columns: Int) throws -> Projection {
-            Projection(matrix: try t.matrix(name + ".weight", rows: rows, columns: columns),
-                       bias: try t.vector(name + ".bias", count: rows))
+            try t.projection(name, rows: rows, columns: columns, bias: true)
         }
-        func norm(_ name: String) throws -> Norm {
-            Norm(weight: try t.vector(name + ".weight", count: e), bias: try t.vector(name + ".bias", count: e))
-        }
+        func norm(_ name: String) throws -> Norm { try t.norm(name, count: e, bias: true) }
         let embedding = try t.matrix("token_embd.weight", rows: c.vocabularySize, columns: e)
         let positions = try t.matrix("position_embd.weight", rows: c.contextLength, columns: e)
         let types = try t.matrix("token_types.weight", rows: try t.rowCount(of: "token_types.weight", columns: e), columns: e)

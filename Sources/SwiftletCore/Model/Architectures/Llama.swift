@@ -40,11 +40,10 @@ enum Llama: Architecture {
     static func ropeModelWeights(_ c: TransformerConfig, _ t: inout WeightLoader, attentionBiases: Bool = false,
                                  gemmaNorms: Bool = false) throws -> TransformerWeights {
         func projection(_ name: String, rows: Int, columns: Int, bias: Bool = false) throws -> Projection {
-            Projection(matrix: try t.matrix(name + ".weight", rows: rows, columns: columns),
-                       bias: bias ? try t.vector(name + ".bias", count: rows) : nil)
+            try t.projection(name, rows: rows, columns: columns, bias: bias)
         }
         func norm(_ name: String, count: Int? = nil) throws -> Norm {
-            Norm(weight: try t.vector(name + ".weight", count: count ?? c.embeddingLength))
+            try t.norm(name, count: count ?? c.embeddingLength, bias: false)
         }
         let embedding = try t.matrix("token_embd.weight", rows: c.vocabularySize, columns: c.embeddingLength)
         var blocks: [BlockWeights] = []
