@@ -46,7 +46,7 @@ build() {
         return 1
     fi
     local stamp="$out/work/.seeds-made"
-    local inputs=(Tests/fuzz/make_seeds.py Tests/python/make_tiny_models.py Tests/python/gguf_corpus.py
+    local inputs=(Tests/fuzz/make_seeds.py Tests/python/make_tiny_models.py Tests/python/gguf_corpus.py Tests/python/make_tiny_bert.py
                   Tests/goldens/chat_templates.json Tests/goldens/tokenizer_smollm2.json)
     local input stale=0
     for input in "${inputs[@]}"; do [ "$input" -nt "$stamp" ] && stale=1; done

@@ -13,6 +13,14 @@ build into build/fuzz/work):
       malformed files of Tests/python/gguf_corpus.py.
   OUT/seeds/tokenizer/
       Every text of the tokenizer goldens (Tests/goldens/tokenizer_smollm2.json).
+  OUT/models/hf_bert/, OUT/models/hf_bert_sharded/
+      The Hugging Face folders the hf_folder target copies: make_tiny_bert.py's
+      tiny BERT (321-token WordPiece vocabulary, hidden 64, 2 layers), F16, in
+      one model.safetensors and in two shards with model.safetensors.index.json.
+  OUT/seeds/hf_folder/
+      Each file of those folders the target replaces, its selector byte first
+      (HF_FOLDER_FILES below, in the target's order), plus model.safetensors
+      in F32 and BF16 and the CLS-pooling 1_Pooling/config.json.
   OUT/seeds/chat_template/
       Every template of Tests/goldens/chat_templates.json, as the target reads
       its input: template, NUL, then the message contents separated by NUL.
@@ -39,6 +47,7 @@ import gguf  # noqa: E402
 from gguf import GGMLQuantizationType as QT  # noqa: E402
 
 import gguf_corpus  # noqa: E402
+import make_tiny_bert  # noqa: E402
 import make_tiny_models as tiny  # noqa: E402
 
 CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content']"
@@ -113,8 +122,33 @@ def write_tokenizer_seeds(out: Path) -> None:
         (d / f"golden-{i:03}.txt").write_bytes(text)
 
 
+# The files the hf_folder target replaces, in the order of its selector byte
+# (input[0] % 7), and which seed folder each is replaced in.
+HF_FOLDER_FILES = [("hf_bert", "model.safetensors"), ("hf_bert", "config.json"), ("hf_bert", "tokenizer.json"),
+                   ("hf_bert", "1_Pooling/config.json"), ("hf_bert", "sentence_bert_config.json"),
+                   ("hf_bert", "modules.json"), ("hf_bert_sharded", "model.safetensors.index.json")]
+
+
+def write_hf_folder_seeds(out: Path) -> None:
+    models = out / "models"
+    make_tiny_bert.make_tiny_bert(str(models / "hf_bert"), dtype="f16", seed=5)
+    make_tiny_bert.make_tiny_bert(str(models / "hf_bert_sharded"), dtype="f16", shards=2, seed=5)
+    d = out / "seeds" / "hf_folder"
+    d.mkdir(parents=True, exist_ok=True)
+    for selector, (folder, name) in enumerate(HF_FOLDER_FILES):
+        stem = name.replace("/", "-")
+        (d / f"{selector}-{stem}").write_bytes(bytes([selector]) + (models / folder / name).read_bytes())
+    variants = out / "hf_variants"
+    for dtype in ("f32", "bf16"):
+        make_tiny_bert.make_tiny_bert(str(variants / dtype), dtype=dtype, seed=5)
+        (d / f"0-model-{dtype}.safetensors").write_bytes(b"\0" + (variants / dtype / "model.safetensors").read_bytes())
+    make_tiny_bert.make_tiny_bert(str(variants / "cls"), pooling="cls", seed=5)
+    (d / "3-1_Pooling-config-cls.json").write_bytes(b"\3" + (variants / "cls" / "1_Pooling" / "config.json").read_bytes())
+
+
 # One line per target whose seeds are generated.
-WRITERS = {"gguf": write_gguf_seeds, "tokenizer": write_tokenizer_seeds, "chat_template": write_chat_template_seeds}
+WRITERS = {"gguf": write_gguf_seeds, "tokenizer": write_tokenizer_seeds, "chat_template": write_chat_template_seeds,
+           "hf_folder": write_hf_folder_seeds}
 
 if __name__ == "__main__":
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "fuzz-work")
