@@ -277,3 +277,18 @@ private struct JSONParser {
         return .number(double)
     }
 }
+
+/// A value as error messages quote it: scalars as JSON writes them, containers by size.
+extension JSONValue: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .integer(let i): return "\(i)"
+        case .number(let d): return "\(d)"
+        case .string(let s): return "\"\(s.count > 40 ? String(s.prefix(40)) + "…" : s)\""
+        case .array(let items): return "an array of \(items.count)"
+        case .object(let object): return "an object of \(object.count) members"
+        }
+    }
+}

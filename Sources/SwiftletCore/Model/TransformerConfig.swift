@@ -118,7 +118,7 @@ public struct TransformerConfig: Sendable, Equatable {
         if positions == .sinusoidal {
             try check(embeddingLength % 2 == 0, "embedding length \(embeddingLength) is odd; the sinusoidal table pairs sin and cos")
         }
-        try check(normEpsilon.isFinite && normEpsilon >= 0, "the norm epsilon must be non-negative")
+        try check(normEpsilon.isFinite && normEpsilon >= 0, "the norm epsilon \(normEpsilon) must be finite and non-negative")
         if let window = slidingWindow {
             try check(window.length > 0 && window.length <= Self.maximumDimension,
                       "\(architecture).attention.sliding_window = \(window.length) is out of range")

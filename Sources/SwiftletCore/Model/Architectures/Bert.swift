@@ -32,10 +32,10 @@ enum Bert: Architecture {
             }
         }
         config.pooling = try pooling(m.integer("pooling_type", default: Self.meanPooling))
-        try config.validate(architecture: m.prefix)
-        guard config.headDimension * heads == embedding else {
+        guard heads <= 0 || config.headDimension * heads == embedding else {  // validate names a bad head count
             throw SwiftletError.invalidFile("bert.embedding_length \(embedding) is not a multiple of head_count \(heads)")
         }
+        try config.validate(architecture: m.prefix)
         return config
     }
 
