@@ -33,3 +33,10 @@ def test_examples(model_path: str, name: str, expect: str) -> None:
 def test_chat_example(model_path: str) -> None:
     out = run_example("chat.py", model_path, stdin="Say hello.\n")
     assert out.count("bot> ") == 1 and len(out.split("bot> ")[1].strip()) > 0
+
+
+def test_search_example_finds_the_inn(minilm_path: str) -> None:
+    out = run_example("search.py", minilm_path).splitlines()
+    assert len(out) == 3 and "inn" in out[0], out
+    scores = [float(line.split()[0]) for line in out]
+    assert scores == sorted(scores, reverse=True)
