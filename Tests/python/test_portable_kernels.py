@@ -18,28 +18,29 @@ import pytest
 HERE = Path(__file__).resolve().parent
 
 
-@pytest.mark.parametrize("variable,value", [("SWIFTLET_PORTABLE_KERNELS", "1"), ("SWIFTLET_KERNELS", "avx2")],
-                         ids=["portable", "avx2-sgemm"])
-def test_other_kernel_sets_match_the_reference(variable, value):
+KERNEL_SETS = pytest.mark.parametrize("variable,value", [("SWIFTLET_PORTABLE_KERNELS", "1"), ("SWIFTLET_KERNELS", "avx2")],
+                                      ids=["portable", "avx2-sgemm"])
+
+
+def run_under(variable: str, value: str, test_file: str, selection: str) -> None:
+    """Runs `selection` of `test_file` in a fresh process told to use that kernel set."""
     env = dict(os.environ, **{variable: value})
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_reference_forward.py",
-         "-k", "one_token_at_a_time or all_at_once or large_batch or rewind"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file, "-k", selection],
         cwd=HERE, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and " failed" not in run.stdout, run.stdout[-2000:]
 
 
-@pytest.mark.parametrize("variable,value", [("SWIFTLET_PORTABLE_KERNELS", "1"), ("SWIFTLET_KERNELS", "avx2")],
-                         ids=["portable", "avx2-sgemm"])
+@KERNEL_SETS
+def test_other_kernel_sets_match_the_reference(variable, value):
+    run_under(variable, value, "test_reference_forward.py", "one_token_at_a_time or all_at_once or large_batch or rewind")
+
+
+@KERNEL_SETS
 def test_other_kernel_sets_embed_as_sentence_transformers(variable, value):
     """The encoder (GELU-erf, packed attention) on the other kernel sets:
     all-MiniLM-L6-v2 against sentence-transformers, tiny BERT folders against
     the numpy reference, decoders' pooled hidden states."""
-    env = dict(os.environ, **{variable: value})
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_embeddings.py",
-         "-k", "sentence_transformers or tiny_bert_matches or decoder_embeddings or one_by_one"],
-        cwd=HERE, env=env, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert " passed" in run.stdout and " failed" not in run.stdout, run.stdout[-2000:]
+    run_under(variable, value, "test_embeddings.py",
+              "sentence_transformers or tiny_bert_matches or decoder_embeddings or one_by_one")
