@@ -36,7 +36,6 @@ public final class HuggingFaceFolder: ModelFile {
             throw SwiftletError.unsupported("model_type '\(modelType)' in \(folder)/config.json is not supported (supported: bert)")
         }
         let tokenizerJSON = try Self.readJSON(folder, "tokenizer.json")
-        tokenizer = try Tokenizer(huggingFace: tokenizerJSON)
         checkpoint = try SafeTensorsCheckpoint(folder: folder)
 
         var entries: [(String, GGUFValue)] = []
@@ -101,7 +100,10 @@ public final class HuggingFaceFolder: ModelFile {
         // llama.cpp's general.file_type: all F32, mostly F16 or mostly BF16.
         let fileType: UInt32 = matrixTypes == [.f16] ? 1 : matrixTypes == [.bf16] ? 32 : 0
         entries.append(("general.file_type", .uint32(fileType)))
-        entries += try Tokenizer.ggufMetadata(huggingFace: tokenizerJSON, tokenTypeCount: try integer("type_vocab_size", default: 2))
+        let (tokenizer, tokenizerEntries) = try Tokenizer.withGGUFMetadata(
+            huggingFace: tokenizerJSON, tokenTypeCount: try integer("type_vocab_size", default: 2))
+        self.tokenizer = tokenizer
+        entries += tokenizerEntries
 
         tensors = infos
         tensorIndex = Dictionary(infos.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

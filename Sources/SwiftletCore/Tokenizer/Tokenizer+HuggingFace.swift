@@ -11,7 +11,19 @@ extension Tokenizer {
     ///   inconsistent data (vocabulary ids not 0..<n, a duplicate id or token,
     ///   an unknown token missing from the vocabulary, ...).
     public convenience init(huggingFace json: JSONValue) throws {
+        try self.init(wordPiece: try HuggingFaceWordPiece(json))
+    }
+
+    /// The tokenizer and its `tokenizer.ggml.*` metadata (see
+    /// `ggufMetadata(huggingFace:tokenTypeCount:)`) from one reading of tokenizer.json.
+    public static func withGGUFMetadata(huggingFace json: JSONValue,
+                                        tokenTypeCount: Int? = nil) throws -> (Tokenizer, [(String, GGUFValue)]) {
         let file = try HuggingFaceWordPiece(json)
+        let tokenizer = try Tokenizer(wordPiece: file)  // the reader's checks (duplicates, ids) come first
+        return (tokenizer, try ggufMetadata(file, tokenTypeCount: tokenTypeCount))
+    }
+
+    private convenience init(wordPiece file: HuggingFaceWordPiece) throws {
         try self.init(wordPieceVocabulary: file.vocabulary, types: file.types, normalizer: file.normalizer,
                       unknownID: file.unknownID, continuationPrefix: file.continuationPrefix,
                       maximumCharactersPerWord: file.maximumCharactersPerWord,
@@ -36,8 +48,10 @@ extension Tokenizer {
     /// - Throws: as `init(huggingFace:)`; `.unsupported` for a prefix other
     ///   than "##" (the GGUF spelling has no room for another).
     public static func ggufMetadata(huggingFace json: JSONValue, tokenTypeCount: Int? = nil) throws -> [(String, GGUFValue)] {
-        let file = try HuggingFaceWordPiece(json)
-        _ = try Tokenizer(huggingFace: json)  // the same checks the reader makes (duplicates, ids)
+        try withGGUFMetadata(huggingFace: json, tokenTypeCount: tokenTypeCount).1
+    }
+
+    private static func ggufMetadata(_ file: HuggingFaceWordPiece, tokenTypeCount: Int?) throws -> [(String, GGUFValue)] {
         guard file.continuationPrefix == "##" else {
             throw SwiftletError.unsupported("a continuing_subword_prefix other than \"##\" cannot be written as a GGUF \"bert\" vocabulary")
         }
