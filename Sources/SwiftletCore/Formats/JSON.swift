@@ -278,7 +278,8 @@ private struct JSONParser {
     }
 }
 
-/// A value as error messages quote it: scalars as JSON writes them, containers by size.
+/// A value as error messages quote it: scalars as JSON writes them (long
+/// strings cut), arrays by their first 8 items, objects by size.
 extension JSONValue: CustomStringConvertible {
     public var description: String {
         switch self {
@@ -287,7 +288,9 @@ extension JSONValue: CustomStringConvertible {
         case .integer(let i): return "\(i)"
         case .number(let d): return "\(d)"
         case .string(let s): return "\"\(s.count > 40 ? String(s.prefix(40)) + "…" : s)\""
-        case .array(let items): return "an array of \(items.count)"
+        case .array(let items):
+            let shown = items.prefix(8).map(\.description).joined(separator: ", ")
+            return "[\(shown)\(items.count > 8 ? ", …" : "")]"
         case .object(let object): return "an object of \(object.count) members"
         }
     }

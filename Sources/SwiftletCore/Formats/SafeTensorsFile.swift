@@ -176,10 +176,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
         for (axis, item) in shapeItems.enumerated() {
             // Strictly an integer literal: 2.0 or 1e3 is not a dimension (serde's usize agrees).
             guard case .integer(let dimension) = item, dimension >= 0 else {
-                throw .invalidFile("shape[\(axis)] is \(describe(item)), not a non-negative integer")
+                throw .invalidFile("shape[\(axis)] is \(item), not a non-negative integer")
             }
             let (product, overflow) = elements.multipliedReportingOverflow(by: dimension)
-            guard !overflow else { throw .invalidFile("shape \(describe(shapeValue)) overflows the element count") }
+            guard !overflow else { throw .invalidFile("shape \(shapeValue) overflows the element count") }
             elements = product
             shape.append(dimension)
         }
@@ -188,10 +188,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
         guard let offsetsValue = fields["data_offsets"] else { throw .invalidFile("missing field \"data_offsets\"") }
         guard case .array(let offsets) = offsetsValue, offsets.count == 2 else {
-            throw .invalidFile("field \"data_offsets\" is \(describe(offsetsValue)), not an array [begin, end]")
+            throw .invalidFile("field \"data_offsets\" is \(offsetsValue), not an array [begin, end]")
         }
         guard case .integer(let begin) = offsets[0], begin >= 0, case .integer(let end) = offsets[1], end >= 0 else {
-            throw .invalidFile("data_offsets \(describe(offsetsValue)) are not two non-negative integers")
+            throw .invalidFile("data_offsets \(offsetsValue) are not two non-negative integers")
         }
         guard end >= begin else { throw .invalidFile("data_offsets [\(begin), \(end)] end before they begin") }
         guard end - begin == byteCount else {
@@ -199,20 +199,5 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 + "\(dtype.rawValue) needs \(elements) × \(dtype.byteSize) = \(byteCount) bytes")
         }
         return (dtype, shape, elements, begin, end)
-    }
-
-    /// A short rendering of a JSON value for error messages.
-    static func describe(_ value: JSONValue) -> String {
-        switch value {
-        case .null: return "null"
-        case .bool(let flag): return flag ? "true" : "false"
-        case .integer(let integer): return "\(integer)"
-        case .number(let number): return "\(number)"
-        case .string(let text): return "\"\(text.count > 40 ? String(text.prefix(40)) + "…" : text)\""
-        case .array(let items):
-            let shown = items.prefix(8).map(describe).joined(separator: ", ")
-            return "[\(shown)\(items.count > 8 ? ", …" : "")]"
-        case .object: return "an object"
-        }
     }
 }
