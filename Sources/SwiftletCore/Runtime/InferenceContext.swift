@@ -83,10 +83,8 @@ public final class InferenceContext: @unchecked Sendable {
         // Room first: a count larger than the context must not make us read
         // the caller's ids at all (the array may be shorter than claimed).
         try checkRoom(for: input.count)
+        try checkVocabulary(input)
         let vocabulary = model.config.vocabularySize
-        for (i, token) in input.enumerated() where token < 0 || Int(token) >= vocabulary {
-            throw SwiftletError.invalidArgument("token id \(token) at index \(i) is outside the vocabulary (0..<\(vocabulary))")
-        }
         var start = 0
         while start < input.count {
             let end = min(start + batchCapacity, input.count)
@@ -184,10 +182,16 @@ public final class InferenceContext: @unchecked Sendable {
     /// the vocabulary, at least one.
     func checkTokens(_ input: [Int32], sequence: Int) throws {
         guard !input.isEmpty else { throw SwiftletError.invalidArgument("text \(sequence) has no tokens") }
+        try checkVocabulary(input, where: " of sequence \(sequence)")
+    }
+
+    /// Throws `.invalidArgument` naming the first id outside the vocabulary
+    /// (`place` says where the ids come from, after their index).
+    private func checkVocabulary<Tokens: Collection<Int32>>(_ input: Tokens, where place: String = "") throws {
         let vocabulary = model.config.vocabularySize
         for (i, token) in input.enumerated() where token < 0 || Int(token) >= vocabulary {
             throw SwiftletError.invalidArgument(
-                "token id \(token) at index \(i) of sequence \(sequence) is outside the vocabulary (0..<\(vocabulary))")
+                "token id \(token) at index \(i)\(place) is outside the vocabulary (0..<\(vocabulary))")
         }
     }
 
