@@ -330,7 +330,23 @@ typedef struct swiftlet_context_params {
     int32_t n_threads;     /* worker threads for evaluation; 0 = one per core */
     int32_t n_batch;       /* most tokens evaluated in one pass; longer inputs are split;
                            ** 0 = 256 (an encoder: n_ctx, see swiftlet_embed) */
+    /* Since 0.4.0: */
+    int32_t n_seq_max;     /* sequences the context holds (ids 0 .. n_seq_max-1), each up to
+                           ** n_ctx positions: the KV cache is n_seq_max x n_ctx; 0 = 1, at most 256 */
+    int32_t overflow;      /* SWIFTLET_OVERFLOW_*: what happens when a sequence is full */
+    int32_t n_keep;        /* SHIFT: a sequence's first tokens, always kept; default 4 */
+    int32_t n_discard;     /* SHIFT: tokens discarded after the kept ones at each shift,
+                           ** 0 = half of those not kept (the default) */
 } swiftlet_context_params;
+
+/* swiftlet_context_params.overflow */
+#define SWIFTLET_OVERFLOW_ERROR 0 /* CONTEXT_FULL (the default) */
+#define SWIFTLET_OVERFLOW_SHIFT 1 /* a context shift: keep the first n_keep tokens (the "attention
+                                  ** sinks" of StreamingLLM, Xiao et al. 2023) and the most recent,
+                                  ** discard n_discard tokens in between, and carry on. The moved
+                                  ** keys are re-rotated (RoPE); a model without rotary positions
+                                  ** evaluates the kept tokens again. Generation then runs on
+                                  ** in bounded memory, for as many tokens as max_tokens says. */
 
 /* Fills `params` with defaults. Does nothing if `params` is NULL. */
 SWIFTLET_API void swiftlet_context_params_init(swiftlet_context_params *params);
@@ -353,7 +369,8 @@ SWIFTLET_API void swiftlet_context_free(swiftlet_context *context);
 ** of the last token. Checks come in this order, and nothing is evaluated
 ** when one fails: UNSUPPORTED (an encoder such as BERT has no logits: use
 ** swiftlet_embed), INVALID_ARGUMENT (NULL, n_tokens 0), CONTEXT_FULL
-** (position + n_tokens > n_ctx: checked before any token is read),
+** (position + n_tokens > n_ctx with SWIFTLET_OVERFLOW_ERROR, or with SHIFT
+** min(n_tokens, n_batch) > n_ctx - n_keep: checked before any token is read),
 ** INVALID_ARGUMENT (a token id outside the vocabulary). BUSY as the general
 ** rules say. CANCELLED: the position is after the last fully evaluated batch
 ** (inputs longer than n_batch are evaluated in several); a call cancelled
@@ -399,6 +416,69 @@ SWIFTLET_API swiftlet_status swiftlet_context_reset(swiftlet_context *context);
 ** Thread-safe: any thread may call it at any time, also from a callback. */
 SWIFTLET_API void swiftlet_context_cancel(swiftlet_context *context);
 
+/* -------------------------------------------------------------- sequences */
+
+/* A context holds n_seq_max independent sequences (swiftlet_context_params).
+** The calls above work on sequence 0; swiftlet_context_decode evaluates
+** tokens of several sequences in one pass, reading the weights once for all
+** of them (what makes serving many conversations at once fast), and each
+** token attends only to the earlier tokens of its own sequence. */
+
+typedef struct swiftlet_batch {
+    uint32_t struct_size;      /* sizeof(swiftlet_batch) */
+    int32_t n_tokens;          /* entries in the arrays below */
+    const int32_t *tokens;     /* each entry's token id */
+    const int32_t *seq_ids;    /* each entry's sequence; NULL = all in sequence 0 */
+    const int32_t *positions;  /* NULL, or each entry's position, which must be its sequence's
+                               ** next (the sequence's length, then +1 for its next entry) */
+    const int8_t *logits;      /* nonzero = keep this entry's logits; NULL = keep those of
+                               ** each sequence's last entry */
+} swiftlet_batch;
+
+/* Evaluates the batch: each sequence's entries, in their order, appended to
+** that sequence (entries of different sequences may be interleaved). Passes
+** hold up to n_batch entries; more are evaluated in several. Afterwards
+** swiftlet_context_logits_for(i) gives entry i's logits if it asked for them,
+** and a sequence whose last entry asked has those as its own logits
+** (swiftlet_sampler_sample_seq). Checked before anything is evaluated:
+** UNSUPPORTED (an encoder), INVALID_ARGUMENT (NULL, struct_size, n_tokens
+** < 1, a seq_id outside 0..n_seq_max-1, a position that is not the next,
+** a token id outside the vocabulary), CONTEXT_FULL (as swiftlet_context_eval,
+** per sequence). With SWIFTLET_OVERFLOW_SHIFT a full sequence is shifted
+** before its tokens are evaluated, and they take the positions after the
+** shift. CANCELLED: the passes finished before stay evaluated. */
+SWIFTLET_API swiftlet_status swiftlet_context_decode(swiftlet_context *context, const swiftlet_batch *batch);
+
+/* Entry `index`'s logits (n_vocab floats) from the last swiftlet_context_decode,
+** or NULL if that entry did not ask for them, `index` is outside the batch, or
+** anything was evaluated or reset since. Owned by the context. */
+SWIFTLET_API const float *swiftlet_context_logits_for(const swiftlet_context *context, int32_t index);
+
+/* The number of tokens sequence `seq_id` holds (its next position), or -1 for
+** a NULL context or an id outside 0..n_seq_max-1. */
+SWIFTLET_API int32_t swiftlet_context_seq_length(const swiftlet_context *context, int32_t seq_id);
+
+/* Removes positions p0 <= p < p1 of sequence `seq_id` (p1 < 0: to its end);
+** its later tokens move down to close the gap and keep their cached keys,
+** re-rotated to their new positions (on models without rotary positions,
+** and where a sliding-window layer no longer holds what they need, the kept
+** tokens are evaluated again). The sequence's logits become unavailable.
+** Removing a tail is a rewind (swiftlet_context_rewind for sequence 0).
+** Errors: INVALID_ARGUMENT (bad id or range), BUSY, CANCELLED. */
+SWIFTLET_API swiftlet_status swiftlet_context_seq_remove(swiftlet_context *context, int32_t seq_id, int32_t p0,
+                                                         int32_t p1);
+
+/* Makes sequence `dst` hold the first `n_tokens` tokens of sequence `src`
+** (n_tokens < 0: all of them) with their cached keys and values: a shared
+** prompt evaluated once and continued differently in each sequence. What
+** `dst` held is forgotten; it has `src`'s logits if all of `src` is copied.
+** Errors: INVALID_ARGUMENT (bad ids, n_tokens > src's length), BUSY. */
+SWIFTLET_API swiftlet_status swiftlet_context_seq_copy(swiftlet_context *context, int32_t src, int32_t dst,
+                                                       int32_t n_tokens);
+
+/* Empties every sequence except `seq_id`. Errors: INVALID_ARGUMENT, BUSY. */
+SWIFTLET_API swiftlet_status swiftlet_context_seq_keep(swiftlet_context *context, int32_t seq_id);
+
 /* --------------------------------------------------------------- sampling */
 
 typedef struct swiftlet_sampler_params {
@@ -432,6 +512,11 @@ SWIFTLET_API void swiftlet_sampler_free(swiftlet_sampler *sampler);
 ** Errors: INVALID_ARGUMENT (no logits available). */
 SWIFTLET_API swiftlet_status swiftlet_sampler_sample(swiftlet_sampler *sampler, const swiftlet_context *context,
                                         int32_t *out_token);
+
+/* As swiftlet_sampler_sample, from sequence `seq_id`'s logits and recent
+** tokens. Errors: INVALID_ARGUMENT (bad id, no logits for that sequence). */
+SWIFTLET_API swiftlet_status swiftlet_sampler_sample_seq(swiftlet_sampler *sampler, const swiftlet_context *context,
+                                                         int32_t seq_id, int32_t *out_token);
 
 /* ------------------------------------------------------------- generation */
 
@@ -484,6 +569,28 @@ SWIFTLET_API swiftlet_status swiftlet_generate(swiftlet_context *context, const 
                                   const swiftlet_generate_params *params,
                                   swiftlet_token_callback callback, void *user_data,
                                   swiftlet_generate_result *result);
+
+/* Called once per generated token of sequence `seq_id` by swiftlet_generate_batch,
+** as swiftlet_token_callback. Return 0 to stop that sequence only. */
+typedef int32_t (*swiftlet_batch_token_callback)(int32_t seq_id, const char *piece, size_t piece_len, int32_t token,
+                                                 void *user_data);
+
+/* Generates a continuation of each of `n_prompts` prompts, all together:
+** the context is reset, prompt i is evaluated in sequence i (all prompts in
+** one decode), then each step evaluates the next token of every sequence
+** still going in one pass. Each sequence samples with its own sampler made
+** from params->sampling (the same seed for all), so each continuation is
+** what swiftlet_generate gives for that prompt alone (up to near ties).
+** `results` may be NULL, else n_prompts elements whose struct_size
+** (each the same: it is the array's stride) the caller sets; each is filled
+** as swiftlet_generate's. Errors: INVALID_ARGUMENT (NULL prompts, n_prompts
+** 0 or more than n_seq_max, an empty prompt), CONTEXT_FULL (a prompt does
+** not fit: nothing is generated), CANCELLED (every sequence still going
+** stops), and as swiftlet_generate. */
+SWIFTLET_API swiftlet_status swiftlet_generate_batch(swiftlet_context *context, const char *const *prompts,
+                                                     size_t n_prompts, const swiftlet_generate_params *params,
+                                                     swiftlet_batch_token_callback callback, void *user_data,
+                                                     swiftlet_generate_result *results);
 
 /* ------------------------------------------------------------------- chat */
 

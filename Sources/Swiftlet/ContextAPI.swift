@@ -4,7 +4,8 @@ import SwiftletCore
 @c @implementation
 public func swiftlet_context_params_init(_ params: UnsafeMutablePointer<swiftlet_context_params>?) {
     params?.pointee = swiftlet_context_params(
-        struct_size: UInt32(MemoryLayout<swiftlet_context_params>.size), n_ctx: 0, n_threads: 0, n_batch: 0)
+        struct_size: UInt32(MemoryLayout<swiftlet_context_params>.size), n_ctx: 0, n_threads: 0, n_batch: 0,
+        n_seq_max: 1, overflow: SWIFTLET_OVERFLOW_ERROR, n_keep: 4, n_discard: 0)
 }
 
 @c @implementation
@@ -16,8 +17,15 @@ public func swiftlet_context_create(_ model: OpaquePointer?, _ params: UnsafePoi
         var defaults = swiftlet_context_params()
         swiftlet_context_params_init(&defaults)
         let p = try readParams(params, defaults: defaults, "params")
+        let overflow: OverflowPolicy
+        switch p.overflow {
+        case SWIFTLET_OVERFLOW_ERROR: overflow = .error
+        case SWIFTLET_OVERFLOW_SHIFT: overflow = .shift(keep: Int(p.n_keep), discard: Int(p.n_discard))
+        default: throw SwiftletError.invalidArgument("params->overflow \(p.overflow) is not a SWIFTLET_OVERFLOW_* value")
+        }
         let context = try InferenceContext(model: m, capacity: Int(p.n_ctx), threads: Int(p.n_threads),
-                                           batchCapacity: Int(p.n_batch))
+                                           batchCapacity: Int(p.n_batch), sequences: Int(p.n_seq_max),
+                                           overflow: overflow)
         out.pointee = retainedHandle(ContextHandle(context))
     }
 }
@@ -93,7 +101,7 @@ public func swiftlet_context_cancel(_ context: OpaquePointer?) {
 /// A caller's token array, checked in the order the header promises: NULL and
 /// empty, then room in the context before any id is read (`count` is a
 /// size_t: as an Int, values past Int.max are negative).
-private func callerTokens(_ tokens: UnsafePointer<Int32>?, _ count: Int,
+func callerTokens(_ tokens: UnsafePointer<Int32>?, _ count: Int,
                           fitting context: InferenceContext) throws -> UnsafeBufferPointer<Int32> {
     let tokens = try required(tokens, "tokens")
     guard count != 0 else { throw SwiftletError.invalidArgument("no tokens to evaluate (n_tokens is 0)") }

@@ -24,7 +24,7 @@ public func swiftlet_generate(_ context: OpaquePointer?, _ prompt: UnsafePointer
         let prompt = try required(prompt, "prompt")
         let p = try generateParams(params)
         try handle.exclusive { c in
-            let tokens = try tokenize(c.model, bytesOf(prompt), flags: p.tokenizeFlags, limit: c.capacity - c.position)
+            let tokens = try tokenize(c.model, bytesOf(prompt), flags: p.tokenizeFlags, limit: promptLimit(c))
             try run(handle, prompt: tokens, p, callback, user_data, result)
         }
     }
@@ -59,7 +59,7 @@ public func swiftlet_chat(_ context: OpaquePointer?, _ messages: UnsafePointer<s
             // Rendering and the size check come before the rewind, so a
             // conversation that cannot run leaves the context as it was.
             let tokens = try c.model.chatTokens(conversation, templateSource: chat.chat_template.map(stringOf),
-                                                limit: c.capacity)
+                                                limit: c.overflow == .error ? c.capacity : Int.max)
             try run(handle, prompt: c.rewindToSharedPrefix(of: tokens), p, callback, user_data, result)
         }
     }
@@ -74,14 +74,72 @@ private func generateParams(_ params: UnsafePointer<swiftlet_generate_params>?) 
     var samplingDefaults = swiftlet_sampler_params()
     swiftlet_sampler_params_init(&samplingDefaults)
     let sampling = try readParams(p.sampling, defaults: samplingDefaults, "params->sampling")
+    let settings = samplerSettings(sampling)
     return GenerateSettings(maxTokens: Int(p.max_tokens), tokenizeFlags: p.tokenize_flags,
-                            sampler: try Sampler(settings: samplerSettings(sampling)))
+                            sampler: try Sampler(settings: settings), samplerSettings: settings)
 }
 
 private struct GenerateSettings {
     var maxTokens: Int
     var tokenizeFlags: UInt32
     var sampler: Sampler
+    var samplerSettings: SamplerSettings
+}
+
+/// The most prompt tokens sequence 0 can take: what is left of it, or (when
+/// the context shifts) any number.
+private func promptLimit(_ c: InferenceContext) -> Int {
+    c.overflow == .error ? c.capacity - c.position : Int.max
+}
+
+@c @implementation
+public func swiftlet_generate_batch(_ context: OpaquePointer?, _ prompts: UnsafePointer<UnsafePointer<CChar>?>?,
+                                    _ n_prompts: Int, _ params: UnsafePointer<swiftlet_generate_params>?,
+                                    _ callback: swiftlet_batch_token_callback?, _ user_data: UnsafeMutableRawPointer?,
+                                    _ results: UnsafeMutablePointer<swiftlet_generate_result>?) -> swiftlet_status {
+    withStatus {
+        let handle = try contextHandle(context)
+        let prompts = try required(prompts, "prompts")
+        let p = try generateParams(params)
+        let resultStride = try results.map { results in
+            let size = Int(UnsafeRawPointer(results).load(as: UInt32.self))
+            guard size >= MemoryLayout<UInt32>.size else {
+                throw SwiftletError.invalidArgument("results[0].struct_size is \(size); set it to sizeof(swiftlet_generate_result)")
+            }
+            return size
+        }
+        try handle.exclusive { c in
+            guard n_prompts > 0, n_prompts <= c.sequenceCount else {
+                throw SwiftletError.invalidArgument("n_prompts \(UInt(bitPattern: n_prompts)) must be in 1...\(c.sequenceCount) "
+                                                    + "(the context's n_seq_max)")
+            }
+            let tokens = try (0..<n_prompts).map { i in
+                try tokenize(c.model, bytesOf(try required(prompts[i], "prompts[\(i)]")), flags: p.tokenizeFlags,
+                             limit: c.overflow == .error ? c.capacity : Int.max)
+            }
+            let outcomes = try generateBatch(in: c, prompts: tokens, maxTokens: p.maxTokens,
+                                             settings: p.samplerSettings) { sequence, text, token in
+                guard let callback, !handle.isFreed else { return true }
+                let start = text.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
+                return callback(Int32(sequence), start ?? staticString(""), text.count, token, user_data) != 0
+            }
+            if let results, let resultStride {
+                for (i, outcome) in outcomes.enumerated() {
+                    let element = (UnsafeMutableRawPointer(results) + i * resultStride)
+                        .assumingMemoryBound(to: swiftlet_generate_result.self)
+                    try writeInfo(resultValue(outcome), to: element, "results[\(i)]")
+                }
+            }
+            if let error = outcomes.lazy.compactMap(\.error).first { throw error }
+        }
+    }
+}
+
+private func resultValue(_ outcome: GenerationOutcome) -> swiftlet_generate_result {
+    swiftlet_generate_result(
+        struct_size: UInt32(MemoryLayout<swiftlet_generate_result>.size),
+        n_prompt_tokens: Int32(outcome.promptTokenCount), n_generated_tokens: Int32(outcome.generatedTokenCount),
+        stop_reason: outcome.stopReason.rawValue)
 }
 
 private func chatParams(_ params: UnsafePointer<swiftlet_chat_params>?) throws -> swiftlet_chat_params {
@@ -133,12 +191,6 @@ private func run(_ handle: ContextHandle, prompt: [Int32], _ settings: GenerateS
         let start = text.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
         return callback(start ?? staticString(""), text.count, token, userData) != 0
     }
-    if let result {
-        let value = swiftlet_generate_result(
-            struct_size: UInt32(MemoryLayout<swiftlet_generate_result>.size),
-            n_prompt_tokens: Int32(outcome.promptTokenCount), n_generated_tokens: Int32(outcome.generatedTokenCount),
-            stop_reason: outcome.stopReason.rawValue)
-        try writeInfo(value, to: result, "result")
-    }
+    if let result { try writeInfo(resultValue(outcome), to: result, "result") }
     if let error = outcome.error { throw error }
 }

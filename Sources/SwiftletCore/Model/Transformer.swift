@@ -6,6 +6,8 @@ enum ForwardOutput {
     case lastTokenLogits(UnsafeMutablePointer<Float>)
     /// Every token's logits, into `tokens × n_vocab` floats, row-major.
     case everyTokenLogits(UnsafeMutablePointer<Float>)
+    /// The logits of the tokens `rows` (ascending), into `rows.count × n_vocab` floats.
+    case logitsOf(rows: [Int], into: UnsafeMutablePointer<Float>)
     /// Every token's final hidden state (after the final norm, where the
     /// model has one), into `tokens × n_embd` floats: what embeddings pool.
     case hiddenStates(UnsafeMutablePointer<Float>)
@@ -13,14 +15,26 @@ enum ForwardOutput {
 
 /// How the tokens of one pass sit in the cache and what each attends to.
 enum TokenLayout {
-    /// One sequence continuing at `startPosition`: each token attends to the
-    /// positions before it (and, on a sliding-window layer, only the recent ones).
+    /// One sequence (sequence 0) continuing at `startPosition`: each token
+    /// attends to the positions before it (and, on a sliding-window layer,
+    /// only the recent ones).
     case continuing(startPosition: Int)
+    /// Several sequences of the cache continuing, each as `.continuing` does,
+    /// each from its own run of the pass's tokens (the runs tile 0..<count).
+    case sequences([SequenceRun])
     /// Independent sequences packed one after another (`sequences` tile
     /// 0..<count), each at positions 0..., in cache rows 0..<count: every
     /// token attends to every token of its own sequence and to no other, so
     /// sentences of different lengths need no padding (encoders).
     case packed(sequences: [Range<Int>])
+}
+
+/// Consecutive tokens of a pass that continue one sequence of the cache at
+/// `startPosition`.
+struct SequenceRun: Equatable {
+    let sequence: Int
+    let tokens: Range<Int>
+    let startPosition: Int
 }
 
 /// The forward pass of every architecture. It reads top to bottom like the
@@ -67,24 +81,33 @@ struct Transformer: Sendable {
         let c = config
         let count = tokens.count
         let positions: [Int]
-        let firstRow: Int
+        var runs: [SequenceRun] = []
         switch layout {
         case .continuing(let start):
-            precondition(c.isCausal && start + count <= cache.capacity)
+            runs = [SequenceRun(sequence: 0, tokens: 0..<count, startPosition: start)]
             positions = Array(start..<start + count)
-            firstRow = start
+        case .sequences(let given):
+            runs = given
+            positions = runs.flatMap { run in run.tokens.map { run.startPosition + $0 - run.tokens.lowerBound } }
         case .packed(let sequences):
             precondition(!c.isCausal && count <= cache.capacity && sequences.last?.upperBound == count)
             positions = sequences.flatMap { sequence in sequence.map { $0 - sequence.lowerBound } }
-            firstRow = 0
         }
+        for run in runs {
+            precondition(c.isCausal && run.startPosition + run.tokens.count <= cache.capacity
+                         && run.sequence < cache.sequenceCount)
+        }
+        precondition(positions.count == count)
         precondition(count <= s.batchCapacity)
         let postNorm = c.normPlacement == .afterResidual
 
         embed(tokens, positions: positions, into: s)
         fillRotation(s.rotation, inverseFrequencies, positions: positions)
         fillRotation(s.windowRotation, windowInverseFrequencies, positions: positions)
-        cache.willStore(positions: firstRow..<firstRow + count)
+        for run in runs {
+            cache.willStore(sequence: run.sequence, positions: run.startPosition..<run.startPosition + run.tokens.count)
+        }
+        if runs.isEmpty { cache.willStore(positions: 0..<count) }  // packed: rows 0..<count of sequence 0
 
         for (layer, block) in weights.blocks.enumerated() {
             if isCancelled() { throw SwiftletError(.cancelled, "evaluation was cancelled") }
@@ -101,13 +124,17 @@ struct Transformer: Sendable {
             normalizeHeads(s.query, block.queryNorm, heads: count * c.headCount)
             normalizeHeads(s.key, block.keyNorm, heads: count * c.kvHeadCount)
             rotate(s, count: count, rotation: c.window(layer: layer) == nil ? s.rotation : s.windowRotation)
-            cache.store(keys: s.key, values: s.value, layer: layer, startPosition: firstRow, count: count)
             switch layout {
-            case .continuing(let start):
-                plan.attend(query: s.query, cache: cache, layer: layer, startPosition: start, count: count,
-                            into: s.attention)
             case .packed(let sequences):
+                cache.store(keys: s.key, values: s.value, layer: layer, startPosition: 0, count: count)
                 plan.attend(query: s.query, cache: cache, layer: layer, sequences: sequences, into: s.attention)
+            default:
+                for run in runs {
+                    let offset = run.tokens.lowerBound * c.kvLength
+                    cache.store(keys: s.key + offset, values: s.value + offset, layer: layer, sequence: run.sequence,
+                                startPosition: run.startPosition, count: run.tokens.count)
+                }
+                plan.attend(query: s.query, cache: cache, layer: layer, runs: runs, into: s.attention)
             }
             let attention = plan.prepare(s.attention, columns: c.queryLength, count: count)
             plan.multiply(block.attentionOutput.matrix, attention, count, into: s.projected)
@@ -159,6 +186,13 @@ struct Transformer: Sendable {
         case .everyTokenLogits(let out):
             let normed = normalize(s.hidden, weights.outputNorm!, into: s.normed, count: count)
             plan.multiply(weights.output!, plan.prepareRows(normed, columns: e, count: count), count, into: out)
+        case .logitsOf(let rows, let out):
+            // The chosen rows side by side, so the head reads its weights once for all of them.
+            for (i, row) in rows.enumerated() {
+                normalize(s.hidden + row * e, weights.outputNorm!, into: s.normed + i * e, count: 1)
+            }
+            plan.multiply(weights.output!, plan.prepareRows(s.normed, columns: e, count: rows.count), rows.count,
+                          into: out)
         }
     }
 
@@ -238,6 +272,23 @@ struct Transformer: Sendable {
                         rotation: rotation, pairing: pairing)
             applyRotary(s.key + t * c.kvLength, heads: c.kvHeadCount, headDimension: c.headDimension,
                         rotation: rotation, pairing: pairing)
+        }
+    }
+
+    /// Rotates a cached key (one head's `headDimension` values) of `layer` by
+    /// `distance` positions: what moving it in the cache takes, as RoPE
+    /// composes (R(p + δ) = R(δ)·R(p)). Nil for models without rotary positions.
+    func keyRotation(movingBy distance: Int) -> ((_ layer: Int, _ key: UnsafeMutablePointer<Float>) -> Void)? {
+        guard case .rotary(let pairing, _) = config.positions else { return nil }
+        let d = config.headDimension
+        var global = [Float](repeating: 0, count: d), window = [Float](repeating: 0, count: d)
+        global.withUnsafeMutableBufferPointer { fillRotation($0.baseAddress!, inverseFrequencies, positions: [distance]) }
+        window.withUnsafeMutableBufferPointer {
+            fillRotation($0.baseAddress!, windowInverseFrequencies, positions: [distance])
+        }
+        return { [config] layer, key in
+            applyRotary(key, heads: 1, headDimension: d, rotation: config.window(layer: layer) == nil ? global : window,
+                        pairing: pairing)
         }
     }
 

@@ -286,40 +286,69 @@ final class ExecutionPlan {
 
     // MARK: - Attention
 
-    /// Causal grouped-query attention of `count` tokens at positions
-    /// startPosition..., their keys and values already in `cache`:
+    /// Causal grouped-query attention of the pass's tokens, each run
+    /// continuing one sequence, their keys and values already in `cache`:
     /// out[t, head] = softmax(q[t, head] · K[kvHead]ᵀ · scale) · V[kvHead],
-    /// over the positions the layer sees (all earlier ones, or its window).
-    /// Large batches run each head as two sgemm calls; small ones (generation)
-    /// go token by token over the fp16 cache.
-    func attend(query: UnsafePointer<Float>, cache: KVCache, layer: Int, startPosition: Int, count: Int,
+    /// over the positions of its own sequence the layer sees (all earlier
+    /// ones, or its window). Long runs (prompts) take each head as two sgemm
+    /// calls; the short ones (generation: one token per sequence) go token by
+    /// token over the fp16 cache, all of them in one parallel loop.
+    func attend(query: UnsafePointer<Float>, cache: KVCache, layer: Int, runs: [SequenceRun],
                 into out: UnsafeMutablePointer<Float>) {
-        let window = cache.window(layer: layer)
-        if count >= DequantizedMatrixProduct.minimumTokens, let matrixAttention {
-            // A sliding-window layer takes the batch in chunks of queries, each
-            // multiplied with only the window − 1 + chunk positions it sees: one
-            // product over the whole batch would compute (and mask) count × (window
-            // + count) scores, mostly outside every window for a long prompt.
-            let chunk = window.map { max(Self.windowQueryChunk, $0 / 4) } ?? count
-            var done = 0
-            while done < count {
-                let tokens = min(chunk, count - done)
-                let start = startPosition + done
-                // The positions some token of the chunk sees; token t sees
-                // (position − window, position] of them.
-                let oldest = window.map { max(0, start - $0 + 1) } ?? 0
-                attendAsMatrices(query: query + done * config.queryLength, cache: cache, layer: layer,
-                                 keyPositions: oldest..<start + tokens, count: tokens, buffers: matrixAttention,
-                                 into: out + done * config.queryLength) { t in
-                    let position = start + t
-                    return (window.map { max(oldest, position - $0 + 1) - oldest } ?? 0, position - oldest + 1)
+        var shortRuns: [SequenceRun] = []
+        for run in runs {
+            if run.tokens.count >= DequantizedMatrixProduct.minimumTokens, let matrixAttention {
+                attendAsMatrices(run, query: query, cache: cache, layer: layer, buffers: matrixAttention, into: out)
+            } else {
+                shortRuns.append(run)
+            }
+        }
+        if shortRuns.count == 1, let run = shortRuns.first, run.tokens.lowerBound == 0 {
+            // One sequence (generation, a short prompt): no index tables.
+            attendTokenByToken(query: query, cache: cache, layer: layer, count: run.tokens.count, into: out) { t in
+                cache.visibleRows(layer: layer, sequence: run.sequence, position: run.startPosition + t)
+            }
+        } else if !shortRuns.isEmpty {
+            var tokens: [Int] = [], rows: [(first: Int, count: Int)] = []
+            for run in shortRuns {
+                for t in run.tokens {
+                    tokens.append(t)
+                    rows.append(cache.visibleRows(layer: layer, sequence: run.sequence,
+                                                  position: run.startPosition + t - run.tokens.lowerBound))
                 }
-                done += tokens
             }
-        } else {
-            attendTokenByToken(query: query, cache: cache, layer: layer, count: count, into: out) { t in
-                cache.visibleRows(layer: layer, position: startPosition + t)
+            tokens.withUnsafeBufferPointer { tokens in
+                attendTokenByToken(query: query, cache: cache, layer: layer, count: tokens.count, into: out,
+                                   tokens: tokens) { rows[$0] }
             }
+        }
+    }
+
+    /// One long run's attention as matrix products. A sliding-window layer
+    /// takes it in chunks of queries, each multiplied with only the window −
+    /// 1 + chunk positions it sees: one product over the whole run would
+    /// compute (and mask) count × (window + count) scores, mostly outside
+    /// every window for a long prompt.
+    private func attendAsMatrices(_ run: SequenceRun, query: UnsafePointer<Float>, cache: KVCache, layer: Int,
+                                  buffers: MatrixAttentionBuffers, into out: UnsafeMutablePointer<Float>) {
+        let window = cache.window(layer: layer)
+        let count = run.tokens.count, q = config.queryLength
+        let chunk = window.map { max(Self.windowQueryChunk, $0 / 4) } ?? count
+        var done = 0
+        while done < count {
+            let tokens = min(chunk, count - done)
+            let start = run.startPosition + done
+            // The positions some token of the chunk sees; token t sees
+            // (position − window, position] of them.
+            let oldest = window.map { max(0, start - $0 + 1) } ?? 0
+            let first = (run.tokens.lowerBound + done) * q
+            attendAsMatrices(query: query + first, cache: cache, layer: layer, sequence: run.sequence,
+                             keyPositions: oldest..<start + tokens, count: tokens, buffers: buffers,
+                             into: out + first) { t in
+                let position = start + t
+                return (window.map { max(oldest, position - $0 + 1) - oldest } ?? 0, position - oldest + 1)
+            }
+            done += tokens
         }
     }
 
@@ -357,7 +386,8 @@ final class ExecutionPlan {
     /// expanded densely in position order: per head, scores = Q·Kᵀ as one
     /// sgemm, then token t's softmax over span indices `visible(t)` = (first,
     /// end) (the others weigh 0), then out = weights · V as another.
-    private func attendAsMatrices(query: UnsafePointer<Float>, cache: KVCache, layer: Int, keyPositions: Range<Int>,
+    private func attendAsMatrices(query: UnsafePointer<Float>, cache: KVCache, layer: Int, sequence: Int = 0,
+                                  keyPositions: Range<Int>,
                                   count: Int, buffers: MatrixAttentionBuffers, into out: UnsafeMutablePointer<Float>,
                                   visible: (Int) -> (first: Int, end: Int)) {
         let c = config
@@ -375,7 +405,7 @@ final class ExecutionPlan {
                 let kvHead = head / c.headsPerKVHead
                 if kvHead != expandedKVHead {
                     let keys = cache.keys(layer: layer, kvHead: kvHead), values = cache.values(layer: layer, kvHead: kvHead)
-                    cache.forEachRun(layer: layer, positions: keyPositions) { row, offset, rows in
+                    cache.forEachRun(layer: layer, sequence: sequence, positions: keyPositions) { row, offset, rows in
                         kernels.floatsFromHalves(keys + row * d, d, rows, d, headKeys + offset * d)
                         kernels.floatsFromHalves(values + row * d, d, rows, d, headValues + offset * d)
                     }

@@ -50,7 +50,7 @@ public func generate(in context: InferenceContext, prompt: [Int32], maxTokens: I
         guard let logits = context.logits else { break }
         let token = sampler.sample(logits: logits, recentTokens: context.tokens[...])
         if tokenizer.isEndOfGeneration(token) { return stop(.endOfGeneration) }
-        if context.position >= context.capacity {
+        if !context.hasRoomForOneMore() {
             return stop(.contextFull, SwiftletError(.contextFull, "the context is full (\(context.capacity) tokens)"))
         }
         let text = decoder.push(tokenizer.pieceBytes(token) ?? [])
