@@ -32,7 +32,11 @@
 **    Every struct a caller fills, or that may grow, begins with
 **    `uint32_t struct_size`: set it to sizeof the struct (the *_params_init
 **    functions do), so fields can be appended in later versions without
-**    breaking compiled callers. Tests/abi/layout.txt records every field's
+**    breaking compiled callers. A struct that has grown gets a
+**    *_params_init_sized(params, struct_size) that writes only the caller's
+**    size; its plain *_params_init keeps writing the old layout (a caller
+**    compiled against an older header has no room for more) and is a macro
+**    over the sized form for C callers of this header. Tests/abi/layout.txt records every field's
 **    offset on x86-64 and the tests compare it with the compiler's.
 **  - Every function and callback uses the platform's C calling convention
 **    (cdecl; CallingConvention.Cdecl in C#). SWIFTLET_API marks the exported
@@ -93,9 +97,9 @@ extern "C" {
 /* The version this header describes. Compare with swiftlet_version_number()
 ** at run time to detect a header/library mismatch. */
 #define SWIFTLET_VERSION_MAJOR 0
-#define SWIFTLET_VERSION_MINOR 3
+#define SWIFTLET_VERSION_MINOR 4
 #define SWIFTLET_VERSION_PATCH 0
-#define SWIFTLET_VERSION_STRING "0.3.0"
+#define SWIFTLET_VERSION_STRING "0.4.0"
 #define SWIFTLET_VERSION_NUMBER \
     (SWIFTLET_VERSION_MAJOR * 1000000 + SWIFTLET_VERSION_MINOR * 1000 + SWIFTLET_VERSION_PATCH)
 
@@ -184,7 +188,7 @@ SWIFTLET_API swiftlet_status swiftlet_memory_get_info(swiftlet_memory_info *info
 ** support requests: the kernel set chosen ("avx512-vnni", "avx2" or
 ** "portable") and why, the CPU features seen, the allocator and the BLAS
 ** library with its version, e.g.
-** "swiftlet 0.3.0; kernels avx2 (SWIFTLET_KERNELS=avx2); cpu avx avx2 fma f16c;
+** "swiftlet 0.4.0; kernels avx2 (SWIFTLET_KERNELS=avx2); cpu avx avx2 fma f16c;
 ** allocator jemalloc 5.3.0 (private); blas OpenBLAS 0.3.21".
 ** Static storage, computed once; never NULL. Thread-safe. */
 SWIFTLET_API const char *swiftlet_system_info(void);
@@ -325,7 +329,8 @@ SWIFTLET_API int32_t swiftlet_token_is_end_of_generation(const swiftlet_model *m
 typedef struct swiftlet_context swiftlet_context;
 
 typedef struct swiftlet_context_params {
-    uint32_t struct_size;  /* sizeof(swiftlet_context_params); set by swiftlet_context_params_init */
+    uint32_t struct_size;  /* sizeof(swiftlet_context_params); set by swiftlet_context_params_init
+                           ** (a struct that grows: see swiftlet_context_params_init_sized) */
     int32_t n_ctx;         /* tokens the KV cache holds; 0 = the model's n_ctx_train, at most 4096 */
     int32_t n_threads;     /* worker threads for evaluation; 0 = one per core */
     int32_t n_batch;       /* most tokens evaluated in one pass; longer inputs are split;
@@ -348,8 +353,17 @@ typedef struct swiftlet_context_params {
                                   ** evaluates the kept tokens again. Generation then runs on
                                   ** in bounded memory, for as many tokens as max_tokens says. */
 
-/* Fills `params` with defaults. Does nothing if `params` is NULL. */
+/* Fills the first `struct_size` bytes of `params` (at most the whole
+** struct) with defaults, struct_size included; pass sizeof the struct as
+** the caller knows it. Does nothing if `params` is NULL or struct_size < 16.
+** Bindings (C#, Python) call this one with their struct's size. */
+SWIFTLET_API void swiftlet_context_params_init_sized(swiftlet_context_params *params, size_t struct_size);
+
+/* Fills `params` with defaults: the 0.3 layout (the first 16 bytes), which is
+** all that callers compiled against headers before 0.4.0 have. The macro
+** below makes C and C++ callers of this header use the sized form instead. */
 SWIFTLET_API void swiftlet_context_params_init(swiftlet_context_params *params);
+#define swiftlet_context_params_init(params) swiftlet_context_params_init_sized((params), sizeof *(params))
 
 /* Creates a context (KV cache, scratch buffers, worker threads) for `model`.
 ** `params` may be NULL for defaults. Free with swiftlet_context_free().

@@ -2,10 +2,23 @@ import CSwiftlet
 import SwiftletCore
 
 @c @implementation
-public func swiftlet_context_params_init(_ params: UnsafeMutablePointer<swiftlet_context_params>?) {
-    params?.pointee = swiftlet_context_params(
-        struct_size: UInt32(MemoryLayout<swiftlet_context_params>.size), n_ctx: 0, n_threads: 0, n_batch: 0,
+public func swiftlet_context_params_init_sized(_ params: UnsafeMutablePointer<swiftlet_context_params>?,
+                                              _ struct_size: Int) {
+    guard let params, struct_size >= contextParamsSize03 else { return }
+    let size = min(struct_size, MemoryLayout<swiftlet_context_params>.size)
+    var defaults = swiftlet_context_params(
+        struct_size: UInt32(size), n_ctx: 0, n_threads: 0, n_batch: 0,
         n_seq_max: 1, overflow: SWIFTLET_OVERFLOW_ERROR, n_keep: 4, n_discard: 0)
+    withUnsafeBytes(of: &defaults) { UnsafeMutableRawPointer(params).copyMemory(from: $0.baseAddress!, byteCount: size) }
+}
+
+/// The struct as 0.1–0.3 had it (struct_size, n_ctx, n_threads, n_batch):
+/// what the unsized init writes, since its callers have room for no more.
+private let contextParamsSize03 = 16
+
+@c @implementation
+public func swiftlet_context_params_init(_ params: UnsafeMutablePointer<swiftlet_context_params>?) {
+    swiftlet_context_params_init_sized(params, contextParamsSize03)
 }
 
 @c @implementation
@@ -15,7 +28,7 @@ public func swiftlet_context_create(_ model: OpaquePointer?, _ params: UnsafePoi
         let m = try modelOf(model)
         let out = try required(out_context, "out_context")
         var defaults = swiftlet_context_params()
-        swiftlet_context_params_init(&defaults)
+        swiftlet_context_params_init_sized(&defaults, MemoryLayout<swiftlet_context_params>.size)
         let p = try readParams(params, defaults: defaults, "params")
         let overflow: OverflowPolicy
         switch p.overflow {

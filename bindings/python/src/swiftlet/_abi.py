@@ -19,15 +19,15 @@ empty: read it with ``ctypes.string_at(piece, piece_len)``.
 from __future__ import annotations
 
 import ctypes
-from ctypes import CFUNCTYPE, POINTER, Structure, c_char_p, c_float, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
+from ctypes import CFUNCTYPE, POINTER, Structure, c_char_p, c_float, c_int8, c_int32, c_size_t, c_uint32, c_uint64, c_void_p
 from typing import Any
 
 # ------------------------------------------------------------------ versions
 
 VERSION_MAJOR = 0
-VERSION_MINOR = 3
+VERSION_MINOR = 4
 VERSION_PATCH = 0
-VERSION_STRING = "0.3.0"
+VERSION_STRING = "0.4.0"
 VERSION_NUMBER = VERSION_MAJOR * 1000000 + VERSION_MINOR * 1000 + VERSION_PATCH
 
 # ------------------------------------------------------------------ statuses
@@ -65,6 +65,10 @@ STOP_CALLBACK = 2
 STOP_CANCELLED = 3
 STOP_CONTEXT_FULL = 4
 
+# SWIFTLET_OVERFLOW_*
+OVERFLOW_ERROR = 0
+OVERFLOW_SHIFT = 1
+
 # SWIFTLET_POOLING_*
 POOLING_MODEL = 0
 POOLING_MEAN = 1
@@ -76,6 +80,7 @@ POOLING_LAST = 3
 LogCallback = CFUNCTYPE(None, c_int32, c_char_p, c_void_p)
 ProgressCallback = CFUNCTYPE(c_int32, c_float, c_void_p)
 TokenCallback = CFUNCTYPE(c_int32, c_void_p, c_size_t, c_int32, c_void_p)
+BatchTokenCallback = CFUNCTYPE(c_int32, c_int32, c_void_p, c_size_t, c_int32, c_void_p)
 
 # ------------------------------------------------------------------- structs
 
@@ -106,7 +111,15 @@ class ModelInfo(Structure):
 class ContextParams(Structure):
     """``swiftlet_context_params``."""
 
-    _fields_ = [("struct_size", c_uint32), ("n_ctx", c_int32), ("n_threads", c_int32), ("n_batch", c_int32)]
+    _fields_ = [("struct_size", c_uint32), ("n_ctx", c_int32), ("n_threads", c_int32), ("n_batch", c_int32),
+                ("n_seq_max", c_int32), ("overflow", c_int32), ("n_keep", c_int32), ("n_discard", c_int32)]
+
+
+class Batch(Structure):
+    """``swiftlet_batch``."""
+
+    _fields_ = [("struct_size", c_uint32), ("n_tokens", c_int32), ("tokens", POINTER(c_int32)),
+                ("seq_ids", POINTER(c_int32)), ("positions", POINTER(c_int32)), ("logits", POINTER(c_int8))]
 
 
 class SamplerParams(Structure):
@@ -197,6 +210,7 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "swiftlet_embed_params_init": (None, [_P(EmbedParams)]),
     "swiftlet_embed": (_Status, [_Handle, _P(c_char_p), c_size_t, _P(EmbedParams), _FloatP, c_size_t, _SizeP]),
     "swiftlet_context_params_init": (None, [_P(ContextParams)]),
+    "swiftlet_context_params_init_sized": (None, [_P(ContextParams), c_size_t]),
     "swiftlet_context_create": (_Status, [_Handle, _P(ContextParams), _P(_Handle)]),
     "swiftlet_context_free": (None, [_Handle]),
     "swiftlet_context_eval": (_Status, [_Handle, _Int32P, c_size_t]),
@@ -207,13 +221,22 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "swiftlet_context_rewind": (_Status, [_Handle, c_int32]),
     "swiftlet_context_reset": (_Status, [_Handle]),
     "swiftlet_context_cancel": (None, [_Handle]),
+    "swiftlet_context_decode": (_Status, [_Handle, _P(Batch)]),
+    "swiftlet_context_logits_for": (_FloatP, [_Handle, c_int32]),
+    "swiftlet_context_seq_length": (c_int32, [_Handle, c_int32]),
+    "swiftlet_context_seq_remove": (_Status, [_Handle, c_int32, c_int32, c_int32]),
+    "swiftlet_context_seq_copy": (_Status, [_Handle, c_int32, c_int32, c_int32]),
+    "swiftlet_context_seq_keep": (_Status, [_Handle, c_int32]),
     "swiftlet_sampler_params_init": (None, [_P(SamplerParams)]),
     "swiftlet_sampler_create": (_Status, [_P(SamplerParams), _P(_Handle)]),
     "swiftlet_sampler_free": (None, [_Handle]),
     "swiftlet_sampler_sample": (_Status, [_Handle, _Handle, _Int32P]),
+    "swiftlet_sampler_sample_seq": (_Status, [_Handle, _Handle, c_int32, _Int32P]),
     "swiftlet_generate_params_init": (None, [_P(GenerateParams)]),
     "swiftlet_generate": (_Status, [_Handle, c_char_p, _P(GenerateParams), TokenCallback, c_void_p,
                                     _P(GenerateResult)]),
+    "swiftlet_generate_batch": (_Status, [_Handle, _P(c_char_p), c_size_t, _P(GenerateParams), BatchTokenCallback,
+                                          c_void_p, _P(GenerateResult)]),
     "swiftlet_chat_params_init": (None, [_P(ChatParams)]),
     "swiftlet_chat_format": (_Status, [_Handle, _P(ChatMessage), c_size_t, _P(ChatParams), c_char_p, c_size_t,
                                        _SizeP]),
