@@ -344,7 +344,8 @@ class ReferenceLlama:
                 rope_mode: Optional[str] = None, gqa_map: Optional[str] = None,
                 perturb: Optional[np.random.Generator] = None, perturb_rel: float = 1e-6,
                 positions: Optional[str] = None, window_mask: bool = True,
-                gelu_table: bool = False, hidden_states: bool = False) -> np.ndarray:
+                gelu_table: bool = False, hidden_states: bool = False,
+                past: Optional["Past"] = None) -> np.ndarray:
         """Logits (len(tokens), n_vocab) of every position of `tokens`
         evaluated from position 0. `rope_mode` defaults to the architecture's
         pairing ("normal" for llama, "neox" for qwen2 and gemma3); the other
@@ -355,7 +356,10 @@ class ReferenceLlama:
         `gelu_table=True` computes GELU as llama.cpp's CPU backend does
         (gelu_fp16_table), for the validation against llama.cpp only.
         `hidden_states=True` returns the final normed hidden states
-        (len(tokens), n_embd) instead: what decoder embeddings pool."""
+        (len(tokens), n_embd) instead: what decoder embeddings pool.
+        With `past` (a Past: the keys before RoPE and the values of tokens
+        evaluated earlier, which sit at positions 0..len(past)-1), `tokens`
+        are evaluated after them, at positions len(past)..., and appended to it."""
         assert mode in ("exact", "int8")
         hp = self.hp
         if rope_mode is None:
@@ -364,6 +368,7 @@ class ReferenceLlama:
         assert tokens.ndim == 1 and len(tokens) > 0
         assert tokens.min() >= 0 and tokens.max() < hp.n_vocab
         T, hd = len(tokens), hp.head_dim
+        P = len(past) if past is not None else 0  # the positions before these tokens
         fdt = np.float64 if mode == "exact" else dtype
 
         def mm(x, name):
@@ -409,12 +414,12 @@ class ReferenceLlama:
         half = hp.n_rot // 2
         rope_tables: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
-        def rope(v, base):  # v: (T, heads, hd)
+        def rope(v, base, first=P):  # v: (n, heads, hd) at positions first...
             if base not in rope_tables:
                 inv_freq = base ** (-2.0 * np.arange(half, dtype=np.float64) / hp.n_rot)
-                ang = np.arange(T, dtype=np.float64)[:, None] * inv_freq[None, :]
+                ang = np.arange(P + T, dtype=np.float64)[:, None] * inv_freq[None, :]
                 rope_tables[base] = np.cos(ang).astype(fdt), np.sin(ang).astype(fdt)
-            cos, sin = rope_tables[base]
+            cos, sin = (table[first:first + len(v)] for table in rope_tables[base])
             out = v.copy()
             if rope_mode == "normal":
                 x0, x1 = v[..., 0:hp.n_rot:2], v[..., 1:hp.n_rot:2]
@@ -442,20 +447,21 @@ class ReferenceLlama:
             x = x * fdt(np.float32(np.sqrt(np.float32(hp.n_embd))))
         positions = positions or hp.positions
         if positions == "learned":
-            x = x + rows("position_embd.weight", np.arange(T))
+            x = x + rows("position_embd.weight", np.arange(P, P + T))
         elif positions == "sinusoidal":
-            angle = np.arange(T, dtype=np.float64)[:, None] / 10000.0 ** (
+            angle = np.arange(P, P + T, dtype=np.float64)[:, None] / 10000.0 ** (
                 np.arange(0, hp.n_embd, 2, dtype=np.float64)[None, :] / hp.n_embd)
             table = np.empty((T, hp.n_embd))
             table[:, 0::2], table[:, 1::2] = np.sin(angle), np.cos(angle)
             x = x + table.astype(x.dtype)
 
         group = hp.n_head // hp.n_head_kv
-        causal = attention_mask(T, window=0, dtype=fdt)
+        # The last T rows: the queries of these tokens over all P + T positions.
+        causal = attention_mask(P + T, window=0, dtype=fdt)[P:]
         # gemma3's local layers: query i sees keys i - W + 1 .. i
-        local = attention_mask(T, window=hp.sliding_window if window_mask else 0, dtype=fdt)
+        local = attention_mask(P + T, window=hp.sliding_window if window_mask else 0, dtype=fdt)[P:]
 
-        def attention(q, k, v, mask):  # q (T, n_head, hd), k and v (T, n_head_kv, hd)
+        def attention(q, k, v, mask):  # q (T, n_head, hd), k and v (P + T, n_head_kv, hd)
             o = np.empty((T, hp.n_head, hd), dtype=fdt)
             for hh in range(hp.n_head):
                 g = hh // group if gqa_map is None else hh % hp.n_head_kv
@@ -474,6 +480,9 @@ class ReferenceLlama:
                 qkv = linear(h, p + "attn_qkv.weight")
                 E = hp.n_embd
                 q, k, v = (qkv[:, i * E:(i + 1) * E].reshape(T, hp.n_head, hd) for i in range(3))
+                if past is not None:
+                    past.append(il, k, v)
+                    k, v = past.keys[il], past.values[il]
             else:
                 q = linear(h, p + "attn_q.weight").reshape(T, hp.n_head, hd)
                 k = linear(h, p + "attn_k.weight").reshape(T, hp.n_head_kv, hd)
@@ -483,7 +492,10 @@ class ReferenceLlama:
                     q = rmsnorm(q, p + "attn_q_norm.weight")
                     k = rmsnorm(k, p + "attn_k_norm.weight")
                 base = hp.layer_rope_base(il)
-                q, k = rope(q, base), rope(k, base)
+                if past is not None:
+                    past.append(il, k, v)
+                    k, v = past.keys[il], past.values[il]
+                q, k = rope(q, base), rope(k, base, first=0)
             if mode != "exact":
                 # Swiftlet's KV cache holds keys and values as fp16.
                 k, v = k.astype(np.float16).astype(fdt), v.astype(np.float16).astype(fdt)
@@ -509,6 +521,64 @@ class ReferenceLlama:
         if hidden_states:
             return np.asarray(x, dtype=np.float64)
         return np.asarray(mm(x, self.out_weight_name()), dtype=np.float64)
+
+
+class Past:
+    """The cache of an incremental forward: per layer, the keys (before RoPE,
+    so they can take any position) and values of the tokens evaluated so
+    far, in position order. `remove` drops positions and renumbers the rest,
+    as a context shift does."""
+
+    def __init__(self) -> None:
+        self.keys: dict[int, np.ndarray] = {}
+        self.values: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.keys[0]) if self.keys else 0
+
+    def append(self, layer: int, k: np.ndarray, v: np.ndarray) -> None:
+        if layer in self.keys:
+            k = np.concatenate([self.keys[layer], k.astype(self.keys[layer].dtype)])
+            v = np.concatenate([self.values[layer], v.astype(self.values[layer].dtype)])
+        self.keys[layer], self.values[layer] = k, v
+
+    def remove(self, start: int, end: int) -> None:
+        for layer in self.keys:
+            self.keys[layer] = np.delete(self.keys[layer], np.s_[start:end], axis=0)
+            self.values[layer] = np.delete(self.values[layer], np.s_[start:end], axis=0)
+
+
+def forward_with_shifts(ref: ReferenceLlama, tokens: Sequence[int], mode: str = "exact", dtype=np.float64, *,
+                        n_ctx: int, n_keep: int, n_discard: int = 0, batch: int, evaluate_again: bool = False,
+                        **options) -> np.ndarray:
+    """Logits of `tokens` evaluated `batch` at a time in a context of `n_ctx`
+    positions that shifts when full (SWIFTLET_OVERFLOW_SHIFT, StreamingLLM):
+    before a batch that does not fit, tokens n_keep.. are discarded --
+    `n_discard` at a time, in as many steps as the batch needs, or with
+    n_discard 0 half of those not kept (at least what it needs) -- and the
+    rest renumbered from n_keep. With rotary positions the kept tokens' keys
+    and values stay as they were computed and take their new positions (the
+    Past holds keys before RoPE); with learned or sinusoidal positions, which
+    are part of every hidden state, the kept tokens are evaluated again from
+    position 0 (as they are with `evaluate_again`: what Swiftlet does where a
+    sliding-window ring no longer holds a kept token the window needs)."""
+    past, kept, out = Past(), [], []
+    for start in range(0, len(tokens), batch):
+        chunk = list(tokens[start:start + batch])
+        needed = len(kept) + len(chunk) - n_ctx
+        if needed > 0:
+            rest = len(kept) - n_keep
+            discard = min(rest, -(-needed // n_discard) * n_discard if n_discard else max(needed, rest // 2))
+            assert discard >= needed, "the batch does not fit after the kept tokens"
+            del kept[n_keep:n_keep + discard]
+            if ref.hp.positions == "rope" and not evaluate_again:
+                past.remove(n_keep, n_keep + discard)
+            else:
+                past = Past()
+                ref.forward(kept, mode, dtype, past=past, **options)
+        out.append(ref.forward(chunk, mode, dtype, past=past, **options))
+        kept += chunk
+    return np.concatenate(out)
 
 
 # ---------------------------------------------------------------- tolerances
@@ -573,15 +643,19 @@ EPS_FLOOR_FACTOR = 64.0
 K_EXACT = 3.0
 
 
-def expected_logits(ref: ReferenceLlama, tokens: Sequence[int]) -> Expected:
-    a = ref.forward(tokens, "exact")
-    b = ref.forward(tokens, "int8", np.float64)
-    b32 = ref.forward(tokens, "int8", np.float32)
+def expected_logits(ref: ReferenceLlama, tokens: Sequence[int], forward=None) -> Expected:
+    """`forward(tokens, mode, dtype, **options)` computes the logits (default:
+    `ref.forward`, all tokens from position 0; another evaluation order, such
+    as a context shift's, passes its own)."""
+    forward = forward or ref.forward
+    a = forward(tokens, "exact")
+    b = forward(tokens, "int8", np.float64)
+    b32 = forward(tokens, "int8", np.float32)
     dev_ab = float(np.max(np.abs(a - b)))
     dev_order = float(np.max(np.abs(b - b32)))
     for seed in range(N_PERTURBED):
-        bp = ref.forward(tokens, "int8", np.float64, perturb=np.random.default_rng(seed),
-                         perturb_rel=PERTURB_REL)
+        bp = forward(tokens, "int8", np.float64, perturb=np.random.default_rng(seed),
+                     perturb_rel=PERTURB_REL)
         dev_order = max(dev_order, float(np.max(np.abs(b - bp))))
     mag = float(np.max(np.abs(b)))
     tol_int8 = max(K_ORDER * dev_order, EPS_FLOOR_FACTOR * FP32_EPS * mag)
