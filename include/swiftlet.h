@@ -493,6 +493,53 @@ SWIFTLET_API swiftlet_status swiftlet_context_seq_copy(swiftlet_context *context
 /* Empties every sequence except `seq_id`. Errors: INVALID_ARGUMENT, BUSY. */
 SWIFTLET_API swiftlet_status swiftlet_context_seq_keep(swiftlet_context *context, int32_t seq_id);
 
+/* ------------------------------------------------------------------ state */
+
+/* A context's state -- each sequence's tokens, its last logits and its KV
+** cache -- saved to memory or a file and loaded back, in this process or
+** another, so that evaluation continues exactly as if it had never stopped
+** (the same greedy tokens; the same sampled tokens for the same seed, since
+** samplers are separate objects). The bytes start with a versioned header
+** (the magic "SWLTSTAT", a format version, the library version, a hash of
+** the model's metadata and tensor infos) and end with a checksum; load
+** checks all of it before it changes anything. `seq_id` names one sequence,
+** or SWIFTLET_STATE_ALL_SEQUENCES the whole context. Sizes: about
+** n_layer x n_head_kv x head_dim x 4 bytes per token (SmolLM2-135M: 23 KiB),
+** less on sliding-window layers, which save only the positions they keep. */
+#define SWIFTLET_STATE_ALL_SEQUENCES (-1)
+
+/* The bytes swiftlet_context_state_save would write now. Errors: INVALID_ARGUMENT, BUSY. */
+SWIFTLET_API swiftlet_status swiftlet_context_state_size(swiftlet_context *context, int32_t seq_id,
+                                                         size_t *out_size);
+
+/* Writes the state of sequence `seq_id` (or all) to `buf`. `out_len` (may be
+** NULL) receives the size, also when BUFFER_TOO_SMALL is returned, so a
+** call with buf_size 0 asks for it. Errors: INVALID_ARGUMENT, BUFFER_TOO_SMALL, BUSY. */
+SWIFTLET_API swiftlet_status swiftlet_context_state_save(swiftlet_context *context, int32_t seq_id, void *buf,
+                                                         size_t buf_size, size_t *out_len);
+
+/* Restores a saved state. With SWIFTLET_STATE_ALL_SEQUENCES each saved
+** sequence goes back to its own id (a whole-context state also empties the
+** sequences it does not hold); with an id, the state must hold one sequence,
+** which goes there (the others are untouched). The context may differ from
+** the one saved from in n_batch, n_threads and n_seq_max, as long as the ids
+** and lengths fit. Errors, the context unchanged: INVALID_FILE (not a state,
+** truncated, corrupted: the checksum), UNSUPPORTED (a newer format),
+** INVALID_ARGUMENT (another model's state, an id this context does not
+** have), CONTEXT_FULL (a sequence longer than n_ctx), BUSY. */
+SWIFTLET_API swiftlet_status swiftlet_context_state_load(swiftlet_context *context, int32_t seq_id, const void *buf,
+                                                         size_t buf_len);
+
+/* As swiftlet_context_state_save, into the file at `path` (written to
+** "<path>.partial" and renamed over `path`, so a failed save leaves what was
+** there). Errors: as above, IO. */
+SWIFTLET_API swiftlet_status swiftlet_context_state_save_file(swiftlet_context *context, int32_t seq_id,
+                                                              const char *path);
+
+/* As swiftlet_context_state_load, from the file at `path`. Errors: as above, IO. */
+SWIFTLET_API swiftlet_status swiftlet_context_state_load_file(swiftlet_context *context, int32_t seq_id,
+                                                              const char *path);
+
 /* --------------------------------------------------------------- sampling */
 
 typedef struct swiftlet_sampler_params {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A loaded model: the mapped GGUF file, its configuration, weights, tokenizer
 /// and chat template. Immutable after loading, so any number of threads and
 /// contexts may share it.
@@ -24,6 +26,19 @@ public final class LanguageModel: @unchecked Sendable {
     let transformer: Transformer
     /// Holds the weights converted at load (F32/F16/BF16 matrices).
     private let arena: Arena
+    /// `identity`, once computed (rendering the metadata takes a few ms).
+    private let identityCache = Mutex<UInt64?>(nil)
+
+    /// A hash of the file's metadata and tensor infos: what a saved context
+    /// state records to refuse loading into another model.
+    public var identity: UInt64 {
+        identityCache.withLock { cached in
+            if let cached { return cached }
+            let value = computeIdentity()
+            cached = value
+            return value
+        }
+    }
 
     /// Architectures this build can run (DESIGN: one file per architecture,
     /// Model/Architectures/).

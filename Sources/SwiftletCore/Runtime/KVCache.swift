@@ -28,6 +28,8 @@ final class KVCache {
     private var oldestHeldPosition: [Int]
     /// The ring of the sliding-window layers (one window for all of them); nil without rings.
     private let ring: Ring?
+    /// The sliding-window layers' window, nil for a model without them.
+    let window: Int?
 
     /// A ring for a layer attending to the last `window` positions: position
     /// p lives in row p % slots. `slots` = window + batchCapacity − 1, so a
@@ -75,6 +77,7 @@ final class KVCache {
         }
         self.layers = layers
         ring = layers.lazy.compactMap(\.ring).first
+        window = layers.lazy.compactMap(\.window).first
         oldestHeldPosition = Array(repeating: 0, count: sequenceCount)
         storage = try ArenaBuffer<UInt16>(count: offset, in: arena)
     }
@@ -134,8 +137,41 @@ final class KVCache {
     /// Whether evaluation of `sequence` can go on at `position` with what the
     /// cache holds: every ring still has the positions a token there would see.
     func canResume(sequence: Int = 0, at position: Int) -> Bool {
-        guard let ring else { return true }
-        return max(0, position - ring.window + 1) >= oldestHeldPosition[sequence]
+        guard let window else { return true }
+        return max(0, position - window + 1) >= oldestHeldPosition[sequence]
+    }
+
+    /// The positions of a `length`-long `sequence` that `layer` holds and
+    /// needs: all of them, or on a sliding-window layer those from the oldest
+    /// still held (at least the window the next token sees).
+    func heldPositions(layer: Int, sequence: Int, length: Int) -> Range<Int> {
+        layers[layer].window == nil ? 0..<length : min(oldestHeldPosition[sequence], length)..<length
+    }
+
+    /// The key and value rows that hold `position` of `sequence` (for reading).
+    func rows(layer: Int, kvHead: Int, sequence: Int, position: Int)
+        -> (key: UnsafeMutablePointer<UInt16>, value: UnsafeMutablePointer<UInt16>) {
+        let r = row(layer: layer, sequence: sequence, position: position), d = headDimension
+        return (keys(layer: layer, kvHead: kvHead) + r * d, values(layer: layer, kvHead: kvHead) + r * d)
+    }
+
+    /// Writes `position`'s key and value rows (fp16, `headDimension` each), and a ring's mirror.
+    func write(layer: Int, kvHead: Int, sequence: Int, position: Int, key: UnsafeRawPointer, value: UnsafeRawPointer) {
+        let bytes = 2 * headDimension
+        forEachRow(layer: layer, kvHead: kvHead, sequence: sequence, position: position) { keyRow, valueRow in
+            UnsafeMutableRawPointer(keyRow).copyMemory(from: key, byteCount: bytes)
+            UnsafeMutableRawPointer(valueRow).copyMemory(from: value, byteCount: bytes)
+        }
+    }
+
+    /// After `sequence`'s rows from `oldest` on were written (a state
+    /// loaded): the positions before it are not held.
+    func setOldestHeldPosition(_ oldest: Int, sequence: Int) { oldestHeldPosition[sequence] = oldest }
+
+    /// The last of `positions` that `layer` can hold at once: all of them, or what its ring has room for.
+    func storablePositions(layer: Int, of positions: Range<Int>) -> Range<Int> {
+        guard let ring = layers[layer].ring else { return positions }
+        return max(positions.lowerBound, positions.upperBound - ring.slots)..<positions.upperBound
     }
 
     /// Forgets `sequence` (the next position written is 0), or every sequence.

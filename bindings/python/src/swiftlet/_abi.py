@@ -69,6 +69,8 @@ STOP_CONTEXT_FULL = 4
 OVERFLOW_ERROR = 0
 OVERFLOW_SHIFT = 1
 
+STATE_ALL_SEQUENCES = -1  # SWIFTLET_STATE_ALL_SEQUENCES
+
 # SWIFTLET_POOLING_*
 POOLING_MODEL = 0
 POOLING_MEAN = 1
@@ -227,6 +229,11 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "swiftlet_context_seq_remove": (_Status, [_Handle, c_int32, c_int32, c_int32]),
     "swiftlet_context_seq_copy": (_Status, [_Handle, c_int32, c_int32, c_int32]),
     "swiftlet_context_seq_keep": (_Status, [_Handle, c_int32]),
+    "swiftlet_context_state_size": (_Status, [_Handle, c_int32, _SizeP]),
+    "swiftlet_context_state_save": (_Status, [_Handle, c_int32, c_void_p, c_size_t, _SizeP]),
+    "swiftlet_context_state_load": (_Status, [_Handle, c_int32, c_void_p, c_size_t]),
+    "swiftlet_context_state_save_file": (_Status, [_Handle, c_int32, c_char_p]),
+    "swiftlet_context_state_load_file": (_Status, [_Handle, c_int32, c_char_p]),
     "swiftlet_sampler_params_init": (None, [_P(SamplerParams)]),
     "swiftlet_sampler_create": (_Status, [_P(SamplerParams), _P(_Handle)]),
     "swiftlet_sampler_free": (None, [_Handle]),
