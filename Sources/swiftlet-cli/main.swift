@@ -1,5 +1,6 @@
 // swiftlet — the command-line face of the engine: generate, chat, embed,
-// tokenize, inspect, quantize GGUF models and convert Hugging Face folders. It uses SwiftletCore directly.
+// tokenize, inspect, quantize GGUF models, convert Hugging Face folders and
+// measure perplexity (Perplexity.swift). It uses SwiftletCore directly.
 import Glibc
 import SwiftletCore
 
@@ -27,6 +28,12 @@ let usage = """
       embed MODEL TEXT... [--pooling mean|cls|last] [--raw] [--threads N]
                    print one embedding per TEXT (one line of floats each;
                    L2-normalized unless --raw)
+      perplexity MODEL FILE [--ctx N] [--overflow shift|window|chunks] [--keep K]
+                   [--discard D] [--batch B] [--threads N]
+                   perplexity of the text in FILE through an N-token context
+                   (default 512): one context that shifts when full, keeping K
+                   "attention sink" tokens (default 4; window: none), or
+                   independent N-token windows (chunks)
 
     """
 
@@ -241,6 +248,9 @@ do {
     case "convert": try runConvert(try Options(rest, positional: 2...2))
     case "embed": try runEmbed(try Options(rest, positional: 2...Int(Int32.max), valued: ["--pooling", "--threads"],
                                            switches: ["--raw"]))
+    case "perplexity":
+        try runPerplexity(try Options(rest, positional: 2...2, valued: ["--ctx", "--overflow", "--keep", "--discard",
+                                                                        "--batch", "--threads"]))
     case "help", "-h", "--help": write(usage)
     default:
         writeError("unknown command '\(arguments[1])'\n\n" + usage)
