@@ -363,3 +363,31 @@ def test_bad_batches_and_ids_change_nothing(tiny_model, make_context):
         params = sw.new_context_params(**fields)
         assert lib.swiftlet_context_create(tiny_model("tiny-q8_0-gqa4-hd64"), ctypes.byref(params),
                                            ctypes.byref(out)) == sw.ERROR_INVALID_ARGUMENT, fields
+
+
+def test_smollm2_generates_far_past_its_context_in_flat_memory(real_model, make_context):
+    """SmolLM2 with a 128-token context that shifts: 1500 sampled tokens
+    (more than 11 contexts' worth) are all generated, the context never holds
+    more than 128, and the library's allocated bytes do not grow after the
+    first shifts. (`make test-long` runs 10,000 tokens on 512.)"""
+    lib = sw.load()
+    ctx = make_context(real_model, n_ctx=128, overflow=sw.abi.OVERFLOW_SHIFT, n_keep=4)
+    info = sw.new_memory_info()
+    sizes, positions = [], []
+
+    def measure(collector):  # (exceptions raised in a ctypes callback are lost: record, check after)
+        if len(collector.tokens) in (300, 1499):
+            lib.swiftlet_memory_get_info(ctypes.byref(info))
+            sizes.append(info.bytes_allocated)
+        positions.append(lib.swiftlet_context_position(ctx))
+
+    collector = sw.Collector(on_token=measure)
+    params = sw.new_generate_params(max_tokens=1500, sampling={"temperature": 1.0, "seed": 3, "top_k": 0,
+                                                               "top_p": 1.0, "min_p": 0.0})
+    status, result = sw.generate(ctx, "Once upon a time", params, collector)
+    assert status == sw.OK, sw.last_error()
+    if result.stop_reason == sw.abi.STOP_END_OF_GENERATION:
+        pytest.fail(f"the model ended after {result.n_generated_tokens} tokens; pick another seed")
+    assert result.n_generated_tokens == 1500 and result.stop_reason == sw.abi.STOP_MAX_TOKENS
+    assert len(sizes) == 2 and sizes[0] == sizes[1]
+    assert max(positions) <= 128 and len(positions) == 1500
