@@ -6,14 +6,16 @@
 #   3. a check that the installed package holds libswiftlet.so and works with
 #      no Swift toolchain on the PATH (PATH=/usr/bin:/bin, nothing else set);
 #   4. pytest on bindings/python/tests with that environment's Python.
-# Exits with pytest's status (or 1 if steps 1-3 fail). Needs the real model:
-# $SWIFTLET_MODEL_Q4_1, else scripts/fetch-model.sh provides it.
+# Exits with pytest's status (or 1 if steps 1-3 fail). Needs the real models:
+# $SWIFTLET_MODEL_Q4_1, $SWIFTLET_MODEL_MINILM and $SWIFTLET_MODEL_GEMMA3, else
+# scripts/fetch-model.sh, fetch-minilm.sh and fetch-gemma3.sh provide them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 
 model="${SWIFTLET_MODEL_Q4_1:-$(scripts/fetch-model.sh)}"
 minilm="${SWIFTLET_MODEL_MINILM:-$(scripts/fetch-minilm.sh)}"
+gemma3="${SWIFTLET_MODEL_GEMMA3:-$(scripts/fetch-gemma3.sh)}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 venv="$work/venv"
@@ -47,6 +49,6 @@ echo "== test dependencies"
 echo "== pytest bindings/python/tests"
 status=0
 (cd bindings/python && env -u SWIFTLET_LIBRARY SWIFTLET_MODEL_Q4_1="$model" SWIFTLET_MODEL_MINILM="$minilm" \
-    "$python" -m pytest -q -p no:cacheprovider tests) || status=$?
+    SWIFTLET_MODEL_GEMMA3="$gemma3" "$python" -m pytest -q -p no:cacheprovider tests) || status=$?
 rm -rf bindings/python/build bindings/python/src/swiftlet.egg-info
 exit $status

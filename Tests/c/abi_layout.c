@@ -47,6 +47,18 @@ int main(void) {
     FIELD(swiftlet_context_params, n_ctx)
     FIELD(swiftlet_context_params, n_threads)
     FIELD(swiftlet_context_params, n_batch)
+    FIELD(swiftlet_context_params, n_seq_max)
+    FIELD(swiftlet_context_params, overflow)
+    FIELD(swiftlet_context_params, n_keep)
+    FIELD(swiftlet_context_params, n_discard)
+
+    STRUCT(swiftlet_batch)
+    FIELD(swiftlet_batch, struct_size)
+    FIELD(swiftlet_batch, n_tokens)
+    FIELD(swiftlet_batch, tokens)
+    FIELD(swiftlet_batch, seq_ids)
+    FIELD(swiftlet_batch, positions)
+    FIELD(swiftlet_batch, logits)
 
     STRUCT(swiftlet_sampler_params)
     FIELD(swiftlet_sampler_params, struct_size)

@@ -158,6 +158,7 @@ def new_model_params(**fields) -> ModelParams:
 
 def new_context_params(**fields) -> ContextParams:
     p = ContextParams()
+    # the sized init: the unsized one fills only the 0.3 layout's 16 bytes
     load().swiftlet_context_params_init_sized(ctypes.byref(p), ctypes.sizeof(p))
     for k, v in fields.items():
         setattr(p, k, v)

@@ -6,6 +6,7 @@ import ctypes
 import dataclasses
 import os
 import re
+import struct
 import threading
 from ctypes import byref, c_char_p, c_float, c_int32, c_size_t, c_void_p
 
@@ -217,6 +218,7 @@ def test_null_arguments_are_invalid_argument(lib, model, make_context, tiny_path
         for init in ("swiftlet_model_params_init", "swiftlet_context_params_init",
                      "swiftlet_sampler_params_init", "swiftlet_generate_params_init", "swiftlet_chat_params_init"):
             getattr(lib, init)(None)
+        lib.swiftlet_context_params_init_sized(None, ctypes.sizeof(sw.ContextParams))
         lib.swiftlet_set_log_callback(sw.LOG_CALLBACK(), None)
         # out_len may be NULL for meta_key
         expect(lib.swiftlet_model_meta_key(model, 0, buf, 64, None), sw.OK, "meta_key(out_len NULL)")
@@ -464,6 +466,7 @@ def test_context_defaults(lib, model, make_context):
     p = sw.new_context_params()
     assert p.struct_size == ctypes.sizeof(sw.ContextParams)
     assert p.n_ctx == 0 and p.n_threads == 0 and p.n_batch in (0, 256)
+    assert (p.n_seq_max, p.overflow, p.n_keep, p.n_discard) == (1, sw.abi.OVERFLOW_ERROR, 4, 0)
     ctx = make_context(model, n_ctx=0)
     assert lib.swiftlet_context_size(ctx) == min(SPEC.n_ctx_train, 4096)
     out = c_void_p()
@@ -473,6 +476,35 @@ def test_context_defaults(lib, model, make_context):
         cp = sw.new_context_params(**bad)
         out = c_void_p()
         expect(lib.swiftlet_context_create(model, byref(cp), byref(out)), sw.ERROR_INVALID_ARGUMENT, str(bad))
+
+
+def test_context_params_init_writes_only_the_size_it_is_given(lib):
+    """The guarantee that let swiftlet_context_params grow in 0.4.0: a caller
+    compiled against an older header has the 16-byte struct of 0.1-0.3 and
+    calls the unsized init (the exported symbol, not the header's macro),
+    which must write those 16 bytes and nothing after them; the sized init
+    writes exactly the size it is given (at most the whole struct), with
+    struct_size saying how much, and nothing below the 0.3 size."""
+    full = ctypes.sizeof(sw.ContextParams)
+    assert full == 32
+    defaults = struct.pack("<iiiiiii", 0, 0, 0, 1, sw.abi.OVERFLOW_ERROR, 4, 0)  # the fields after struct_size
+
+    def written_by(call):
+        buffer = (ctypes.c_uint8 * 48)(*([0xAB] * 48))
+        call(ctypes.cast(buffer, ctypes.POINTER(sw.ContextParams)))
+        return bytes(buffer)
+
+    old = written_by(lib.swiftlet_context_params_init)
+    assert old[16:] == b"\xab" * 32, "the unsized init wrote past the 0.3 struct"
+    assert struct.unpack_from("<I", old)[0] == 16 and old[4:16] == defaults[:12]
+    for size in (16, 20, 24, 28, 32, 40):
+        data = written_by(lambda p: lib.swiftlet_context_params_init_sized(p, size))
+        size_written = min(size, full)
+        assert data[size_written:] == b"\xab" * (48 - size_written), size
+        assert struct.unpack_from("<I", data)[0] == size_written, size
+        assert data[4:size_written] == defaults[:size_written - 4], size
+    for size in (0, 8, 15):
+        assert written_by(lambda p: lib.swiftlet_context_params_init_sized(p, size)) == b"\xab" * 48, size
 
 
 def test_rewind_rules(lib, model, make_context):

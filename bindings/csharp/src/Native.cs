@@ -61,6 +61,22 @@ namespace Swiftlet.Interop
         public int n_ctx;
         public int n_threads;
         public int n_batch;
+        // Since 0.4.0 (fill with swiftlet_context_params_init_sized, Marshal.SizeOf this struct):
+        public int n_seq_max;
+        public int overflow;               // Overflow.Error or Overflow.Shift
+        public int n_keep;
+        public int n_discard;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct swiftlet_batch
+    {
+        public uint struct_size;
+        public int n_tokens;
+        public IntPtr tokens;              // const int32_t *
+        public IntPtr seq_ids;             // const int32_t *, or zero: all in sequence 0
+        public IntPtr positions;           // const int32_t *, or zero
+        public IntPtr logits;              // const int8_t *, or zero: each sequence's last entry
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -126,6 +142,9 @@ namespace Swiftlet.Interop
     public delegate int swiftlet_token_callback(IntPtr piece, UIntPtr piece_len, int token, IntPtr user_data);
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    public delegate int swiftlet_batch_token_callback(int seq_id, IntPtr piece, UIntPtr piece_len, int token, IntPtr user_data);
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     public delegate void swiftlet_log_callback(int level, IntPtr message, IntPtr user_data);
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
@@ -159,7 +178,9 @@ namespace Swiftlet.Interop
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_vocab_size(SafeModelHandle model);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_token_is_end_of_generation(SafeModelHandle model, int token);
 
-        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_context_params_init(out swiftlet_context_params parameters);
+        // Writes only the 16 bytes of the 0.3 struct (for callers built before it grew): use the sized form.
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_context_params_init(ref swiftlet_context_params parameters);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_context_params_init_sized(ref swiftlet_context_params parameters, UIntPtr struct_size);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_create(SafeModelHandle model, ref swiftlet_context_params parameters, out IntPtr context);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_context_free(IntPtr context);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_eval(SafeContextHandle context, int[] tokens, UIntPtr n_tokens);
@@ -171,13 +192,22 @@ namespace Swiftlet.Interop
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_reset(SafeContextHandle context);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_context_cancel(SafeContextHandle context);
 
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_decode(SafeContextHandle context, ref swiftlet_batch batch);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern IntPtr swiftlet_context_logits_for(SafeContextHandle context, int index);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_seq_length(SafeContextHandle context, int seq_id);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_seq_remove(SafeContextHandle context, int seq_id, int p0, int p1);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_seq_copy(SafeContextHandle context, int src, int dst, int n_tokens);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_seq_keep(SafeContextHandle context, int seq_id);
+
         [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_sampler_params_init(out swiftlet_sampler_params parameters);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_sampler_create(ref swiftlet_sampler_params parameters, out IntPtr sampler);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_sampler_free(IntPtr sampler);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_sampler_sample(SafeSamplerHandle sampler, SafeContextHandle context, out int token);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_sampler_sample_seq(SafeSamplerHandle sampler, SafeContextHandle context, int seq_id, out int token);
 
         [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_generate_params_init(out swiftlet_generate_params parameters);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_generate(SafeContextHandle context, byte[] prompt, ref swiftlet_generate_params parameters, swiftlet_token_callback callback, IntPtr user_data, ref swiftlet_generate_result result);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_generate_batch(SafeContextHandle context, IntPtr[] prompts, UIntPtr n_prompts, ref swiftlet_generate_params parameters, swiftlet_batch_token_callback callback, IntPtr user_data, [In, Out] swiftlet_generate_result[] results);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_chat_params_init(out swiftlet_chat_params parameters);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_chat_format(SafeModelHandle model, swiftlet_chat_message[] messages, UIntPtr n_messages, ref swiftlet_chat_params parameters, byte[] buf, UIntPtr buf_size, out UIntPtr out_len);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_embed_params_init(out swiftlet_embed_params parameters);
@@ -200,6 +230,11 @@ namespace Swiftlet.Interop
     public static class TokenizeFlags
     {
         public const uint AddBos = 1, Special = 2, ModelBos = 4;
+    }
+
+    public static class Overflow
+    {
+        public const int Error = 0, Shift = 1;
     }
 
     public static class Pooling

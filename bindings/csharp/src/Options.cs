@@ -1,6 +1,7 @@
 // Options.cs — the plain types of the idiomatic API. Defaults are read from
 // the library's own *_params_init functions, never copied here.
 using System;
+using System.Runtime.InteropServices;
 using Swiftlet.Interop;
 
 namespace Swiftlet
@@ -65,12 +66,36 @@ namespace Swiftlet
         }
     }
 
-    /// <summary>The size and threads of a context.</summary>
+    /// <summary>The size, threads and sequences of a context; defaults from swiftlet_context_params_init_sized.</summary>
     public sealed class ContextOptions
     {
-        public int ContextSize;   // 0 = the model's training length, at most 4096
+        public int ContextSize;   // tokens per sequence; 0 = the model's training length, at most 4096
         public int Threads;       // 0 = one per core
         public int BatchSize;     // 0 = the library's default
+        public int Sequences;     // n_seq_max: sequence ids 0 .. Sequences-1 (the KV cache is Sequences x ContextSize)
+        public int Overflow;      // Interop.Overflow.Error (ContextFull) or .Shift (keep Keep tokens, drop Discard, go on)
+        public int Keep;          // n_keep: with Shift, a sequence's first tokens, always kept
+        public int Discard;       // n_discard: with Shift, tokens dropped at each shift; 0 = half of those not kept
+
+        public ContextOptions()
+        {
+            var p = NativeParams();
+            ContextSize = p.n_ctx;
+            Threads = p.n_threads;
+            BatchSize = p.n_batch;
+            Sequences = p.n_seq_max;
+            Overflow = p.overflow;
+            Keep = p.n_keep;
+            Discard = p.n_discard;
+        }
+
+        /// <summary>The library's defaults, the whole struct (the unsized init fills only the 0.3 part).</summary>
+        internal static swiftlet_context_params NativeParams()
+        {
+            var p = new swiftlet_context_params();
+            Native.swiftlet_context_params_init_sized(ref p, new UIntPtr((uint)Marshal.SizeOf(typeof(swiftlet_context_params))));
+            return p;
+        }
     }
 
     /// <summary>How a generation ended.</summary>

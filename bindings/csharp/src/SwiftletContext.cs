@@ -16,20 +16,28 @@ namespace Swiftlet
 
         internal SwiftletContext(SwiftletModel model, ContextOptions options)
         {
-            swiftlet_context_params p;
-            Native.swiftlet_context_params_init(out p);
+            var p = ContextOptions.NativeParams();
             p.n_ctx = options.ContextSize;
             p.n_threads = options.Threads;
             p.n_batch = options.BatchSize;
+            p.n_seq_max = options.Sequences;
+            p.overflow = options.Overflow;
+            p.n_keep = options.Keep;
+            p.n_discard = options.Discard;
             IntPtr context;
             SwiftletException.Check(Native.swiftlet_context_create(model.Handle, ref p, out context));
             Handle = new SafeContextHandle(context);
+            SequenceCount = Math.Max(1, p.n_seq_max);
             vocabularySize = model.VocabularySize;
             embeddingLength = model.Info.n_embd;
         }
 
+        /// <summary>Tokens in sequence 0 (Eval, Generate and Chat work on sequence 0).</summary>
         public int Position { get { return Native.swiftlet_context_position(Handle); } }
+        /// <summary>Each sequence's capacity in tokens (n_ctx).</summary>
         public int Size { get { return Native.swiftlet_context_size(Handle); } }
+        /// <summary>The number of sequences (ids 0 .. SequenceCount-1).</summary>
+        public readonly int SequenceCount;
 
         /// <summary>Evaluates `tokens` after the current position.</summary>
         public void Eval(int[] tokens)
@@ -40,11 +48,30 @@ namespace Swiftlet
         /// <summary>A copy of the last evaluated token's logits, or null if there are none.</summary>
         public float[] Logits()
         {
-            var pointer = Native.swiftlet_context_logits(Handle);
+            return Copy(Native.swiftlet_context_logits(Handle));
+        }
+
+        float[] Copy(IntPtr pointer)
+        {
             if (pointer == IntPtr.Zero) return null;
             var logits = new float[vocabularySize];
             Marshal.Copy(pointer, logits, 0, logits.Length);
             return logits;
+        }
+
+        static void CheckLength(Array values, int count, string name)
+        {
+            if (values != null && values.Length != count)
+                throw new ArgumentException(name + " has " + values.Length + " entries; tokens has " + count, name);
+        }
+
+        /// <summary>Pins `values` for the native call (zero for null); the caller frees the handles.</summary>
+        static IntPtr Pin(Array values, List<GCHandle> pins)
+        {
+            if (values == null) return IntPtr.Zero;
+            var pin = GCHandle.Alloc(values, GCHandleType.Pinned);
+            pins.Add(pin);
+            return pin.AddrOfPinnedObject();
         }
 
         /// <summary>
@@ -85,6 +112,54 @@ namespace Swiftlet
                 foreach (var handle in pinned) if (handle.IsAllocated) handle.Free();
             }
         }
+
+        /// <summary>
+        /// Evaluates tokens of several sequences in one pass (swiftlet_context_decode):
+        /// entry i is tokens[i], appended to sequence seqIds[i] (null: all to 0);
+        /// positions[i], if given, must be its sequence's next position (a check);
+        /// logits[i] keeps entry i's logits for LogitsFor (null: each sequence's last entry).
+        /// </summary>
+        public void Decode(int[] tokens, int[] seqIds = null, int[] positions = null, bool[] logits = null)
+        {
+            if (tokens == null) throw new ArgumentNullException("tokens");
+            CheckLength(seqIds, tokens.Length, "seqIds");
+            CheckLength(positions, tokens.Length, "positions");
+            CheckLength(logits, tokens.Length, "logits");
+            var wanted = logits == null ? null : Array.ConvertAll(logits, keep => keep ? (sbyte)1 : (sbyte)0);
+            var pins = new List<GCHandle>();
+            try
+            {
+                var batch = new swiftlet_batch
+                {
+                    struct_size = (uint)Marshal.SizeOf(typeof(swiftlet_batch)), n_tokens = tokens.Length,
+                    tokens = Pin(tokens, pins), seq_ids = Pin(seqIds, pins), positions = Pin(positions, pins),
+                    logits = Pin(wanted, pins),
+                };
+                SwiftletException.Check(Native.swiftlet_context_decode(Handle, ref batch));
+            }
+            finally
+            {
+                foreach (var pin in pins) pin.Free();
+            }
+        }
+
+        /// <summary>A copy of entry `index`'s logits from the last Decode, or null if it kept none.</summary>
+        public float[] LogitsFor(int index)
+        {
+            return Copy(Native.swiftlet_context_logits_for(Handle, index));
+        }
+
+        /// <summary>The number of tokens sequence `seq` holds; -1 for an id that is not one of the context's.</summary>
+        public int SeqLength(int seq) { return Native.swiftlet_context_seq_length(Handle, seq); }
+
+        /// <summary>Removes positions start &lt;= p &lt; end of sequence `seq` (end &lt; 0: to its end); a tail is a rewind.</summary>
+        public void SeqRemove(int seq, int start, int end = -1) { SwiftletException.Check(Native.swiftlet_context_seq_remove(Handle, seq, start, end)); }
+
+        /// <summary>Makes sequence `dst` hold the first `count` tokens of `src` (count &lt; 0: all), cache included.</summary>
+        public void SeqCopy(int src, int dst, int count = -1) { SwiftletException.Check(Native.swiftlet_context_seq_copy(Handle, src, dst, count)); }
+
+        /// <summary>Empties every sequence except `seq`.</summary>
+        public void SeqKeep(int seq) { SwiftletException.Check(Native.swiftlet_context_seq_keep(Handle, seq)); }
 
         public void Rewind(int position) { SwiftletException.Check(Native.swiftlet_context_rewind(Handle, position)); }
         public void Reset() { SwiftletException.Check(Native.swiftlet_context_reset(Handle)); }

@@ -46,6 +46,8 @@ static class BindingTests
             Test("load progress reaches 1, and false cancels the load", LoadProgress),
             Test("tokenize, detokenize and a caller's chat template", TokensAndTemplates),
             Test("embeddings: one unit vector per text, each its own", Embeddings),
+            Test("sequences: two decoded in one batch pick each one's greedy tokens alone; seq ops", Sequences),
+            Test("context options: defaults from the library, the whole grown struct", ContextOptionsDefaults),
         };
         int passed = 0, failed = 0;
         foreach (var test in tests)
@@ -355,6 +357,89 @@ static class BindingTests
             Assert(Math.Abs(Math.Sqrt(raw.Sum(x => (double)x * x)) - 1) > 1e-3, "normalize=false still normalized");
             var e = Catch(() => context.Embed(texts, true, 9));
             Assert(e.Status == Status.InvalidArgument, "status " + e.Status);
+        }
+    }
+
+    // ------------------------------------------------------------------ sequences
+
+    static int ArgMax(float[] values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+
+    static void Sequences()
+    {
+        // Passes under 32 tokens both ways: the same row kernels, so the same
+        // logits bit for bit, and the same greedy choices.
+        const int steps = 6;
+        using (var model = new SwiftletModel(modelPath))
+        {
+            var prompts = new[] { model.Tokenize("The capital of France is"), model.Tokenize("Once upon a time") };
+            var alone = new[] { new List<int>(), new List<int>() };
+            for (var s = 0; s < 2; s++)
+                using (var context = model.CreateContext(new ContextOptions { ContextSize = 64, Threads = 1 }))
+                {
+                    context.Eval(prompts[s]);
+                    for (var i = 0; i < steps; i++)
+                    {
+                        alone[s].Add(ArgMax(context.Logits()));
+                        context.Eval(new[] { alone[s][i] });
+                    }
+                }
+            var options = new ContextOptions { ContextSize = 64, Threads = 1, Sequences = 2 };
+            using (var context = model.CreateContext(options))
+            {
+                Assert(context.SequenceCount == 2, "SequenceCount " + context.SequenceCount);
+                var tokens = prompts[0].Concat(prompts[1]).ToArray();
+                var seqIds = Enumerable.Repeat(0, prompts[0].Length).Concat(Enumerable.Repeat(1, prompts[1].Length)).ToArray();
+                context.Decode(tokens, seqIds);
+                var last = new[] { prompts[0].Length - 1, tokens.Length - 1 };
+                var batched = new[] { new List<int>(), new List<int>() };
+                for (var i = 0; i < steps; i++)
+                {
+                    var next = new[] { ArgMax(context.LogitsFor(last[0])), ArgMax(context.LogitsFor(last[1])) };
+                    batched[0].Add(next[0]);
+                    batched[1].Add(next[1]);
+                    context.Decode(next, new[] { 0, 1 }, new[] { context.SeqLength(0), context.SeqLength(1) }, new[] { true, true });
+                    last = new[] { 0, 1 };
+                }
+                for (var s = 0; s < 2; s++)
+                    Assert(alone[s].SequenceEqual(batched[s]), "sequence " + s + ": batched " + string.Join(",", batched[s])
+                                                                + ", alone " + string.Join(",", alone[s]));
+                Assert(context.SeqLength(1) == prompts[1].Length + steps, "SeqLength(1) " + context.SeqLength(1));
+                Assert(context.LogitsFor(2) == null && context.SeqLength(2) == -1, "entry 2 / sequence 2 exist");
+                context.SeqCopy(0, 1);
+                Assert(context.SeqLength(1) == context.SeqLength(0), "SeqCopy");
+                context.SeqRemove(1, 2);
+                Assert(context.SeqLength(1) == 2, "SeqRemove left " + context.SeqLength(1));
+                context.SeqKeep(1);
+                Assert(context.SeqLength(0) == 0 && context.SeqLength(1) == 2, "SeqKeep");
+                var e = Catch(() => context.Decode(new[] { 1 }, new[] { 2 }));
+                Assert(e.Status == Status.InvalidArgument, "status " + e.Status);
+                e = Catch(() => context.Decode(new[] { 1 }, new[] { 1 }, new[] { 5 }));
+                Assert(e.Status == Status.InvalidArgument, "status " + e.Status);
+            }
+        }
+    }
+
+    static void ContextOptionsDefaults()
+    {
+        var options = new ContextOptions();
+        Assert(options.Sequences == 1 && options.Overflow == Overflow.Error && options.Keep == 4 && options.Discard == 0,
+               "defaults " + options.Sequences + " " + options.Overflow + " " + options.Keep + " " + options.Discard);
+        // What the unsized init still does: the 0.3 struct's 16 bytes, nothing after them.
+        var p = new swiftlet_context_params { n_seq_max = -7, overflow = -7, n_keep = -7, n_discard = -7 };
+        Native.swiftlet_context_params_init(ref p);
+        Assert(p.struct_size == 16 && p.n_seq_max == -7 && p.n_discard == -7, "the unsized init wrote " + p.struct_size + " bytes");
+        using (var model = new SwiftletModel(modelPath))
+        using (var context = model.CreateContext(new ContextOptions { ContextSize = 32, Overflow = Overflow.Shift }))
+        {
+            var result = context.Generate("Count: 1, 2, 3,", GenerateOptions.Greedy(48), null);
+            Assert(result.StopReason != StopReason.ContextFull && result.PromptTokens + result.GeneratedTokens > 32,
+                   "a shifting context stopped at " + result.GeneratedTokens + " tokens, reason " + result.StopReason);
+            Assert(context.Position <= 32, "position " + context.Position);
         }
     }
 }

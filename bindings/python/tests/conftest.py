@@ -4,6 +4,8 @@
   Q4_1; `make test` sets it). Required: the suite fails without it.
 - `model`: that model loaded once per session (evaluation on one thread:
   deterministic and fast on a shared 2-core machine).
+- `gemma3`: Gemma 3 270M, $SWIFTLET_MODEL_GEMMA3 (a template that writes
+  BOS itself, for chat batches).
 - `tiny_paths`: the tiny random models of Tests/python/make_tiny_models.py,
   written once per session.
 
@@ -66,6 +68,24 @@ def minilm_path() -> str:
 @pytest.fixture(scope="session")
 def minilm(minilm_path: str) -> Iterator[swiftlet.Model]:
     with swiftlet.Model(minilm_path, n_threads=THREADS) as loaded:
+        yield loaded
+
+
+@pytest.fixture(scope="session")
+def gemma3_path() -> str:
+    """Gemma 3 270M Q4_K_M (scripts/fetch-gemma3.sh; `make test` sets it)."""
+    path = os.environ.get("SWIFTLET_MODEL_GEMMA3")
+    if not path:
+        pytest.fail("SWIFTLET_MODEL_GEMMA3 is not set: point it at gemma-3-270m-q4_k_m.gguf "
+                    "(scripts/fetch-gemma3.sh prints the path)", pytrace=False)
+    if not os.path.isfile(path):
+        pytest.fail(f"SWIFTLET_MODEL_GEMMA3={path} does not exist", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def gemma3(gemma3_path: str) -> Iterator[swiftlet.Model]:
+    with swiftlet.Model(gemma3_path, n_threads=THREADS) as loaded:
         yield loaded
 
 

@@ -2,7 +2,8 @@
 checks that the model and the context are usable afterwards, then lets the
 KeyboardInterrupt end the process. Usage: interrupt_child.py MODEL MODE
 
-Modes: model-generate, context-stream, context-eval (the main thread inside
+Modes: model-generate, model-generate-batch (two sequences, one C call on
+the main thread), context-stream, context-eval (the main thread inside
 one long C call: cancelled by the watcher thread), context-eval-host-fd (the
 same with a wakeup fd of the host's own, as asyncio sets: it must be back
 after the calls and must have received the SIGINT too), host-handler (a SIGINT
@@ -39,6 +40,9 @@ try:
     if mode == "model-generate":  # not streamed: waiting inside generate()
         print("GENERATING", flush=True)
         model.generate("Once upon a time", max_tokens=1900, temperature=0.8, seed=1)
+    elif mode == "model-generate-batch":
+        print("GENERATING", flush=True)
+        model.generate_batch(["Once upon a time", "The sea"], max_tokens=1900, temperature=0.8, seed=1)
     elif mode == "context-stream":
         for count, piece in enumerate(context.generate("Once upon a time", max_tokens=1900, temperature=0.8,
                                                        seed=1, stream=True)):

@@ -25,7 +25,7 @@ class RawC:
         assert c.swiftlet_model_load(model_path.encode(), None, byref(model)) == 0
         try:
             params = _abi.ContextParams()
-            c.swiftlet_context_params_init(byref(params))
+            c.swiftlet_context_params_init_sized(byref(params), ctypes.sizeof(params))
             params.n_ctx, params.n_threads = n_ctx, n_threads
             assert c.swiftlet_context_create(model, byref(params), byref(context)) == 0
             try:
@@ -89,7 +89,7 @@ class RawC:
         model, context = c_void_p(), c_void_p()
         assert c.swiftlet_model_load(model_path.encode(), None, byref(model)) == 0
         params = _abi.ContextParams()
-        c.swiftlet_context_params_init(byref(params))
+        c.swiftlet_context_params_init_sized(byref(params), ctypes.sizeof(params))
         params.n_ctx, params.n_threads = 256, 1
         assert c.swiftlet_context_create(model, byref(params), byref(context)) == 0
         c.swiftlet_model_free(model)  # the context keeps it alive

@@ -77,7 +77,7 @@ def test_constants_equal_the_header(abi: ModuleType) -> None:
 _SCALARS = {"int32_t": "int32", "swiftlet_status": "int32", "uint32_t": "uint32", "uint64_t": "uint64",
             "size_t": "size_t", "float": "float", "void": "void"}
 _CTYPES_SCALARS = {ctypes.c_int32: "int32", ctypes.c_uint32: "uint32", ctypes.c_uint64: "uint64",
-                   ctypes.c_size_t: "size_t", ctypes.c_float: "float", None: "void"}
+                   ctypes.c_size_t: "size_t", ctypes.c_float: "float", ctypes.c_int8: "int8", None: "void"}
 
 
 def c_type(text: str, abi: ModuleType) -> str:
@@ -99,7 +99,8 @@ def c_type(text: str, abi: ModuleType) -> str:
 def ctypes_type(value: Any, abi: ModuleType) -> str:
     """The same word for a ctypes type in the declaration."""
     callbacks = {abi.LogCallback: "swiftlet_log_callback", abi.TokenCallback: "swiftlet_token_callback",
-                 abi.ProgressCallback: "swiftlet_progress_callback"}
+                 abi.ProgressCallback: "swiftlet_progress_callback",
+                 abi.BatchTokenCallback: "swiftlet_batch_token_callback"}
     names = {struct: name for name, struct in abi.STRUCTS.items()}
     if value in callbacks:
         return "callback:" + callbacks[value]
@@ -118,7 +119,7 @@ def ctypes_type(value: Any, abi: ModuleType) -> str:
         if target in names:
             return names[target] + "*"
         inner = _CTYPES_SCALARS.get(target) or {ctypes.c_char: "char"}[target]
-        return {"int32": "int32_t", "size_t": "size_t", "float": "float"}.get(inner, inner) + "*"
+        return {"int32": "int32_t", "int8": "int8_t", "size_t": "size_t", "float": "float"}.get(inner, inner) + "*"
     raise AssertionError(f"unexpected ctypes type {value!r}")
 
 
@@ -151,7 +152,8 @@ def test_callback_types_match_the_header(abi: ModuleType) -> None:
     typedefs = re.findall(r"typedef\s+([^;(]*?)\(\s*\*\s*(swiftlet_\w+_callback)\s*\)\s*\(([^)]*)\)\s*;",
                           header_code())
     callbacks = {"swiftlet_log_callback": abi.LogCallback, "swiftlet_token_callback": abi.TokenCallback,
-                 "swiftlet_progress_callback": abi.ProgressCallback}
+                 "swiftlet_progress_callback": abi.ProgressCallback,
+                 "swiftlet_batch_token_callback": abi.BatchTokenCallback}
     assert {name for _, name, _ in typedefs} == set(callbacks)
     for returns, name, parameters in typedefs:
         ours = callbacks[name]
@@ -159,7 +161,8 @@ def test_callback_types_match_the_header(abi: ModuleType) -> None:
         c_parameters = split_parameters(parameters)
         assert len(c_parameters) == len(ours._argtypes_), name
         for c_parameter, argument in zip(c_parameters, ours._argtypes_):
-            if name == "swiftlet_token_callback" and c_type(c_parameter, abi) == "char*":
+            if name in ("swiftlet_token_callback", "swiftlet_batch_token_callback") and \
+                    c_type(c_parameter, abi) == "char*":
                 assert argument is ctypes.c_void_p  # `piece` is taken as an address: not NUL-terminated
                 continue
             assert same(c_type(c_parameter, abi), ctypes_type(argument, abi)), (name, c_parameter, argument)

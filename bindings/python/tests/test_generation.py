@@ -34,7 +34,8 @@ def test_options_left_out_are_the_librarys_defaults(tiny: swiftlet.Model) -> Non
     from swiftlet import _abi
     sampling = ("temperature", "top_k", "top_p", "min_p", "repeat_penalty", "repeat_last_n")
     for method in (swiftlet.Model.generate, swiftlet.Model.chat, swiftlet.Context.generate, swiftlet.Context.chat,
-                   swiftlet.Context.sample, swiftlet.Sampler.__init__):
+                   swiftlet.Model.generate_batch, swiftlet.Model.chat_batch, swiftlet.Context.sample,
+                   swiftlet.Sampler.__init__):
         parameters = inspect.signature(method).parameters
         for name in sampling:
             assert parameters[name].default is None, (method.__qualname__, name)

@@ -17,7 +17,8 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-@pytest.mark.parametrize("mode", ["model-generate", "context-stream", "context-eval", "context-eval-host-fd"])
+@pytest.mark.parametrize("mode", ["model-generate", "model-generate-batch", "context-stream", "context-eval",
+                                  "context-eval-host-fd"])
 def test_ctrl_c_cancels_and_the_model_stays_usable(model_path: str, mode: str) -> None:
     child = subprocess.Popen([sys.executable, os.path.join(HERE, "interrupt_child.py"), model_path, mode],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -58,11 +58,14 @@ def test_every_list_of_the_sampling_keywords_is_the_same() -> None:
     assert options == set(VALUES)
     assert set(SamplingKeywords.__optional_keys__) == options
     assert keyword_only(swiftlet.Sampler.__init__) == options
-    assert keyword_only(swiftlet.Context.sample) == options | {"sampler"}
+    assert keyword_only(swiftlet.Context.sample) == options | {"sampler", "seq"}
     for method, keywords in ((swiftlet.Model.generate, GenerateKeywords), (swiftlet.Context.generate, GenerateKeywords),
                              (swiftlet.Model.chat, ChatKeywords), (swiftlet.Context.chat, ChatKeywords)):
         assert keyword_only(method) == set(keywords.__optional_keys__) | {"stream"}, method.__qualname__
         assert set(keywords.__optional_keys__) >= options
+    # the batch forms take the same keywords, less stream
+    assert keyword_only(swiftlet.Model.generate_batch) == set(GenerateKeywords.__optional_keys__)
+    assert keyword_only(swiftlet.Model.chat_batch) == set(ChatKeywords.__optional_keys__)
 
 
 class Spy:
@@ -90,6 +93,11 @@ def chat_params_of(_context: int, _messages: Any, _count: int, _template: Any, p
     return params.max_tokens, settable_fields(params.sampling.contents)
 
 
+def generate_batch_params_of(_context: int, _prompts: Any, _count: int, params: _abi.GenerateParams,
+                             *_rest: Any) -> Any:
+    return params.max_tokens, settable_fields(params.sampling.contents)
+
+
 def sampler_params_of(params: _abi.SamplerParams, _out: Any) -> Any:
     return settable_fields(params)
 
@@ -105,6 +113,14 @@ def test_generate_and_chat_pass_every_keyword_to_c(tiny: swiftlet.Model, monkeyp
         owner.chat([{"role": "user", "content": "hello"}], max_tokens=MAX_TOKENS, stream=True, **VALUES).text()
     assert generate.seen == [(MAX_TOKENS, VALUES)]
     assert chat.seen == [(MAX_TOKENS, VALUES)]
+
+
+def test_generate_batch_and_chat_batch_pass_every_keyword_to_c(tiny: swiftlet.Model,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = Spy(monkeypatch, "generate_batch", generate_batch_params_of)
+    tiny.generate_batch(["hello", "world"], max_tokens=MAX_TOKENS, **VALUES)
+    tiny.chat_batch([[{"role": "user", "content": "hello"}]], max_tokens=MAX_TOKENS, **VALUES)
+    assert batch.seen == [(MAX_TOKENS, VALUES), (MAX_TOKENS, VALUES)]
 
 
 def test_sample_and_sampler_pass_every_keyword_to_c(tiny: swiftlet.Model, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,9 +7,10 @@ A thin ctypes binding over the C API in ``include/swiftlet.h``::
     for piece in model.generate("The capital of France is", stream=True):
         print(piece, end="", flush=True)
 
-Main names: :class:`Model` (load, tokens, ``generate``, ``chat``),
-:class:`Context` (KV cache: ``eval``, ``logits``, ``sample``, ``rewind``,
-``cancel``), :class:`Sampler`, :class:`TextStream`, the
+Main names: :class:`Model` (load, tokens, ``generate``, ``chat``, and
+``generate_batch``/``chat_batch`` for several at once), :class:`Context` (KV
+cache: ``eval``, ``logits``, ``sample``, ``rewind``, ``cancel``; sequences:
+``decode``, ``logits_for``, ``seq_copy``, ...), :class:`Sampler`, :class:`TextStream`, the
 :class:`SwiftletError` family, and :mod:`swiftlet.compat` (a
 ``llama_cpp.Llama`` look-alike).
 

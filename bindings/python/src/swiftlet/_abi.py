@@ -171,6 +171,7 @@ STRUCTS: dict[str, type[Structure]] = {
     "swiftlet_model_params": ModelParams,
     "swiftlet_model_info": ModelInfo,
     "swiftlet_context_params": ContextParams,
+    "swiftlet_batch": Batch,
     "swiftlet_sampler_params": SamplerParams,
     "swiftlet_generate_params": GenerateParams,
     "swiftlet_generate_result": GenerateResult,

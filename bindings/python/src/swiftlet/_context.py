@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _abi, _lib
+from ._batch import TokenBatch
 from ._core import INT32_MAX, ContextCore, token_array
 from ._generation import DEFAULT, MaxTokens, StopArgument
 from ._keywords import ChatKeywords, GenerateKeywords
@@ -22,13 +23,17 @@ from ._runtime import check
 from ._sampler import Sampler
 from ._sampling import SamplingOptions
 from ._stream import ChatMessages, Options, TextStream, chat_job, deliver, generate_job
-from .errors import ContextBusyError, error_for
+from .errors import ContextBusyError, InvalidArgumentError, error_for
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is Python 3.11+
 
     from ._model import Model
 
+
+#: Context's overflow names -> SWIFTLET_OVERFLOW_*.
+Overflow = Literal["error", "shift"]
+_OVERFLOW: dict[str, int] = {"error": _abi.OVERFLOW_ERROR, "shift": _abi.OVERFLOW_SHIFT}
 
 #: Context.embed's pooling names -> SWIFTLET_POOLING_* (None: the model's own).
 Pooling = Literal["mean", "cls", "last"]
@@ -50,14 +55,40 @@ class Context:
     """
 
     def __init__(self, model: Model, *, n_ctx: Optional[int] = None, n_threads: Optional[int] = None,
-                 n_batch: Optional[int] = None) -> None:
-        """Creates a context for `model`. ``n_ctx``: tokens the KV cache holds
-        (default: the model's training length, at most 4096); ``n_threads``:
-        evaluation threads (default: one per core, or the model's
-        ``n_threads``); ``n_batch``: most tokens evaluated in one pass (default 256)."""
+                 n_batch: Optional[int] = None, n_seq_max: Optional[int] = None, overflow: Optional[Overflow] = None,
+                 n_keep: Optional[int] = None, n_discard: Optional[int] = None) -> None:
+        """Creates a context for `model`. Options left at None take the
+        library's defaults (``swiftlet_context_params_init_sized``).
+
+        Args:
+            n_ctx: tokens each sequence holds (default: the model's training
+                length, at most 4096).
+            n_threads: evaluation threads (default: one per core, or the
+                model's ``n_threads``).
+            n_batch: most tokens evaluated in one pass (default 256).
+            n_seq_max: sequences the context holds, ids ``0 .. n_seq_max-1``
+                (default 1, at most 256); the KV cache is ``n_seq_max × n_ctx``.
+                See :meth:`decode`.
+            overflow: what happens when a sequence is full: ``"error"`` (the
+                default: :class:`~swiftlet.ContextFullError`, and generation
+                ends with finish reason "length") or ``"shift"`` (a context
+                shift: the first `n_keep` tokens and the most recent stay,
+                `n_discard` between them go, and generation runs on in bounded
+                memory for as many tokens as ``max_tokens`` says).
+            n_keep: with ``"shift"``, a sequence's first tokens, always kept (default 4).
+            n_discard: with ``"shift"``, tokens dropped at each shift (default
+                0: half of those not kept).
+
+        Raises:
+            ValueError: `overflow` is not ``"error"`` or ``"shift"``.
+            InvalidArgumentError: a value the library refuses (negative
+                sizes, more than 256 sequences, n_keep ≥ n_ctx).
+        """
+        if overflow is not None and overflow not in _OVERFLOW:
+            raise ValueError(f"overflow must be one of {sorted(_OVERFLOW)}, not {overflow!r}")
         library = _lib.load()
         params = _abi.ContextParams()
-        library.context_params_init(params)
+        library.context_params_init_sized(params)
         if n_ctx is not None:
             params.n_ctx = _int32(n_ctx, "n_ctx")
         threads = n_threads if n_threads is not None else model._n_threads
@@ -65,6 +96,14 @@ class Context:
             params.n_threads = _int32(threads, "n_threads")
         if n_batch is not None:
             params.n_batch = _int32(n_batch, "n_batch")
+        if n_seq_max is not None:
+            params.n_seq_max = _int32(n_seq_max, "n_seq_max")
+        if overflow is not None:
+            params.overflow = _OVERFLOW[overflow]
+        if n_keep is not None:
+            params.n_keep = _int32(n_keep, "n_keep")
+        if n_discard is not None:
+            params.n_discard = _int32(n_discard, "n_discard")
         out = ctypes.c_void_p()
         with model._use() as model_address:
             check(library, library.context_create(model_address, params, out))
@@ -72,6 +111,7 @@ class Context:
         self._model: Optional[Model] = model
         self._model_ref: weakref.ref[Model] = weakref.ref(model)
         self._size = library.context_size(self._core.address)
+        self._n_seq_max = max(1, int(params.n_seq_max))  # 0 means 1; the library refused anything it cannot hold
         self._finalizer = weakref.finalize(self, self._core.close)
         self._sampler: Optional[Sampler] = None
         self._sampler_options: Optional[SamplingOptions] = None  # what self._sampler was made with
@@ -99,7 +139,7 @@ class Context:
 
     @property
     def size(self) -> int:
-        """The capacity in tokens (``n_ctx``)."""
+        """The capacity in tokens (``n_ctx``), of each sequence."""
         return self._size
 
     @property
@@ -108,27 +148,28 @@ class Context:
         return self._size
 
     @property
+    def n_seq_max(self) -> int:
+        """The number of sequences the context holds (ids ``0 .. n_seq_max-1``)."""
+        return self._n_seq_max
+
+    @property
     def position(self) -> int:
-        """Tokens in the KV cache: the position of the next token."""
+        """Tokens in the KV cache (of sequence 0): the position of the next token."""
         with self._using() as core:
             return core.lib.context_position(core.address)
 
     @property
     def logits(self) -> Optional[npt.NDArray[np.float32]]:
-        """The logits of the last evaluated token as a new ``float32`` array of
-        ``n_vocab`` values, or None if there are none (after creation, reset or
-        rewind). A call cancelled before it evaluated anything keeps the logits
-        there were.
+        """The logits of the last evaluated token (of sequence 0) as a new
+        ``float32`` array of ``n_vocab`` values, or None if there are none
+        (after creation, reset or rewind). A call cancelled before it
+        evaluated anything keeps the logits there were.
 
         A **copy**: it stays valid and unchanged after later calls (the C
         pointer it is copied from is only valid until the next eval)."""
         with self._using() as core:
             address = core.lib.context_logits(core.address)
-            if address is None:
-                return None
-            view = np.ctypeslib.as_array(ctypes.cast(address, ctypes.POINTER(ctypes.c_float)),
-                                         shape=(core.n_vocab,))
-            return np.array(view, dtype=np.float32, copy=True)
+            return None if address is None else _copy_logits(address, core.n_vocab)
 
     # -- evaluation
 
@@ -212,17 +253,105 @@ class Context:
         never cancels a later call."""
         self._core.cancel()
 
+    # -- sequences
+
+    def decode(self, tokens: Sequence[int], seq_ids: Optional[Sequence[int]] = None,
+               positions: Optional[Sequence[int]] = None, logits: Optional[Sequence[bool]] = None) -> None:
+        """Evaluates tokens of several sequences in one pass (``swiftlet_context_decode``),
+        reading the weights once for all of them; each token attends only to
+        the earlier tokens of its own sequence.
+
+        Entry i is ``tokens[i]``, appended to sequence ``seq_ids[i]`` (None:
+        all to sequence 0); entries of different sequences may be
+        interleaved. ``positions[i]``, if given, must be the position it
+        takes (its sequence's length, then +1 for each further entry of that
+        sequence): a check, not a choice. ``logits[i]`` true keeps entry i's
+        logits for :meth:`logits_for`; None keeps those of each sequence's
+        last entry. A sequence whose last entry kept its logits can be
+        sampled from (:meth:`sample` with ``seq``). Ctrl-C on the main thread
+        cancels it and raises ``KeyboardInterrupt``.
+
+        Raises:
+            ValueError: `seq_ids`, `positions` or `logits` is not as long as `tokens`.
+            InvalidArgumentError: no tokens, a sequence id outside
+                ``0 .. n_seq_max-1``, a position that is not the next, a token
+                id outside the vocabulary (nothing is evaluated).
+            ContextFullError: a sequence would go past n_ctx (with
+                ``overflow="error"``; nothing is evaluated).
+            CancelledError: the passes finished before the cancel stay evaluated.
+        """
+        batch = TokenBatch(tokens, seq_ids, positions, logits)
+        with self._using() as core:
+            decode = core.lib.c.swiftlet_context_decode
+            pointer = ctypes.byref(batch.struct)
+            status, message = core.run(lambda address: int(decode(address, pointer)))
+        if status != Status.OK:
+            raise error_for(status, message)
+
+    def logits_for(self, index: int) -> Optional[npt.NDArray[np.float32]]:
+        """Entry `index`'s logits from the last :meth:`decode` as a new
+        ``float32`` array (a copy, as :attr:`logits`), or None if that entry
+        did not keep them, `index` is outside that batch, or anything was
+        evaluated, removed or reset since."""
+        with self._using() as core:
+            address = core.lib.context_logits_for(core.address, _int32(index, "index"))
+            return None if address is None else _copy_logits(address, core.n_vocab)
+
+    def seq_length(self, seq: int) -> int:
+        """The number of tokens sequence `seq` holds (its next position).
+        InvalidArgumentError for an id outside ``0 .. n_seq_max-1``."""
+        with self._using() as core:
+            length = core.lib.context_seq_length(core.address, _int32(seq, "seq"))
+        if length < 0:
+            raise InvalidArgumentError(Status.INVALID_ARGUMENT,
+                                       f"sequence {seq} is outside 0..{self._n_seq_max - 1} (the context's n_seq_max)")
+        return length
+
+    def seq_remove(self, seq: int, start: int, end: int = -1) -> None:
+        """Removes positions ``start <= p < end`` of sequence `seq` (`end`
+        negative: to its end). Its later tokens move down to close the gap,
+        keeping their cached keys (re-rotated to their new positions); the
+        sequence's logits become unavailable. Removing a tail is a rewind.
+        Ctrl-C on the main thread cancels it (some models evaluate the kept
+        tokens again). InvalidArgumentError for a bad id or range."""
+        seq_id, p0, p1 = _int32(seq, "seq"), _int32(start, "start"), _int32(end, "end")
+        with self._using() as core:
+            remove = core.lib.context_seq_remove
+            status, message = core.run(lambda address: remove(address, seq_id, p0, p1))
+        if status != Status.OK:
+            raise error_for(status, message)
+
+    def seq_copy(self, src: int, dst: int, n: int = -1) -> None:
+        """Makes sequence `dst` hold the first `n` tokens of sequence `src`
+        (`n` negative: all of them) with their cached keys and values: a
+        shared prompt evaluated once and continued differently in each
+        sequence. What `dst` held is forgotten; it has `src`'s logits if all
+        of `src` is copied. InvalidArgumentError for bad ids or `n` past `src`'s length."""
+        source, destination, count = _int32(src, "src"), _int32(dst, "dst"), _int32(n, "n")
+        with self._using() as core:
+            check(core.lib, core.lib.context_seq_copy(core.address, source, destination, count))
+
+    def seq_keep(self, seq: int) -> None:
+        """Empties every sequence except `seq`. InvalidArgumentError for a bad id."""
+        with self._using() as core:
+            check(core.lib, core.lib.context_seq_keep(core.address, _int32(seq, "seq")))
+
+    # -- sampling
+
     def sample(self, *, temperature: Optional[float] = None, top_k: Optional[int] = None,
                top_p: Optional[float] = None, min_p: Optional[float] = None,
                repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
-               seed: Optional[int] = None, sampler: Optional[Sampler] = None) -> int:
-        """Picks the next token from the current logits (not evaluated).
+               seed: Optional[int] = None, sampler: Optional[Sampler] = None, seq: int = 0) -> int:
+        """Picks the next token from the current logits (not evaluated): those
+        of sequence `seq` (0 unless the context holds several; see :meth:`decode`).
 
         With `sampler`, that :class:`Sampler` is used and the other arguments
         are ignored. Otherwise the context keeps one sampler for the settings
         given (None: the library's defaults, as :class:`Sampler`) and reuses it
         while they stay the same, so successive calls continue one random
-        sequence (reproducible from `seed`)."""
+        sequence (reproducible from `seed`), across every `seq` sampled from:
+        give each sequence a :class:`Sampler` of its own to draw for it what
+        it would draw alone."""
         if sampler is None:
             options = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
                                       repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
@@ -232,7 +361,7 @@ class Context:
                 self._sampler = Sampler._from_options(options)
                 self._sampler_options = options
             sampler = self._sampler
-        return sampler.sample(self)
+        return sampler.sample(self, seq=seq)
 
     # -- generation
 
@@ -347,6 +476,12 @@ class _Reserved(_Using):
     def __exit__(self, *exc_info: object) -> None:
         if exc_info[0] is not None:
             self._core.use_lock.release()
+
+
+def _copy_logits(address: int, n_vocab: int) -> npt.NDArray[np.float32]:
+    """A new array of the `n_vocab` floats at `address` (the library's, valid until the next call)."""
+    view = np.ctypeslib.as_array(ctypes.cast(address, ctypes.POINTER(ctypes.c_float)), shape=(n_vocab,))
+    return np.array(view, dtype=np.float32, copy=True)
 
 
 def _int32(value: int, name: str) -> int:

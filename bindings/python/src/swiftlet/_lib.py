@@ -27,8 +27,8 @@ from ctypes import byref, c_int32, c_size_t, c_void_p
 from typing import Any, Optional
 
 from . import _abi
-from ._abi import (ChatMessage, ChatParams, ContextParams, EmbedParams, GenerateParams, GenerateResult, LogCallback,
-                   MemoryInfo, ModelInfo, ModelParams, ProgressCallback, SamplerParams, TokenCallback)
+from ._abi import (Batch, ChatMessage, ChatParams, ContextParams, EmbedParams, GenerateParams, GenerateResult,
+                   LogCallback, MemoryInfo, ModelInfo, ModelParams, ProgressCallback, SamplerParams, TokenCallback)
 
 # ------------------------------------------------------------------ versions
 
@@ -194,8 +194,11 @@ class Library:
 
     # -- contexts
 
-    def context_params_init(self, params: ContextParams) -> None:
-        self.c.swiftlet_context_params_init(byref(params))
+    def context_params_init_sized(self, params: ContextParams) -> None:
+        """Fills all of `params` (its ``ctypes.sizeof``) with defaults. The
+        unsized ``swiftlet_context_params_init`` writes only the 0.3 layout's
+        16 bytes, for callers compiled before the struct grew."""
+        self.c.swiftlet_context_params_init_sized(byref(params), ctypes.sizeof(params))
 
     def context_create(self, model: int, params: ContextParams, out_context: c_void_p) -> int:
         return int(self.c.swiftlet_context_create(model, byref(params), byref(out_context)))
@@ -232,6 +235,30 @@ class Library:
     def context_cancel(self, context: int) -> None:
         self.c.swiftlet_context_cancel(context)
 
+    # -- sequences
+
+    def context_decode(self, context: int, batch: Batch) -> int:
+        """The arrays `batch` points at are kept alive by the caller."""
+        return int(self.c.swiftlet_context_decode(context, byref(batch)))
+
+    def context_logits_for(self, context: int, index: int) -> Optional[int]:
+        """The address of batch entry `index`'s logits, or None (a NULL pointer)."""
+        pointer = self.c.swiftlet_context_logits_for(context, index)
+        address = ctypes.cast(pointer, c_void_p).value
+        return int(address) if address else None
+
+    def context_seq_length(self, context: int, seq_id: int) -> int:
+        return int(self.c.swiftlet_context_seq_length(context, seq_id))
+
+    def context_seq_remove(self, context: int, seq_id: int, p0: int, p1: int) -> int:
+        return int(self.c.swiftlet_context_seq_remove(context, seq_id, p0, p1))
+
+    def context_seq_copy(self, context: int, src: int, dst: int, n_tokens: int) -> int:
+        return int(self.c.swiftlet_context_seq_copy(context, src, dst, n_tokens))
+
+    def context_seq_keep(self, context: int, seq_id: int) -> int:
+        return int(self.c.swiftlet_context_seq_keep(context, seq_id))
+
     # -- sampling
 
     def sampler_params_init(self, params: SamplerParams) -> None:
@@ -242,6 +269,9 @@ class Library:
 
     def sampler_sample(self, sampler: int, context: int, out_token: c_int32) -> int:
         return int(self.c.swiftlet_sampler_sample(sampler, context, byref(out_token)))
+
+    def sampler_sample_seq(self, sampler: int, context: int, seq_id: int, out_token: c_int32) -> int:
+        return int(self.c.swiftlet_sampler_sample_seq(sampler, context, seq_id, byref(out_token)))
 
     def sampler_free(self, sampler: Optional[int]) -> None:
         self.c.swiftlet_sampler_free(sampler)
@@ -256,6 +286,13 @@ class Library:
         """`callback` is a :data:`TokenCallback` instance (kept alive by the caller),
         and so is the :class:`SamplerParams` ``params.sampling`` points at."""
         return int(self.c.swiftlet_generate(context, prompt, byref(params), callback, None, byref(result)))
+
+    def generate_batch(self, context: int, prompts: ctypes.Array[ctypes.c_char_p], n_prompts: int,
+                       params: GenerateParams, callback: Any, results: ctypes.Array[GenerateResult]) -> int:
+        """`callback` is a :data:`BatchTokenCallback` instance (kept alive by the
+        caller); `results` holds `n_prompts` elements with struct_size set."""
+        return int(self.c.swiftlet_generate_batch(context, prompts, n_prompts, byref(params), callback, None,
+                                                  results))
 
     def embed_params_init(self, params: EmbedParams) -> None:
         self.c.swiftlet_embed_params_init(byref(params))

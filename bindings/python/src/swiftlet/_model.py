@@ -6,21 +6,22 @@ import dataclasses
 import os
 import threading
 import weakref
-from typing import TYPE_CHECKING, Callable, Literal, Optional, Sequence, Union, overload
+from typing import TYPE_CHECKING, Callable, Literal, Mapping, Optional, Sequence, Union, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _abi, _lib
-from ._context import Context, Pooling, embed_texts
+from ._context import Context, Overflow, Pooling, embed_texts
 from ._core import token_array
+from ._generate_batch import generate_on_new_context
 from ._generation import DEFAULT, MaxTokens, StopArgument
 from ._keywords import ChatKeywords, GenerateKeywords
 from ._lib import Status
 from ._runtime import ModelHandle, check, read_sized
 from ._sampling import SamplingOptions
-from ._stream import (ChatMessages, Options, TextStream, chat_job, chat_message_array, chat_params, deliver,
-                      generate_job, tokenize_flags)
+from ._stream import (ChatMessages, Options, TextStream, c_string, chat_job, chat_message_array, chat_params,
+                      deliver, generate_job, tokenize_flags)
 from .errors import InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -140,6 +141,8 @@ class Model:
         self._closed = False
         self._own_context: Optional[Context] = None
         self._own_context_lock = threading.Lock()
+        self._adds_bos: Optional[bool] = None  # _chat_tokenize_flags: found on first use
+        self._bos_text = ""
         info = _abi.new(_abi.ModelInfo)
         check(library, library.model_get_info(address, info))
         self.info: ModelInfo = ModelInfo(
@@ -285,11 +288,15 @@ class Model:
     # -- contexts and generation
 
     def context(self, *, n_ctx: Optional[int] = None, n_threads: Optional[int] = None,
-                n_batch: Optional[int] = None) -> Context:
-        """A new :class:`Context` (KV cache) for this model; see :class:`Context`."""
+                n_batch: Optional[int] = None, n_seq_max: Optional[int] = None, overflow: Optional[Overflow] = None,
+                n_keep: Optional[int] = None, n_discard: Optional[int] = None) -> Context:
+        """A new :class:`Context` (KV cache) for this model; see :class:`Context`
+        for the options (``n_seq_max`` sequences of ``n_ctx`` tokens each;
+        ``overflow="shift"`` to generate on past ``n_ctx``)."""
         if self._closed:
             raise ValueError("the model is closed")
-        return Context(self, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch)
+        return Context(self, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch, n_seq_max=n_seq_max,
+                       overflow=overflow, n_keep=n_keep, n_discard=n_discard)
 
     def _reserve_context(self) -> tuple[Context, Optional[Context]]:
         """A context reserved (use lock held) for one model-level call: the
@@ -360,6 +367,87 @@ class Model:
             raise
         result: Union[str, TextStream] = deliver(job, stream, (self, context))
         return result
+
+    def generate_batch(self, prompts: Sequence[str], *, max_tokens: MaxTokens = DEFAULT,
+                       temperature: Optional[float] = None, top_k: Optional[int] = None,
+                       top_p: Optional[float] = None, min_p: Optional[float] = None,
+                       repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+                       seed: Optional[int] = None, stop: StopArgument = None, add_bos: Optional[bool] = None,
+                       special: bool = False) -> list[str]:
+        """Continues every prompt of `prompts` together (``swiftlet_generate_batch``):
+        each step evaluates the next token of every sequence still going in
+        one pass, reading the weights once for all of them, so n prompts take
+        far less than n times one prompt's time.
+
+        Each text is what :meth:`generate` gives for that prompt alone with
+        the same options (each sequence samples with its own sampler made
+        from them, the same `seed` for all), up to near ties: batched sums
+        round differently, which can flip a choice between two almost equally
+        likely tokens. `stop` strings end each text on its own.
+
+        Runs on a temporary context of ``len(prompts)`` sequences, each just
+        long enough for the longest prompt and `max_tokens` (rounded up to 64
+        tokens), but no longer than the model's ``n_ctx`` if one was given,
+        else its training length; ``max_tokens=None`` generates until that is
+        full. At most 256 prompts (the library's n_seq_max).
+
+        Returns:
+            The generated texts (without their prompts), in the order of `prompts`.
+
+        Raises:
+            ContextFullError: a prompt does not fit (nothing is generated).
+            InvalidArgumentError: bad sampling values, a prompt with no
+                tokens, more than 256 prompts.
+            CancelledError: the context was cancelled (no texts are returned).
+            KeyboardInterrupt: Ctrl-C; the generation is cancelled first.
+        """
+        if isinstance(prompts, str):
+            raise TypeError("prompts must be a list of strings, not one string")
+        encoded = [c_string(prompt, f"prompts[{index}]") for index, prompt in enumerate(prompts)]
+        sampling = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+        flags = tokenize_flags(add_bos, special)
+        return generate_on_new_context(self, encoded, [flags] * len(encoded), max_tokens, sampling, stop)
+
+    def chat_batch(self, conversations: Sequence[ChatMessages], *, max_tokens: MaxTokens = DEFAULT,
+                   temperature: Optional[float] = None, top_k: Optional[int] = None,
+                   top_p: Optional[float] = None, min_p: Optional[float] = None,
+                   repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
+                   seed: Optional[int] = None, stop: StopArgument = None,
+                   chat_template: Optional[str] = None) -> list[str]:
+        """The assistant's reply to each of `conversations` (each a list of
+        ``{"role": ..., "content": ...}``), generated together as
+        :meth:`generate_batch` does. Each is rendered with the model's chat
+        template (or `chat_template`) and tokenized as :meth:`chat` does:
+        special tokens recognised, BOS added as the model's metadata asks
+        unless the template wrote it already. Each reply is what :meth:`chat`
+        gives for that conversation on a fresh context, up to near ties.
+        Options, context size and errors as :meth:`generate_batch`, and
+        TemplateError if the template cannot be rendered."""
+        if isinstance(conversations, Mapping):
+            raise TypeError("conversations must be a list of conversations (lists of messages)")
+        texts = [self.chat_format(messages, add_generation_prompt=True, chat_template=chat_template)
+                 for messages in conversations]
+        sampling = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
+                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+        flags = [self._chat_tokenize_flags(text) for text in texts]
+        encoded = [text.encode("utf-8") for text in texts]
+        return generate_on_new_context(self, encoded, flags, max_tokens, sampling, stop)
+
+    def _chat_tokenize_flags(self, text: str) -> int:
+        """The tokenize flags that give a rendered conversation the tokens
+        ``swiftlet_chat`` evaluates (chatTokens in ChatRendering.swift):
+        special tokens parsed, and BOS only if the model's metadata asks for
+        it and the text does not begin with it. SWIFTLET_TOKENIZE_MODEL_BOS is
+        not used, since it would also append an EOS the metadata asks for."""
+        if self._adds_bos is None:
+            # "a" tokenized as the metadata asks starts with BOS exactly when the model adds one
+            framed, plain = self.tokenize("a", add_bos=None), self.tokenize("a", add_bos=False)
+            self._adds_bos = self.bos is not None and framed[:1] == [self.bos] and plain[:1] != [self.bos]
+            self._bos_text = "" if self.bos is None else self.token_to_bytes(self.bos).decode("utf-8", "replace")
+        starts_with_bos = self._bos_text != "" and text.startswith(self._bos_text)
+        add_bos = self._adds_bos and not starts_with_bos
+        return tokenize_flags(add_bos, special=True)
 
     def embed(self, texts: Sequence[Union[str, bytes]], *, normalize: bool = True,
               pooling: Optional[Pooling] = None) -> npt.NDArray[np.float32]:

@@ -7,8 +7,10 @@ import weakref
 from typing import TYPE_CHECKING, Optional
 
 from . import _lib
+from ._lib import Status
 from ._runtime import check
 from ._sampling import SamplingOptions
+from .errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from ._context import Context
@@ -49,14 +51,24 @@ class Sampler:
         self._lock = threading.Lock()
         self._finalizer = weakref.finalize(self, self._lib.sampler_free, self._address)
 
-    def sample(self, context: Context) -> int:
+    def sample(self, context: Context, *, seq: int = 0) -> int:
         """Picks the next token from `context`'s current logits (it does not
-        evaluate it). InvalidArgumentError if the context has no logits."""
+        evaluate it): those of sequence `seq` (``swiftlet_sampler_sample_seq``;
+        the repetition penalty looks at that sequence's recent tokens).
+        InvalidArgumentError if that sequence has no logits or `seq` is not
+        one of the context's."""
         with self._lock, context._using() as core:
             if not self._finalizer.alive:
                 raise ValueError("the sampler is closed")
             token = ctypes.c_int32()
-            check(core.lib, core.lib.sampler_sample(self._address, core.address, token))
+            if seq == 0:
+                status = core.lib.sampler_sample(self._address, core.address, token)
+            else:
+                sequence = int(seq)
+                if not -2**31 <= sequence < 2**31:
+                    raise InvalidArgumentError(Status.INVALID_ARGUMENT, f"sequence {sequence} does not fit in 32 bits")
+                status = core.lib.sampler_sample_seq(self._address, core.address, sequence, token)
+            check(core.lib, status)
             return int(token.value)
 
     def close(self) -> None:
