@@ -16,7 +16,11 @@ llama.cpp via llama-cpp-python's low-level ctypes bindings), with the same
 prompt token ids, threads, n_ctx and batch size (= prompt length), greedy
 argmax in numpy on each engine's logits pointer.
 
-A last row, the binding row, times the Python packages' own one-token loops
+The batched row has n sequences (1, 4, 8) generate together in one
+context, each from its own prompt: one decode call for all prompts, then one
+per step with one token per sequence; total generated tokens/s.
+
+The binding row times the Python packages' own one-token loops
 (swiftlet's `Context.eval` and llama-cpp-python's `Llama.eval`, each followed
 by a greedy pick from the package's logits) against the same loops made with
 the bare C calls, so the cost of each binding stays measured.
@@ -52,14 +56,18 @@ BINDING_ENGINES = ("swiftlet", "swiftlet-py", "llama.cpp", "llama-py")
 BINDING_LABELS = {"swiftlet": "Swiftlet C call (ctypes)", "swiftlet-py": "swiftlet Context.eval",
                   "llama.cpp": "llama.cpp llama_decode (ctypes)", "llama-py": "llama-cpp-python Llama.eval"}
 WARMUP_GEN = 8  # tokens generated in each worker's untimed warm-up pass
+# Issue 14's targets for the batched row (8 sequences, 2 threads): printed beside the numbers, not asserted.
+BATCH_TARGET_SCALING = 4.0  # Swiftlet's gen tok/s at 8 sequences over 1
+BATCH_TARGET_RATIO = 1.5  # Swiftlet over llama.cpp at 8 sequences
 
 
 # --------------------------------------------------------------- the prompt
 
 
-def prompt_tokens(count: int, vocab: int) -> list[int]:
-    """A fixed, plausible-looking id sequence: the same for both engines."""
-    rng = random.Random(1234)
+def prompt_tokens(count: int, vocab: int, seed: int = 1234) -> list[int]:
+    """A fixed, plausible-looking id sequence: the same for both engines
+    (the batched row gives each sequence its own seed)."""
+    rng = random.Random(seed)
     return [rng.randrange(100, min(vocab, 20000)) for _ in range(count)]
 
 
@@ -105,6 +113,55 @@ class SwiftletEngine:
     def token_array(self, count: int):
         import ctypes
         return (ctypes.c_int32 * count)()
+
+    def create_batch_context(self, n_ctx: int, threads: int, batch: int, n_seq: int) -> None:
+        """A context of n_seq sequences of n_ctx positions each (Swiftlet's
+        n_ctx is per sequence), and a batch of `batch` entries to decode."""
+        import ctypes
+        from ctypes import POINTER, c_float, c_int8, c_int32, c_uint32, c_void_p
+        sw, lib = self.sw, self.lib
+        before = sw.memory_info().bytes_allocated
+        if hasattr(sw.ContextParams, "n_seq_max"):
+            self.ctx = sw.context_create(self.model, n_ctx=n_ctx, n_threads=threads, n_batch=batch, n_seq_max=n_seq)
+        else:  # swiftlet_ctypes predates the batch API: its layout declared here, defaults spelled out
+            class ContextParams(ctypes.Structure):
+                _fields_ = [("struct_size", c_uint32)] + [(name, c_int32) for name in (
+                    "n_ctx", "n_threads", "n_batch", "n_seq_max", "overflow", "n_keep", "n_discard")]
+            params = ContextParams(ctypes.sizeof(ContextParams), n_ctx, threads, batch, n_seq, 0, 4, 0)
+            out = c_void_p()
+            sw.check(lib.swiftlet_context_create(self.model, ctypes.cast(ctypes.pointer(params),
+                                                                         POINTER(sw.ContextParams)), ctypes.byref(out)))
+            self.ctx = out.value
+        self.context_mib = {"context": (sw.memory_info().bytes_allocated - before) / 2**20}
+
+        class Batch(ctypes.Structure):  # swiftlet_batch, if swiftlet_ctypes does not declare it
+            _fields_ = [("struct_size", c_uint32), ("n_tokens", c_int32), ("tokens", POINTER(c_int32)),
+                        ("seq_ids", POINTER(c_int32)), ("positions", POINTER(c_int32)), ("logits", POINTER(c_int8))]
+        for name, restype, argtypes in (
+                ("swiftlet_context_decode", c_int32, [c_void_p, POINTER(Batch)]),
+                ("swiftlet_context_logits_for", POINTER(c_float), [c_void_p, c_int32]),
+                ("swiftlet_context_seq_remove", c_int32, [c_void_p, c_int32, c_int32, c_int32])):
+            function = getattr(lib, name)
+            if function.argtypes is None:
+                function.restype, function.argtypes = restype, argtypes
+        self.n_seq = n_seq
+        self.arrays = [(c_int32 * batch)(), (c_int32 * batch)(), (c_int32 * batch)(), (c_int8 * batch)()]
+        declared = lib.swiftlet_context_decode.argtypes[1]._type_
+        self.batch = declared(ctypes.sizeof(declared), 0, *self.arrays)
+
+    def decode(self, tokens: list[int], seq_ids: list[int], positions: list[int], logits: list[int]) -> None:
+        n = len(tokens)
+        for array, values in zip(self.arrays, (tokens, seq_ids, positions, logits)):
+            array[:n] = values
+        self.batch.n_tokens = n
+        self.sw.check(self.lib.swiftlet_context_decode(self.ctx, self.batch))  # ctypes passes it by reference
+
+    def logits_at(self, i: int):
+        return self.lib.swiftlet_context_logits_for(self.ctx, i)
+
+    def clear(self) -> None:
+        for s in range(self.n_seq):
+            self.sw.check(self.lib.swiftlet_context_seq_remove(self.ctx, s, 0, -1))
 
     def free(self) -> None:
         self.lib.swiftlet_context_free(self.ctx)
@@ -156,7 +213,42 @@ class LlamaCppEngine:
     def token_array(self, count: int):
         return (self.lc.llama_token * count)()
 
+    def create_batch_context(self, n_ctx: int, threads: int, batch: int, n_seq: int) -> None:
+        """n_seq sequences of n_ctx positions each. llama.cpp's n_ctx is the
+        whole cache; with kv_unified off (its default, said here) each of the
+        n_seq_max sequences gets its own n_ctx / n_seq_max cells and attends
+        over those only, as Swiftlet's per-sequence caches."""
+        params = self.lc.llama_context_default_params()
+        params.n_ctx, params.n_batch, params.n_ubatch = n_ctx * n_seq, batch, batch
+        params.n_seq_max, params.kv_unified = n_seq, False
+        params.n_threads = params.n_threads_batch = threads
+        logged = len(self.log)
+        self.ctx = self.lc.llama_init_from_model(self.model, params)
+        if not self.ctx:
+            raise RuntimeError("llama.cpp could not create a context")
+        self.context_mib = llama_buffer_mib("".join(self.log[logged:]))
+        self.batch = self.lc.llama_batch_init(batch, 0, 1)  # 1: every token is in one sequence
+
+    def decode(self, tokens: list[int], seq_ids: list[int], positions: list[int], logits: list[int]) -> None:
+        b = self.batch
+        for i, (token, seq, position, wanted) in enumerate(zip(tokens, seq_ids, positions, logits)):
+            b.token[i], b.pos[i], b.n_seq_id[i], b.logits[i] = token, position, 1, wanted
+            b.seq_id[i][0] = seq
+        b.n_tokens = len(tokens)
+        status = self.lc.llama_decode(self.ctx, b)
+        if status != 0:
+            raise RuntimeError(f"llama_decode returned {status}")
+        self.lc.llama_synchronize(self.ctx)
+
+    def logits_at(self, i: int):
+        return self.lc.llama_get_logits_ith(self.ctx, i)
+
+    def clear(self) -> None:
+        self.reset()  # every sequence
+
     def free(self) -> None:
+        if getattr(self, "batch", None) is not None:
+            self.lc.llama_batch_free(self.batch)
         self.lc.llama_free(self.ctx)
         self.lc.llama_model_free(self.model)
 
@@ -298,6 +390,9 @@ def worker(args: argparse.Namespace) -> None:
     if args.engine == "none":  # the floor: Python + numpy, no engine
         print(json.dumps({"engine": "none", "numpy": np.__version__}))
         return
+    if args.seqs:
+        batch_worker(args)
+        return
     engine = make_engine(args.engine)
 
     start = time.perf_counter()
@@ -337,6 +432,61 @@ def worker(args: argparse.Namespace) -> None:
     }))
 
 
+def batch_worker(args: argparse.Namespace) -> None:
+    """args.seqs sequences at once, each its own prompt: one decode of all
+    prompts (logits for each one's last token), then args.gen decodes of one
+    token per sequence, greedy, end-of-generation ignored. Prints one JSON line."""
+    import numpy as np
+    engine = {"swiftlet": SwiftletEngine, "llama.cpp": LlamaCppEngine}[args.engine]()
+    n, length = args.seqs, args.prompt
+    start = time.perf_counter()
+    engine.load(args.model, args.threads)
+    load_ms = (time.perf_counter() - start) * 1e3
+    engine.create_batch_context(args.n_ctx, args.threads, n * length, n)  # the prompts in one pass
+    prompts = [prompt_tokens(length, engine.vocab, seed=1234 + s) for s in range(n)]  # sequence 0: the main rows'
+    prompt_batch = ([t for p in prompts for t in p], [s for s in range(n) for _ in range(length)],
+                    list(range(length)) * n, ([0] * (length - 1) + [1]) * n)
+
+    def pick(i: int) -> int:
+        return int(np.argmax(np.ctypeslib.as_array(engine.logits_at(i), shape=(engine.vocab,))))
+
+    def prompt_phase() -> list[list[int]]:
+        engine.decode(*prompt_batch)
+        return [[pick(s * length + length - 1)] for s in range(n)]
+
+    def step(generated: list[list[int]], position: int) -> None:
+        engine.decode([g[-1] for g in generated], list(range(n)), [position] * n, [1] * n)
+        for s, g in enumerate(generated):
+            g.append(pick(s))
+
+    generated = prompt_phase()  # untimed warm-up over the same path, as in worker()
+    for k in range(WARMUP_GEN):
+        step(generated, length + k)
+    engine.clear()
+
+    start = time.perf_counter()
+    generated = prompt_phase()
+    prompt_done = time.perf_counter()
+    for k in range(args.gen):
+        step(generated, length + k)
+    gen_done = time.perf_counter()
+    engine.free()
+
+    print(json.dumps({
+        "engine": args.engine, "seqs": n,
+        "prompt_digest": tokens_digest([t for p in prompts for t in p]),
+        "load_ms": load_ms,
+        "prompt_s": prompt_done - start,  # the prompts' decode and each sequence's first greedy token
+        "gen_s": gen_done - prompt_done,
+        "prompt_tps": n * length / (prompt_done - start),
+        "gen_tps": n * args.gen / (gen_done - prompt_done),
+        "total_tps": n * args.gen / (gen_done - start),
+        "generated": generated,
+        "context_mib": engine.context_mib,
+        "versions": engine.versions(),
+    }))
+
+
 # ------------------------------------------------------- child processes
 
 
@@ -352,7 +502,7 @@ def run_child(argv: list[str], env: dict) -> dict:
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv[-12:])} exited {proc.returncode}:\n{stderr[-2000:]}")
+        raise RuntimeError(f"{' '.join(argv[2:])} exited {proc.returncode}:\n{stderr[-2000:]}")
     result = json.loads(stdout.strip().splitlines()[-1])
     result["peak_rss_mib"] = usage.ru_maxrss / 1024  # KiB on Linux
     result["cpu_s"] = usage.ru_utime + usage.ru_stime
@@ -364,6 +514,11 @@ def worker_argv(engine: str, model: str, threads: int, args: argparse.Namespace)
     return [sys.executable, os.path.abspath(__file__), "worker", "--engine", engine, "--model", model,
             "--threads", str(threads), "--prompt", str(args.prompt), "--gen", str(args.gen),
             "--n-ctx", str(args.n_ctx)]
+
+
+def agreeing(a: list[int], b: list[int]) -> int:
+    """How many leading tokens two greedy generations share."""
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
 
 
 # ---------------------------------------------------------------- GGUF
@@ -594,7 +749,7 @@ def summarize(runs: dict[str, list[dict]], weights: dict, bandwidth_gb_s: float)
         metrics[key] = {**med, "ratio": ratio(med["swiftlet"], med["llama.cpp"])}
     roof = bandwidth_gb_s * 1e9 / weights["weight_bytes_per_token"]
     a, b = (runs[e][0]["generated"] if runs[e] else [] for e in ENGINES)
-    agree = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    agree = agreeing(a, b)
     return {
         "metrics": metrics,
         "roofline": {"bandwidth_gb_s": bandwidth_gb_s, "weight_bytes_per_token": weights["weight_bytes_per_token"],
@@ -703,6 +858,70 @@ def render_long_context_row(row: dict, runs: int, args: argparse.Namespace) -> s
     return "\n".join(lines)
 
 
+def batched_row(path: str, threads: int, args: argparse.Namespace, env: dict, versions: dict) -> dict:
+    """Batched generation on one file and thread count: each engine at every
+    count of sequences, each (engine, count) in its own child, in rounds whose
+    first case rotates, so machine drift hits the 1- and 8-sequence runs alike."""
+    seqs = sorted(set(args.batch_seqs))
+    n_ctx = -(-(args.batch_prompt + args.batch_gen) // 256) * 256  # per sequence, in both engines
+    batch_args = argparse.Namespace(**{**vars(args), "prompt": args.batch_prompt, "gen": args.batch_gen,
+                                       "n_ctx": n_ctx})
+    cases = {f"{engine} x{n}": (engine, n) for n in seqs for engine in args.batch_engines}
+    results, errors = rotating_runs(
+        tuple(cases), args.batch_runs, f"batched row, {label(path)} {threads} thread(s)",
+        lambda case: worker_argv(cases[case][0], path, threads, batch_args) + ["--seqs", str(cases[case][1])],
+        env, versions)
+
+    def median(engine: str, n: int, key: str):
+        runs = results.get(f"{engine} x{n}", [])
+        return statistics.median(r[key] for r in runs) if runs else None
+    metrics, agreement = {}, {}
+    for n in seqs:
+        metrics[n] = {}
+        for key in ("gen_tps", "total_tps", "prompt_tps"):
+            values = {e: median(e, n, key) for e in ENGINES}
+            metrics[n][key] = {**values, "ratio": ratio(values["swiftlet"], values["llama.cpp"])}
+        first = [results.get(f"{e} x{n}") for e in ENGINES]
+        if all(first):  # per sequence, first runs: a sanity check, not a test
+            agreement[n] = [agreeing(a, b) for a, b in zip(first[0][0]["generated"], first[1][0]["generated"])]
+        digests = {r["prompt_digest"] for e in ENGINES for r in results.get(f"{e} x{n}", [])}
+        if len(digests) > 1:
+            errors.append(f"engines saw different prompts at {n} sequences: {digests}")
+    return {"file": label(path), "path": path, "threads": threads, "seqs": seqs, "prompt": args.batch_prompt,
+            "gen": args.batch_gen, "n_ctx_per_seq": n_ctx, "metrics": metrics,
+            "scaling": {e: ratio(metrics[seqs[-1]]["gen_tps"][e], metrics[seqs[0]]["gen_tps"][e]) for e in ENGINES},
+            "greedy_tokens_agreeing": agreement, "runs": results, "errors": errors}
+
+
+def render_batched_row(row: dict, runs: int) -> str:
+    def cell(value, fmt="{:.1f}", width=9):
+        return ("-" if value is None else fmt.format(value)).rjust(width)
+    first, last = row["seqs"][0], row["seqs"][-1]
+    lines = [f"Batched generation ({model_name(row['path'])} {row['file']}, {row['threads']} threads): n sequences, "
+             f"each its own {row['prompt']}-token prompt, all prompts in one decode, then {row['gen']} decodes of "
+             f"one token per sequence, greedy; tok/s of all sequences together; medians of {runs} rotating runs.",
+             f"  {'seqs':>4} |{'gen tok/s':^27}|{'gen tok/s incl. prompt':^27}|{'prompt tok/s':^27}| agreeing",
+             f"  {'':4} |" + f"{'Swiftlet':>9}{'llama':>9}{'ratio':>8} |" * 3]
+    for n in row["seqs"]:
+        m = row["metrics"][n]
+        text = f"  {n:>4} |" + "".join(cell(m[k]["swiftlet"]) + cell(m[k]["llama.cpp"]) +
+                                        cell(m[k]["ratio"], "{:.2f}", 8) + " |"
+                                        for k in ("gen_tps", "total_tps", "prompt_tps"))
+        agree = row["greedy_tokens_agreeing"].get(n)
+        text += f" {min(agree)}/{row['gen'] + 1}" if agree else " -"
+        if n == 8:
+            text += f"   target: gen ratio >= {BATCH_TARGET_RATIO}"
+        lines.append(text)
+    scaling = row["scaling"]
+    target = f" (target >= {BATCH_TARGET_SCALING})" if (first, last) == (1, 8) else ""
+    lines += [f"  gen tok/s at {last} sequences / at {first}: Swiftlet{cell(scaling['swiftlet'], '{:.2f}', 6)}"
+              f"{target}, llama.cpp{cell(scaling['llama.cpp'], '{:.2f}', 6)}",
+              f"  ratio = Swiftlet / llama.cpp; agreeing = greedy tokens identical in both engines, fewest over the "
+              f"sequences (first runs); targets (issue 14) are for 2 threads; n_ctx {row['n_ctx_per_seq']} per "
+              f"sequence, batch = all prompts."]
+    return "\n".join(lines)
+
+
 def benchmark(args: argparse.Namespace) -> int:
     args.n_ctx = args.n_ctx or -(-(args.prompt + args.gen) // 256) * 256
     env = dict(os.environ)
@@ -712,7 +931,8 @@ def benchmark(args: argparse.Namespace) -> int:
     env["SWIFTLET_LIBRARY"] = env.get("SWIFTLET_LIB") or os.path.join(REPO, "build", "lib", "libswiftlet.so")
     settings = {"prompt": args.prompt, "gen": args.gen, "runs": args.runs, "threads": args.threads,
                 "n_ctx": args.n_ctx, "batch": args.prompt, "warmup_gen": WARMUP_GEN,
-                "binding_runs": args.binding_runs}
+                "binding_runs": args.binding_runs, "batch_seqs": args.batch_seqs, "batch_prompt": args.batch_prompt,
+                "batch_gen": args.batch_gen, "batch_runs": args.batch_runs}
     report = {"schema": 1, "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "settings": settings, "machine": machine_facts(), "versions": {}}
     start = time.perf_counter()
@@ -771,6 +991,13 @@ def benchmark(args: argparse.Namespace) -> int:
         failures += len(long_context["errors"])
         report["long_context"] = long_context
 
+    batched = []
+    batch_threads = (args.batch_threads or args.threads) if args.batch_seqs and args.batch_runs > 0 else []
+    for threads in batch_threads:
+        batched.append(batched_row(args.batch_model or args.models[0], threads, args, env, report["versions"]))
+        failures += len(batched[-1]["errors"])
+    report["batched"] = batched
+
     weights = {path: weight_accounting(path) for path in args.models}
     probe_directory.cleanup()
     for row in rows:
@@ -813,6 +1040,12 @@ def benchmark(args: argparse.Namespace) -> int:
         print(report["long_context_table"])
         for error in long_context["errors"]:
             print(f"ERROR long context: {error.splitlines()[0]}")
+    for row in batched:
+        report.setdefault("batched_tables", []).append(render_batched_row(row, args.batch_runs))
+        print()
+        print(report["batched_tables"][-1])
+        for error in row["errors"]:
+            print(f"ERROR batched row: {error.splitlines()[0]}")
     busy = report["machine"]["load_average_at_start"][0]
     if busy > 0.5:
         print(f"WARNING: load average was {busy:.2f} when the benchmark started: other processes share "
@@ -846,6 +1079,7 @@ def main() -> int:
         parser.add_argument("--prompt", type=int, required=True)
         parser.add_argument("--gen", type=int, required=True)
         parser.add_argument("--n-ctx", type=int, required=True)
+        parser.add_argument("--seqs", type=int, default=0, help="sequences at once (the batched row); 0: one")
         worker(parser.parse_args(sys.argv[2:]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -854,7 +1088,7 @@ def main() -> int:
     parser.add_argument("--prompt", type=int, default=512, help="prompt tokens, evaluated in one call")
     parser.add_argument("--gen", type=int, default=128, help="tokens generated greedily, one per call")
     parser.add_argument("--runs", type=int, default=3,
-                        help="alternating runs per engine (median reported); 0: only the binding row")
+                        help="alternating runs per engine (median reported); 0: none of the main rows")
     parser.add_argument("--n-ctx", type=int, default=0, help="default: prompt + gen rounded up to 256")
     parser.add_argument("--lib", help="libswiftlet.so (default $SWIFTLET_LIB or build/lib/libswiftlet.so)")
     parser.add_argument("--binding-runs", type=int, default=5,
@@ -864,6 +1098,16 @@ def main() -> int:
                         help="also measure memory with this n_ctx (0: not), on --long-context-model")
     parser.add_argument("--long-context-model", help="the long-context row's file (default: the last model)")
     parser.add_argument("--binding-threads", type=int, help="the binding row's threads (default: the most given)")
+    parser.add_argument("--batch-seqs", type=int, nargs="*", default=[1, 4, 8],
+                        help="the batched row's sequence counts (none given: no batched row)")
+    parser.add_argument("--no-batch", dest="batch_seqs", action="store_const", const=[], help="no batched row")
+    parser.add_argument("--batch-prompt", type=int, default=64, help="the batched row's prompt tokens per sequence")
+    parser.add_argument("--batch-gen", type=int, default=128, help="the batched row's tokens per sequence")
+    parser.add_argument("--batch-runs", type=int, default=3, help="rotating runs of the batched row")
+    parser.add_argument("--batch-model", help="the batched row's file (default: the first model)")
+    parser.add_argument("--batch-threads", type=int, nargs="+", help="the batched row's threads (default: --threads)")
+    parser.add_argument("--batch-engines", nargs="+", choices=ENGINES, default=list(ENGINES),
+                        help="the batched row's engines (default: both)")
     parser.add_argument("--results", default=os.path.join(HERE, "results"), help="directory for the JSON")
     return benchmark(parser.parse_args())
 
