@@ -28,7 +28,7 @@ SWIFT_BUILD_FLAGS := -c release \
 EXAMPLES := generate chat dlopen_host
 PROMPT ?= Write a haiku about a small fast bird.
 
-.PHONY: all deps build examples csharp model demo test bench bench-kernels clean
+.PHONY: all deps build examples csharp model demo test test-long bench bench-kernels clean
 .PHONY: fuzz test-asan test-tsan test-cpus test-llamacpp
 
 all: build examples
@@ -105,6 +105,11 @@ test-llamacpp: build model
 	@scripts/llama-venv.sh >/dev/null
 	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" python3 -m pytest -q \
 		Tests/python/test_llamacpp_quant_types.py Tests/python/test_llamacpp_agreement.py
+
+# The checks too slow for `make test` (Tests/long): 10,000 tokens generated
+# through a 512-token context that shifts, in flat memory.
+test-long: build model
+	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" python3 -m pytest -q Tests/long
 
 # Swiftlet and llama.cpp side by side (not part of `make test`): installs
 # llama-cpp-python into a cached venv outside the repo on first use.

@@ -44,3 +44,11 @@ def test_other_kernel_sets_embed_as_sentence_transformers(variable, value):
     the numpy reference, decoders' pooled hidden states."""
     run_under(variable, value, "test_embeddings.py",
               "sentence_transformers or tiny_bert_matches or decoder_embeddings or one_by_one")
+
+
+@KERNEL_SETS
+def test_other_kernel_sets_decode_sequences_and_shift(variable, value):
+    """Batched decoding of several sequences (the attention over each
+    sequence's own rows) and the context shift (re-rotated keys) on the other
+    kernel sets, against the numpy reference."""
+    run_under(variable, value, "test_sequences.py", "batch_of_sequences or shift_matches_reference")
