@@ -104,3 +104,28 @@ def test_accessors_agree(both: tuple[Any, Llama]) -> None:
     theirs, ours = both
     assert (ours.n_ctx(), ours.n_vocab(), ours.token_bos(), ours.token_eos()) == \
         (theirs.n_ctx(), theirs.n_vocab(), theirs.token_bos(), theirs.token_eos())
+
+
+def test_saved_states_agree_in_shape_and_bookkeeping(both: tuple[Any, Llama]) -> None:
+    """The same attributes, types and token bookkeeping: after a greedy
+    completion each holds the prompt and what it generated. (llama.cpp leaves
+    the last generated token unevaluated, Swiftlet evaluates it: one more.)"""
+    import inspect
+
+    from swiftlet.compat import LlamaState
+
+    theirs, ours = both
+    assert inspect.signature(llama_cpp.LlamaState.__init__).parameters.keys() == \
+        inspect.signature(LlamaState.__init__).parameters.keys()
+    theirs(PARIS_PROMPT, max_tokens=FIRST_TOKENS + 1, temperature=0)  # its input_ids: the prompt and FIRST_TOKENS
+    ours(PARIS_PROMPT, max_tokens=FIRST_TOKENS + 1, temperature=0)
+    a, b = theirs.save_state(), ours.save_state()
+    assert set(vars(a)) == set(vars(b))
+    for name in vars(a):
+        assert type(getattr(a, name)) is type(getattr(b, name)), name
+    assert (a.input_ids.dtype, a.scores.dtype) == (b.input_ids.dtype, b.scores.dtype)
+    assert a.n_tokens + 1 == b.n_tokens
+    assert list(a.input_ids[:a.n_tokens]) == list(b.input_ids[:a.n_tokens])
+    theirs.load_state(a)
+    ours.load_state(b)
+    assert (theirs.n_tokens, ours.n_tokens) == (a.n_tokens, b.n_tokens)

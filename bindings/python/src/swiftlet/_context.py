@@ -7,6 +7,7 @@ Ctrl-C) live in :mod:`swiftlet._core`; generation's streams in
 from __future__ import annotations
 
 import ctypes
+import os
 import weakref
 from typing import TYPE_CHECKING, Literal, Optional, Sequence, Union, overload
 
@@ -28,7 +29,7 @@ from .errors import ContextBusyError, InvalidArgumentError, error_for
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is Python 3.11+
 
-    from ._model import Model
+    from ._model import Model, PathLike
 
 
 #: Context's overflow names -> SWIFTLET_OVERFLOW_*.
@@ -336,6 +337,116 @@ class Context:
         with self._using() as core:
             check(core.lib, core.lib.context_seq_keep(core.address, _int32(seq, "seq")))
 
+    # -- saved state
+
+    def save_state(self, seq: Optional[int] = None) -> bytes:
+        """The context's state as bytes (``swiftlet_context_state_save``): each
+        sequence's tokens, its last logits and its KV cache, behind a header
+        naming the format and the model, and a checksum. :meth:`load_state` on
+        a context of the same model, in this process or another, continues
+        exactly as this one would: the same greedy tokens, and the same sampled
+        tokens for the same seed. About 23 KiB per token for SmolLM2-135M.
+
+        Samplers are not part of the state (see :meth:`load_state`).
+
+        Args:
+            seq: one sequence's id, or None for the whole context.
+
+        Raises:
+            InvalidArgumentError: `seq` is outside ``0 .. n_seq_max-1``.
+        """
+        seq_id = self._state_seq(seq)
+        with self._using() as core:
+            size = ctypes.c_size_t(0)
+            check(core.lib, core.lib.context_state_size(core.address, seq_id, size))
+            buffer = ctypes.create_string_buffer(size.value)
+            # the size cannot change between the two calls: this thread holds the context
+            check(core.lib, core.lib.context_state_save(core.address, seq_id, buffer, len(buffer), size))
+            return ctypes.string_at(buffer, size.value)
+
+    def load_state(self, data: Union[bytes, bytearray, memoryview], seq: Optional[int] = None) -> None:
+        """Restores a state from :meth:`save_state` (``swiftlet_context_state_load``).
+
+        With `seq` None each saved sequence goes back to its own id (a
+        whole-context state also empties the sequences it does not hold);
+        with an id, the state must hold one sequence (saved with ``seq``),
+        which goes there, whatever id it was saved from, and the other
+        sequences are untouched. This context may differ from the saving one
+        in n_batch, n_threads and n_seq_max, as long as the ids and lengths fit.
+        Everything is checked before anything changes: on an error the
+        context is as it was.
+
+        Samplers are not part of the state. The sampler :meth:`sample` keeps
+        is dropped, so ``sample(seed=s)`` afterwards draws what it would
+        draw on a new context; ``generate`` and ``chat`` make a sampler per
+        call. So the same seed gives the same tokens after a load.
+
+        Raises:
+            TypeError: `data` is a ``str``.
+            InvalidFileError: `data` is not a Swiftlet state, or is truncated or
+                corrupted (the checksum).
+            UnsupportedError: a state of a newer format than this library reads.
+            InvalidArgumentError: another model's state; `seq` outside
+                ``0 .. n_seq_max-1``; with `seq`, a state of several sequences;
+                a saved sequence id this context does not have.
+            ContextFullError: a saved sequence is longer than this context's n_ctx.
+        """
+        if isinstance(data, str):
+            raise TypeError("data must be the bytes save_state returned, not str")
+        payload = data if isinstance(data, bytes) else bytes(data)
+        seq_id = self._state_seq(seq)
+        with self._using() as core:
+            check(core.lib, core.lib.context_state_load(core.address, seq_id, payload))
+            self._drop_sampler()
+
+    def save_state_file(self, path: PathLike, seq: Optional[int] = None) -> None:
+        """As :meth:`save_state`, into the file at `path`
+        (``swiftlet_context_state_save_file``). It is written to
+        ``<path>.partial`` and renamed over `path`, so a failed save leaves
+        what was there.
+
+        Raises:
+            ValueError: `path` holds a NUL character.
+            FileIOError: the file could not be written (also an ``OSError``).
+            InvalidArgumentError: `seq` is outside ``0 .. n_seq_max-1``.
+        """
+        encoded, seq_id = _state_path(path), self._state_seq(seq)
+        with self._using() as core:
+            check(core.lib, core.lib.context_state_save_file(core.address, seq_id, encoded))
+
+    def load_state_file(self, path: PathLike, seq: Optional[int] = None) -> None:
+        """As :meth:`load_state`, from the file at `path`
+        (``swiftlet_context_state_load_file``).
+
+        Raises:
+            ValueError: `path` holds a NUL character.
+            FileIOError: the file could not be read: missing, unreadable (also an ``OSError``).
+            InvalidFileError, UnsupportedError, InvalidArgumentError,
+            ContextFullError: as :meth:`load_state`.
+        """
+        encoded, seq_id = _state_path(path), self._state_seq(seq)
+        with self._using() as core:
+            check(core.lib, core.lib.context_state_load_file(core.address, seq_id, encoded))
+            self._drop_sampler()
+
+    def _state_seq(self, seq: Optional[int]) -> int:
+        """`seq` as the C API's seq_id: None is SWIFTLET_STATE_ALL_SEQUENCES
+        (-1 itself is refused, so that a computed -1 does not mean "all")."""
+        if seq is None:
+            return _abi.STATE_ALL_SEQUENCES
+        seq_id = _int32(seq, "seq")
+        if seq_id < 0:
+            raise InvalidArgumentError(Status.INVALID_ARGUMENT,
+                                       f"sequence {seq_id} is negative; pass seq=None for every sequence")
+        return seq_id
+
+    def _drop_sampler(self) -> None:
+        """Forgets the sampler :meth:`sample` keeps (a loaded state starts a new random sequence)."""
+        if self._sampler is not None:
+            self._sampler.close()
+        self._sampler = None
+        self._sampler_options = None
+
     # -- sampling
 
     def sample(self, *, temperature: Optional[float] = None, top_k: Optional[int] = None,
@@ -348,7 +459,8 @@ class Context:
         With `sampler`, that :class:`Sampler` is used and the other arguments
         are ignored. Otherwise the context keeps one sampler for the settings
         given (None: the library's defaults, as :class:`Sampler`) and reuses it
-        while they stay the same, so successive calls continue one random
+        while they stay the same (and no state is loaded: see
+        :meth:`load_state`), so successive calls continue one random
         sequence (reproducible from `seed`), across every `seq` sampled from:
         give each sequence a :class:`Sampler` of its own to draw for it what
         it would draw alone."""
@@ -482,6 +594,14 @@ def _copy_logits(address: int, n_vocab: int) -> npt.NDArray[np.float32]:
     """A new array of the `n_vocab` floats at `address` (the library's, valid until the next call)."""
     view = np.ctypeslib.as_array(ctypes.cast(address, ctypes.POINTER(ctypes.c_float)), shape=(n_vocab,))
     return np.array(view, dtype=np.float32, copy=True)
+
+
+def _state_path(path: PathLike) -> bytes:
+    """`path` for the C API; a NUL would cut it short there."""
+    encoded = os.fsencode(path)
+    if b"\0" in encoded:
+        raise ValueError(f"the path {os.fsdecode(encoded)!r} holds a NUL character")
+    return encoded
 
 
 def _int32(value: int, name: str) -> int:

@@ -259,6 +259,24 @@ class Library:
     def context_seq_keep(self, context: int, seq_id: int) -> int:
         return int(self.c.swiftlet_context_seq_keep(context, seq_id))
 
+    # -- state
+
+    def context_state_size(self, context: int, seq_id: int, out_size: c_size_t) -> int:
+        return int(self.c.swiftlet_context_state_size(context, seq_id, byref(out_size)))
+
+    def context_state_save(self, context: int, seq_id: int, buf: Optional[ctypes.Array[ctypes.c_char]],
+                           buf_size: int, out_len: c_size_t) -> int:
+        return int(self.c.swiftlet_context_state_save(context, seq_id, buf, buf_size, byref(out_len)))
+
+    def context_state_load(self, context: int, seq_id: int, data: bytes) -> int:
+        return int(self.c.swiftlet_context_state_load(context, seq_id, data, len(data)))
+
+    def context_state_save_file(self, context: int, seq_id: int, path: bytes) -> int:
+        return int(self.c.swiftlet_context_state_save_file(context, seq_id, path))
+
+    def context_state_load_file(self, context: int, seq_id: int, path: bytes) -> int:
+        return int(self.c.swiftlet_context_state_load_file(context, seq_id, path))
+
     # -- sampling
 
     def sampler_params_init(self, params: SamplerParams) -> None:

@@ -18,6 +18,19 @@ same chunks), :meth:`Llama.tokenize`/:meth:`Llama.detokenize` on bytes, and
 the small accessors (``n_ctx()``, ``n_vocab()``, ``token_bos()``,
 ``token_eos()``, ``reset()``, ``close()``).
 
+State, as llama-cpp-python keeps it: :attr:`Llama.n_tokens` and
+:attr:`Llama.input_ids` say which tokens the context holds (after
+:meth:`Llama.eval` or a completion: the prompt and the generated tokens), and
+a completion whose prompt starts with them evaluates only the rest (a prompt
+the context holds whole, with its logits, is not evaluated at all).
+:meth:`Llama.save_state` returns a :class:`LlamaState` (llama-cpp-python's
+attributes; ``llama_state`` is :meth:`swiftlet.Context.save_state`'s bytes)
+and :meth:`Llama.load_state` restores one, the seed sequence included, so
+the completions after a load are those after the save. A chat completion
+rewinds the context to the conversation's shared prefix itself, so after
+one ``n_tokens`` is 0 (nothing known to reuse) until the next completion or
+:meth:`Llama.eval`.
+
 Embeddings: ``Llama(model_path, embedding=True)`` (a GGUF file or a Hugging
 Face folder such as all-MiniLM-L6-v2's), then :meth:`Llama.embed` and
 :meth:`Llama.create_embedding`, with llama-cpp-python's shapes: one vector
@@ -37,6 +50,9 @@ import time
 import uuid
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
+import numpy as np
+import numpy.typing as npt
+
 from ._context import Context
 from ._generation import GenerationResult
 from ._model import Model
@@ -51,6 +67,33 @@ CompletionChunk = Dict[str, Any]
 ChatMessage = Dict[str, Any]
 
 
+class LlamaState:
+    """A saved :class:`Llama` state, with llama-cpp-python's ``LlamaState`` attributes.
+
+    Attributes:
+        input_ids: the tokens the context held (an ``intc`` array of ``n_ctx``
+            entries; the first `n_tokens` count).
+        scores: the last token's logits, shape ``(1, n_vocab)`` (``(0,
+            n_vocab)`` if there were none). llama.cpp without ``logits_all``
+            keeps no others either; the logits a load restores are those in
+            `llama_state`, so this is for reading only.
+        n_tokens: how many of `input_ids` the context held.
+        llama_state: :meth:`swiftlet.Context.save_state`'s bytes (not
+            llama.cpp's: the two do not load into each other).
+        llama_state_size: ``len(llama_state)``.
+        seed: the seed the next completion without one derives its seed from.
+    """
+
+    def __init__(self, input_ids: npt.NDArray[np.intc], scores: npt.NDArray[np.single], n_tokens: int,
+                 llama_state: bytes, llama_state_size: int, seed: int) -> None:
+        self.input_ids = input_ids
+        self.scores = scores
+        self.n_tokens = n_tokens
+        self.llama_state = llama_state
+        self.llama_state_size = llama_state_size
+        self.seed = seed
+
+
 class Llama:
     """A Swiftlet model behind ``llama_cpp.Llama``'s interface (the subset
     described in :mod:`swiftlet.compat`)."""
@@ -59,8 +102,8 @@ class Llama:
                  n_batch: int = 512, seed: int = LLAMA_DEFAULT_SEED, verbose: bool = True,
                  embedding: bool = False, **ignored: Any) -> None:
         """Loads `model_path`. ``n_ctx`` 0 means the model's training length.
-        ``seed`` seeds the sequence of per-call seeds (``LLAMA_DEFAULT_SEED``
-        or -1: random). ``verbose`` prints a one-line summary to stderr.
+        ``seed`` starts the sequence of per-call seeds (``LLAMA_DEFAULT_SEED``
+        or -1: a random start). ``verbose`` prints a one-line summary to stderr.
         ``embedding`` enables :meth:`embed` and :meth:`create_embedding`. Other
         llama.cpp options (``n_gpu_layers``, ``use_mmap``, ...) are ignored."""
         started = time.perf_counter()
@@ -70,8 +113,12 @@ class Llama:
         self._model = Model(model_path, n_threads=n_threads)
         self._context: Context = self._model.context(n_ctx=n_ctx if n_ctx > 0 else None, n_threads=n_threads,
                                                      n_batch=n_batch if n_batch > 0 else None)
-        self._rng = random.Random(None if seed in (LLAMA_DEFAULT_SEED, -1) else seed)
+        # llama-cpp-python's seed chain (see _next_seed)
+        self._seed: int = random.getrandbits(32) if seed in (LLAMA_DEFAULT_SEED, -1) else int(seed)
         self._control_tokens: dict[int, bool] = {}
+        #: The tokens the context holds, as llama-cpp-python's: the first `n_tokens` of `input_ids`.
+        self.input_ids: npt.NDArray[np.intc] = np.zeros((self._context.size,), dtype=np.intc)
+        self.n_tokens = 0
         if verbose:
             info = self._model.info
             print(f"swiftlet: loaded {model_path} ({info.architecture}, {info.n_params} parameters, "
@@ -101,8 +148,9 @@ class Llama:
         return self._model
 
     def reset(self) -> None:
-        """Empties the context."""
+        """Empties the context (``n_tokens`` 0)."""
         self._context.reset()
+        self.n_tokens = 0
 
     def close(self) -> None:
         """Frees the context and the model."""
@@ -129,6 +177,7 @@ class Llama:
         if not truncate:
             raise NotImplementedError("truncate=False is not supported: texts are always truncated")
         texts = [input] if isinstance(input, str) else list(input)
+        self.n_tokens = 0  # a decoder's context is empty afterwards
         vectors = [row.tolist() for row in self._context.embed(texts, normalize=normalize)]
         result: Any = vectors[0] if isinstance(input, str) else vectors
         if return_count:
@@ -172,6 +221,75 @@ class Llama:
             self._control_tokens[token] = known
         return known
 
+    # -- evaluation and state
+
+    def eval(self, tokens: Sequence[int]) -> None:
+        """Evaluates `tokens` after the first ``n_tokens`` tokens the context
+        holds (any after those are forgotten) and adds them to
+        ``input_ids``, as llama-cpp-python's ``eval``. Raises
+        :class:`~swiftlet.ContextFullError` if they do not fit (nothing is
+        evaluated), :class:`~swiftlet.InvalidArgumentError` for an id outside
+        the vocabulary."""
+        values = [int(token) for token in tokens]
+        held = self._keep_held(len(values) > 0)
+        if values:
+            self._context.eval(values)
+        self.input_ids[held:held + len(values)] = values
+        self.n_tokens = held + len(values)
+
+    def save_state(self) -> LlamaState:
+        """The context's state (:meth:`swiftlet.Context.save_state`) with the
+        token bookkeeping and the seed sequence, as a :class:`LlamaState`."""
+        logits = self._context.logits
+        scores = np.zeros((0, self._model.n_vocab), dtype=np.single) if logits is None else logits[None, :]
+        data = self._context.save_state()
+        if self.verbose:
+            print(f"swiftlet: saved {self.n_tokens} tokens of state, {len(data)} bytes", file=sys.stderr)
+        return LlamaState(input_ids=self.input_ids.copy(), scores=scores, n_tokens=self.n_tokens,
+                          llama_state=data, llama_state_size=len(data), seed=self._seed)
+
+    def load_state(self, state: LlamaState) -> None:
+        """Restores a :class:`LlamaState` from :meth:`save_state` (of a Llama of
+        the same model file, in this process or another): the context, the
+        token bookkeeping and the seed sequence. The next completion continues
+        as one right after the save would.
+
+        Raises:
+            ValueError: `state` is inconsistent (``llama_state_size`` past the
+                bytes, ``n_tokens`` past ``input_ids`` or past the tokens the
+                state holds).
+            InvalidFileError: ``llama_state`` is not Swiftlet's (llama.cpp's
+                states are not), or is truncated or corrupted.
+            InvalidArgumentError: a state of another model.
+            ContextFullError: a state of more tokens than this Llama's n_ctx.
+        """
+        data = bytes(state.llama_state)
+        size = int(state.llama_state_size)
+        if not 0 <= size <= len(data):
+            raise ValueError(f"llama_state_size {size} does not fit the {len(data)} bytes of llama_state")
+        input_ids = np.asarray(state.input_ids, dtype=np.intc)
+        n_tokens = int(state.n_tokens)
+        if not 0 <= n_tokens <= len(input_ids):
+            raise ValueError(f"n_tokens {n_tokens} is outside the {len(input_ids)} input_ids")
+        self.n_tokens = 0  # the context changes below; nothing is known until it has
+        self._context.load_state(data[:size])
+        position = self._context.position
+        if n_tokens > position:
+            raise ValueError(f"n_tokens {n_tokens} is more than the {position} tokens llama_state holds")
+        self.input_ids[:n_tokens] = input_ids[:n_tokens]
+        self.n_tokens = n_tokens
+        self._seed = int(state.seed)
+
+    def _keep_held(self, evaluating: bool) -> int:
+        """Forgets the tokens the context holds after the first ``n_tokens``
+        (rewinds to them, if `evaluating` is about to follow); returns how many it holds."""
+        context = self._context
+        held = max(0, min(self.n_tokens, context.position))
+        if evaluating and context.position > held:
+            context.rewind(held)
+        self.n_tokens = held
+        return held
+
     # -- completions
 
     def __call__(self, prompt: Union[str, List[int]], **kwargs: Any) -> Union[Completion, Iterator[CompletionChunk]]:
@@ -213,6 +331,7 @@ class Llama:
             return self._completion_chunks(text_stream, completion_id, created, model_name, prefix)
         text = text_stream.text()
         result = _result(text_stream)
+        self._record_generated(result.tokens)
         return {
             "id": completion_id, "object": "text_completion", "created": created, "model": model_name,
             "choices": [{"text": prefix + text, "index": 0, "logprobs": None,
@@ -224,23 +343,56 @@ class Llama:
                repeat_penalty: float, top_k: int, stop: Optional[Union[str, List[str]]],
                seed: Optional[int]) -> TextStream:
         context = self._context
-        context.reset()
-        try:
-            context.eval(tokens)
-        except ContextFullError as error:
-            raise ValueError(f"Requested tokens ({len(tokens)}) exceed context window of {context.size}") from error
+        self._evaluate_prompt(tokens)
         stream: TextStream = context.generate("", max_tokens=_max_tokens(max_tokens), temperature=temperature,
                                               top_k=top_k, top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty,
-                                              seed=self._seed(seed), stop=stop, stream=True)
+                                              seed=self._next_seed(seed), stop=stop, stream=True)
         return stream
 
-    def _seed(self, seed: Optional[int]) -> int:
-        if seed is None or seed in (LLAMA_DEFAULT_SEED, -1):
-            return self._rng.getrandbits(64) if seed is None else random.getrandbits(64)
+    def _evaluate_prompt(self, tokens: List[int]) -> None:
+        """Makes the context hold `tokens` with the last one's logits,
+        evaluating only what it does not hold yet (llama-cpp-python's prefix
+        reuse). A context that holds exactly `tokens` and their logits (after
+        :meth:`eval` or :meth:`load_state`) is used as it is; otherwise at
+        least the last token is evaluated again, for its logits."""
+        context = self._context
+        held = self._keep_held(False)
+        shared = _shared_prefix(self.input_ids[:held].tolist(), tokens)
+        if shared == len(tokens) == context.position and context.logits is not None:
+            return
+        shared = min(shared, len(tokens) - 1)
+        context.rewind(shared)
+        self.n_tokens = shared
+        try:
+            context.eval(tokens[shared:])
+        except ContextFullError as error:
+            raise ValueError(f"Requested tokens ({len(tokens)}) exceed context window of {context.size}") from error
+        self.input_ids[shared:len(tokens)] = tokens[shared:]
+        self.n_tokens = len(tokens)
+
+    def _record_generated(self, generated: Sequence[int]) -> None:
+        """Adds a finished generation's tokens to ``input_ids``: the context
+        evaluated each one (a generation that stopped early, or did not
+        evaluate them all, leaves only the prompt counted)."""
+        start = self.n_tokens
+        end = start + len(generated)
+        if generated and end == self._context.position:
+            self.input_ids[start:end] = generated
+            self.n_tokens = end
+
+    def _next_seed(self, seed: Optional[int]) -> int:
+        """A call's sampling seed, by llama-cpp-python's chain: a call's `seed`
+        becomes the Llama's (its ``set_seed``); a call without one takes
+        ``random.Random(previous).randint(0, 2**32)``. So a saved state's
+        `seed` restores the sequence. LLAMA_DEFAULT_SEED or -1: a random seed."""
+        if seed is None:
+            seed = random.Random(self._seed).randint(0, 2**32)
+        self._seed = int(seed)
+        if seed in (LLAMA_DEFAULT_SEED, -1):
+            return random.getrandbits(64)
         return int(seed) & 0xFFFFFFFFFFFFFFFF
 
-    @staticmethod
-    def _completion_chunks(text_stream: TextStream, completion_id: str, created: int, model_name: str,
+    def _completion_chunks(self, text_stream: TextStream, completion_id: str, created: int, model_name: str,
                            prefix: str) -> Iterator[CompletionChunk]:
         def chunk(text: str, finish_reason: Optional[str]) -> CompletionChunk:
             return {"id": completion_id, "object": "text_completion", "created": created, "model": model_name,
@@ -251,7 +403,9 @@ class Llama:
                 yield chunk(prefix, None)
             for piece in text_stream:
                 yield chunk(piece, None)
-            yield chunk("", _result(text_stream).finish_reason)
+            result = _result(text_stream)
+            self._record_generated(result.tokens)
+            yield chunk("", result.finish_reason)
 
     # -- chat
 
@@ -275,9 +429,10 @@ class Llama:
         prompt_tokens = len(self._model.tokenize(self._model.chat_format(conversation), special=True))
         if prompt_tokens >= self._context.size:
             raise ValueError(f"Requested tokens ({prompt_tokens}) exceed context window of {self._context.size}")
+        self.n_tokens = 0  # the library rewinds to the conversation's shared prefix: what stays is not known here
         text_stream: TextStream = self._context.chat(
             conversation, max_tokens=_max_tokens(max_tokens), temperature=temperature, top_k=top_k, top_p=top_p,
-            min_p=min_p, repeat_penalty=repeat_penalty, seed=self._seed(seed), stop=stop, stream=True)
+            min_p=min_p, repeat_penalty=repeat_penalty, seed=self._next_seed(seed), stop=stop, stream=True)
         completion_id = f"chatcmpl-{uuid.uuid4()}"
         created = int(time.time())
         model_name = model if model is not None else self.model_path
@@ -313,6 +468,16 @@ def _result(text_stream: TextStream) -> GenerationResult:
     return result
 
 
+def _shared_prefix(held: Sequence[int], tokens: Sequence[int]) -> int:
+    """How many leading tokens `held` and `tokens` share."""
+    count = 0
+    for a, b in zip(held, tokens):
+        if a != b:
+            break
+        count += 1
+    return count
+
+
 def _usage(prompt_tokens: int, completion_tokens: int) -> Dict[str, int]:
     return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens}
@@ -333,4 +498,4 @@ def _content_text(content: Any) -> str:
     raise TypeError(f"message content must be a string, not {type(content).__name__}")
 
 
-__all__ = ["Llama", "LLAMA_DEFAULT_SEED"]
+__all__ = ["Llama", "LlamaState", "LLAMA_DEFAULT_SEED"]
