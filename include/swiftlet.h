@@ -472,6 +472,13 @@ SWIFTLET_API const float *swiftlet_context_logits_for(const swiftlet_context *co
 ** a NULL context or an id outside 0..n_seq_max-1. */
 SWIFTLET_API int32_t swiftlet_context_seq_length(const swiftlet_context *context, int32_t seq_id);
 
+/* Copies the tokens sequence `seq_id` holds, in position order (after a
+** shift: the kept ones), to `tokens`; `out_n` (may be NULL) receives their
+** number, also when BUFFER_TOO_SMALL is returned (capacity 0 asks for it).
+** Errors: INVALID_ARGUMENT (bad id), BUFFER_TOO_SMALL. */
+SWIFTLET_API swiftlet_status swiftlet_context_tokens(const swiftlet_context *context, int32_t seq_id, int32_t *tokens,
+                                                     size_t capacity, size_t *out_n);
+
 /* Removes positions p0 <= p < p1 of sequence `seq_id` (p1 < 0: to its end);
 ** its later tokens move down to close the gap and keep their cached keys,
 ** re-rotated to their new positions (on models without rotary positions,

@@ -38,6 +38,23 @@ public func swiftlet_context_seq_length(_ context: OpaquePointer?, _ seq_id: Int
 }
 
 @c @implementation
+public func swiftlet_context_tokens(_ context: OpaquePointer?, _ seq_id: Int32, _ tokens: UnsafeMutablePointer<Int32>?,
+                                   _ capacity: Int, _ out_n: UnsafeMutablePointer<Int>?) -> swiftlet_status {
+    withStatus {
+        let c = try contextOf(context)
+        try c.checkSequence(Int(seq_id))
+        let held = c.tokens(of: Int(seq_id))
+        out_n?.pointee = held.count
+        guard capacity >= 0, held.count <= capacity else {
+            throw SwiftletError(.bufferTooSmall, "tokens holds \(UInt(bitPattern: capacity)); \(held.count) are needed")
+        }
+        guard !held.isEmpty else { return }
+        let out = try required(tokens, "tokens")
+        held.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: held.count) }
+    }
+}
+
+@c @implementation
 public func swiftlet_context_seq_remove(_ context: OpaquePointer?, _ seq_id: Int32, _ p0: Int32,
                                        _ p1: Int32) -> swiftlet_status {
     withStatus {

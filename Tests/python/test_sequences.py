@@ -317,6 +317,25 @@ def test_shift_runs_long_in_flat_memory(tiny_model, make_context):
     assert lib.swiftlet_context_position(ctx) <= 32
 
 
+def test_tokens_after_shifts_are_the_kept_ones(tiny_model, make_context):
+    """swiftlet_context_tokens after shifts: the first n_keep tokens, then the
+    most recent, by the documented rule (half of those not kept discarded)."""
+    lib = sw.load()
+    ctx = shifting_context(make_context, tiny_model("tiny-q8_0-gqa4-hd64"), 16, 4, 0, 1)
+    toks, kept = tokens(36, 40), []
+    for t in toks:
+        if len(kept) == 16:
+            del kept[4:4 + 6]
+        kept.append(t)
+        sw.eval_tokens(ctx, [t])
+    count = ctypes.c_size_t()
+    assert lib.swiftlet_context_tokens(ctx, 0, None, 0, ctypes.byref(count)) == sw.ERROR_BUFFER_TOO_SMALL
+    held = (ctypes.c_int32 * count.value)()
+    sw.check(lib.swiftlet_context_tokens(ctx, 0, held, count.value, ctypes.byref(count)))
+    assert list(held) == kept
+    assert lib.swiftlet_context_tokens(ctx, 1, held, count.value, None) == sw.ERROR_INVALID_ARGUMENT
+
+
 def test_error_policy_is_still_context_full(tiny_model, make_context):
     ctx = make_context(tiny_model("tiny-q8_0-gqa4-hd64"), n_ctx=8)
     with pytest.raises(sw.SwiftletError) as e:

@@ -201,8 +201,9 @@ private struct ParsedState {
         let libraryVersion = try r.u32()
         let c = context.model.config
         guard try r.u64() == context.model.identity else {
-            throw SwiftletError.invalidArgument("the state was saved from another model (library version "
-                                                + "\(libraryVersion)); this context's model is \(context.model.name)")
+            let version = "\(libraryVersion / 1_000_000).\(libraryVersion / 1000 % 1000).\(libraryVersion % 1000)"
+            throw SwiftletError.invalidArgument("the state was saved from another model (by Swiftlet \(version)); "
+                                                + "this context's model is \(context.model.name)")
         }
         for (name, value) in [("layers", c.layerCount), ("key/value heads", c.kvHeadCount),
                               ("head dimension", c.headDimension), ("vocabulary", c.vocabularySize)] {

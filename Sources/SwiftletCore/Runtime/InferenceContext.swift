@@ -274,7 +274,7 @@ public final class InferenceContext: @unchecked Sendable {
     public func checkSequence(_ sequence: Int, _ name: String = "sequence id") throws {
         guard sequence >= 0, sequence < sequenceCount else {
             throw SwiftletError.invalidArgument(
-                "\(name) \(sequence) is outside 0..<\(sequenceCount) (the context's n_seq_max)")
+                "\(name) \(sequence) is not a sequence of this context (0 to \(sequenceCount - 1): n_seq_max is \(sequenceCount))")
         }
     }
 

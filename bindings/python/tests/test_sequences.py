@@ -261,8 +261,8 @@ def test_removing_a_tail_is_a_rewind_and_keep_empties_the_others(model: swiftlet
     with model.context(n_ctx=128, n_seq_max=3) as context:
         context.decode(text * 2, seq_ids=[0] * len(text) + [1] * len(text))
         context.seq_remove(1, 4)
-        assert context.seq_length(1) == 4
-        assert context.seq_length(0) == len(text)
+        assert context.seq_length(1) == 4 and context.tokens(1) == text[:4]
+        assert context.seq_length(0) == len(text) and context.tokens(0) == text
         context.decode(text[6:8], seq_ids=[1, 1])
         np.testing.assert_allclose(context.logits_for(1), expected, rtol=0, atol=LOGITS_ATOL)
         context.seq_keep(1)

@@ -227,6 +227,7 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "swiftlet_context_decode": (_Status, [_Handle, _P(Batch)]),
     "swiftlet_context_logits_for": (_FloatP, [_Handle, c_int32]),
     "swiftlet_context_seq_length": (c_int32, [_Handle, c_int32]),
+    "swiftlet_context_tokens": (_Status, [_Handle, c_int32, _Int32P, c_size_t, _SizeP]),
     "swiftlet_context_seq_remove": (_Status, [_Handle, c_int32, c_int32, c_int32]),
     "swiftlet_context_seq_copy": (_Status, [_Handle, c_int32, c_int32, c_int32]),
     "swiftlet_context_seq_keep": (_Status, [_Handle, c_int32]),

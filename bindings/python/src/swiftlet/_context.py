@@ -304,9 +304,22 @@ class Context:
         with self._using() as core:
             length = core.lib.context_seq_length(core.address, _int32(seq, "seq"))
         if length < 0:
-            raise InvalidArgumentError(Status.INVALID_ARGUMENT,
-                                       f"sequence {seq} is outside 0..{self._n_seq_max - 1} (the context's n_seq_max)")
+            raise InvalidArgumentError(Status.INVALID_ARGUMENT, f"sequence {seq} is not a sequence of this context "
+                                       f"(0 to {self._n_seq_max - 1}: n_seq_max is {self._n_seq_max})")
         return length
+
+    def tokens(self, seq: int = 0) -> list[int]:
+        """The tokens sequence `seq` holds, in position order (after a context
+        shift: the kept ones). InvalidArgumentError for a bad id."""
+        with self._using() as core:
+            seq_id = _int32(seq, "seq")
+            count = ctypes.c_size_t()
+            status = core.lib.context_tokens(core.address, seq_id, None, 0, ctypes.byref(count))
+            if status not in (Status.OK, Status.BUFFER_TOO_SMALL):
+                check(core.lib, status)
+            held = (ctypes.c_int32 * max(count.value, 1))()
+            check(core.lib, core.lib.context_tokens(core.address, seq_id, held, count.value, ctypes.byref(count)))
+            return list(held[:count.value])
 
     def seq_remove(self, seq: int, start: int, end: int = -1) -> None:
         """Removes positions ``start <= p < end`` of sequence `seq` (`end`

@@ -250,6 +250,9 @@ class Library:
     def context_seq_length(self, context: int, seq_id: int) -> int:
         return int(self.c.swiftlet_context_seq_length(context, seq_id))
 
+    def context_tokens(self, context: int, seq_id: int, tokens: Any, capacity: int, out_n: Any) -> int:
+        return int(self.c.swiftlet_context_tokens(context, seq_id, tokens, capacity, out_n))
+
     def context_seq_remove(self, context: int, seq_id: int, p0: int, p1: int) -> int:
         return int(self.c.swiftlet_context_seq_remove(context, seq_id, p0, p1))
 
