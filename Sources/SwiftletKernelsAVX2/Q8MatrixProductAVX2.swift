@@ -23,6 +23,12 @@ public func avx2Q8MatrixProduct(
     activations: UnsafePointer<Int8>, activationScales: UnsafePointer<Float>, tokens: Int,
     output: UnsafeMutablePointer<Float>, outputStride: Int
 ) {
+    if tokens >= 4 {
+        return avx2Q8MatrixProductInFours(
+            weights: weights, rowByteCount: rowByteCount, blocksPerRow: blocksPerRow, rows: rows,
+            activations: activations, activationScales: activationScales, tokens: tokens, output: output,
+            outputStride: outputStride)
+    }
     let columns = blocksPerRow &* WeightFormat.valuesPerBlock
     for row in rows {
         let rowBase = weights + row &* rowByteCount
@@ -71,6 +77,78 @@ private func blockProduct(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ x
         block &+= 1
     }
     return _mm256_add_ps(even, odd)
+}
+
+/// avx2Q8MatrixProduct for batches of four tokens or more: four at a time
+/// share each block's load, sign and scales (a function of its own, as
+/// avx2Q4MatrixProductInFours, so the one-token loop keeps its code).
+@inline(never)
+private func avx2Q8MatrixProductInFours(
+    weights: UnsafeRawPointer, rowByteCount: Int, blocksPerRow: Int, rows: Range<Int>,
+    activations: UnsafePointer<Int8>, activationScales: UnsafePointer<Float>, tokens: Int,
+    output: UnsafeMutablePointer<Float>, outputStride: Int
+) {
+    let columns = blocksPerRow &* WeightFormat.valuesPerBlock
+    for row in rows {
+        let rowBase = weights + row &* rowByteCount
+        slc_prefetch_weight_row(rowBase, rowByteCount)
+        var token = 0
+        while token < tokens {
+            let first = min(token, tokens &- 4)  // the last four may overlap the previous ones
+            let sums = blockProductFour(rowBase, activations + first &* columns, columns,
+                                        activationScales + first &* blocksPerRow, blocksPerRow)
+            output[first &* outputStride &+ row] = horizontalSum(sums.0)
+            output[(first &+ 1) &* outputStride &+ row] = horizontalSum(sums.1)
+            output[(first &+ 2) &* outputStride &+ row] = horizontalSum(sums.2)
+            output[(first &+ 3) &* outputStride &+ row] = horizontalSum(sums.3)
+            token = first &+ 4
+        }
+    }
+}
+
+/// blockProduct for four tokens (activations `columns` apart, scales
+/// `blocks` apart), each token's lanes made by exactly blockProduct's
+/// operations in its order: a token's result does not depend on its neighbours.
+@inline(__always)
+private func blockProductFour(_ row: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ columns: Int,
+                              _ xScales: UnsafePointer<Float>, _ blocks: Int) -> (__m256, __m256, __m256, __m256) {
+    let x1 = x + columns, x2 = x1 + columns, x3 = x2 + columns
+    let t1 = xScales + blocks, t2 = t1 + blocks, t3 = t2 + blocks
+    var e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, o0 = e0, o1 = e0, o2 = e0, o3 = e0
+    var block = 0
+    while block &+ 8 <= blocks {
+        let base = row + block &* blockBytes
+        let low = packedHalves(base), high = packedHalves(base + 4 &* blockBytes)
+        let weightScales = _mm256_cvtph_ps(_mm_set_epi64x(Int64(bitPattern: high), Int64(bitPattern: low)))
+        let scales = (SIMD8<Float>(_mm256_mul_ps(weightScales, _mm256_loadu_ps(xScales + block))),
+                      SIMD8<Float>(_mm256_mul_ps(weightScales, _mm256_loadu_ps(t1 + block))),
+                      SIMD8<Float>(_mm256_mul_ps(weightScales, _mm256_loadu_ps(t2 + block))),
+                      SIMD8<Float>(_mm256_mul_ps(weightScales, _mm256_loadu_ps(t3 + block))))
+        var i = 0
+        while i < 8 {
+            let we = base + i &* blockBytes, wo = we + blockBytes
+            let ae = block &+ i, ao = ae &+ 1
+            e0 = scaledBlock(we, activationBlock(x, ae), scales.0[i], e0)
+            o0 = scaledBlock(wo, activationBlock(x, ao), scales.0[i &+ 1], o0)
+            e1 = scaledBlock(we, activationBlock(x1, ae), scales.1[i], e1)
+            o1 = scaledBlock(wo, activationBlock(x1, ao), scales.1[i &+ 1], o1)
+            e2 = scaledBlock(we, activationBlock(x2, ae), scales.2[i], e2)
+            o2 = scaledBlock(wo, activationBlock(x2, ao), scales.2[i &+ 1], o2)
+            e3 = scaledBlock(we, activationBlock(x3, ae), scales.3[i], e3)
+            o3 = scaledBlock(wo, activationBlock(x3, ao), scales.3[i &+ 1], o3)
+            i &+= 2
+        }
+        block &+= 8
+    }
+    while block < blocks {
+        let w = row + block &* blockBytes
+        e0 = accumulate(w, activationBlock(x, block), xScales[block], e0)
+        e1 = accumulate(w, activationBlock(x1, block), t1[block], e1)
+        e2 = accumulate(w, activationBlock(x2, block), t2[block], e2)
+        e3 = accumulate(w, activationBlock(x3, block), t3[block], e3)
+        block &+= 1
+    }
+    return (_mm256_add_ps(e0, o0), _mm256_add_ps(e1, o1), _mm256_add_ps(e2, o2), _mm256_add_ps(e3, o3))
 }
 
 /// The fp16 scales of four consecutive blocks (blockBytes apart) as one 64-bit word.
