@@ -128,6 +128,23 @@ def test_random_matrix_product(inspect_exe, tmp_path, tname, kernel_set):
     check_product(got, w, x, tname, f"{tname} {kernel_set}")
 
 
+@pytest.mark.parametrize("kernel_set", list(KERNEL_SETS))
+@pytest.mark.parametrize("tname", FORMATS)
+def test_batched_tokens_match_each_token_alone(inspect_exe, tmp_path, tname, kernel_set):
+    """Six tokens in one product (kernels that take tokens four at a time
+    run 0-3 and then 2-5) give every token exactly what it gets alone: a
+    sequence's logits in batched decoding must not depend on its neighbours."""
+    rng = np.random.default_rng(100 + corpus.GGML_TYPES[tname][0])
+    path = tmp_path / f"{tname}.gguf"
+    w = write_matrix(path, tname, 37, 768, rng)
+    x = activations(rng, 6, 768)
+    together = product(inspect_exe, kernel_set, path, "w", x, tmp_path)
+    check_product(together, w, x, tname, f"{tname} {kernel_set}, 6 tokens")
+    for t in range(6):
+        alone = product(inspect_exe, kernel_set, path, "w", x[t:t + 1], tmp_path)
+        assert np.array_equal(alone[0], together[t]), f"{tname} {kernel_set}: token {t} alone differs"
+
+
 @pytest.mark.parametrize("tname", ["Q4_K", "Q6_K", "Q3_K", "Q2_K", "Q5_K", "IQ4_XS"])
 def test_super_blocks_saturated(inspect_exe, tmp_path, tname):
     """All weight bytes 0xFF with fp16 scales of 1 and activations at ±127:
