@@ -1,7 +1,9 @@
 // Small AVX2 helpers the weight kernels share: loads, nibble unpacking, the
-// unsigned × signed byte dot product of a 32-value block, fp16 gathers.
+// unsigned × signed byte dot product of a 32-value block, fp16 gathers, the
+// row walk of the kernels that take four tokens at a time.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import CSwiftletSupport
 
 @inline(__always)
 func loadVector<T>(_ pointer: UnsafePointer<T>) -> __m256i {
@@ -25,6 +27,25 @@ func unpackNibbles(_ pointer: UnsafeRawPointer) -> __m256i {
     let bytes = _mm_loadu_si128(pointer.assumingMemoryBound(to: __m128i.self))
     let mask = _mm_set1_epi8(0x0F)
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), _mm_and_si128(bytes, mask))
+}
+
+/// The walk of the kernels that take tokens four at a time (at least four):
+/// each row in turn (prefetched), `body(rowBase, row, first)` for tokens
+/// first..<first + 4, the last four overlapping the ones before when the
+/// count is not a multiple of four (they compute the same values again).
+@inline(__always)
+func forEachRowInFours(_ weights: UnsafeRawPointer, _ rowByteCount: Int, _ rows: Range<Int>, _ tokens: Int,
+                       _ body: (_ rowBase: UnsafeRawPointer, _ row: Int, _ first: Int) -> Void) {
+    for row in rows {
+        let rowBase = weights + row &* rowByteCount
+        slc_prefetch_weight_row(rowBase, rowByteCount)
+        var token = 0
+        while token < tokens {
+            let first = min(token, tokens &- 4)
+            body(rowBase, row, first)
+            token = first &+ 4
+        }
+    }
 }
 
 /// Σ_i q_i · a_i for unsigned q (≤ 31) and signed a (|a| ≤ 127), as 8 int32 lanes

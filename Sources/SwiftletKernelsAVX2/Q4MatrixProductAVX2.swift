@@ -50,18 +50,10 @@ private func avx2Q4MatrixProductInFours(
     tokens: Int, output: UnsafeMutablePointer<Float>, outputStride: Int
 ) {
     let columns = blocksPerRow &* WeightFormat.valuesPerBlock
-    for row in rows {
-        let rowBase = weights + row &* rowByteCount
-        slc_prefetch_weight_row(rowBase, rowByteCount)
-        var token = 0
-        while token < tokens {
-            let first = min(token, tokens &- 4)  // the last four may overlap the previous ones
-            let four = dotQ4Four(rowBase, activations + first &* columns, columns,
-                                 activationScales + first &* blocksPerRow, activationSums + first &* blocksPerRow,
-                                 blocksPerRow, hasMinimum: hasMinimum)
-            for t in 0..<4 { output[(first &+ t) &* outputStride &+ row] = four[t] }
-            token = first &+ 4
-        }
+    forEachRowInFours(weights, rowByteCount, rows, tokens) { rowBase, row, first in
+        let four = dotQ4Four(rowBase, activations + first &* columns, columns, activationScales + first &* blocksPerRow,
+                             activationSums + first &* blocksPerRow, blocksPerRow, hasMinimum: hasMinimum)
+        for t in 0..<4 { output[(first &+ t) &* outputStride &+ row] = four[t] }
     }
 }
 

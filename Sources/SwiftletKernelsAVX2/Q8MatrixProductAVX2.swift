@@ -89,20 +89,13 @@ private func avx2Q8MatrixProductInFours(
     output: UnsafeMutablePointer<Float>, outputStride: Int
 ) {
     let columns = blocksPerRow &* WeightFormat.valuesPerBlock
-    for row in rows {
-        let rowBase = weights + row &* rowByteCount
-        slc_prefetch_weight_row(rowBase, rowByteCount)
-        var token = 0
-        while token < tokens {
-            let first = min(token, tokens &- 4)  // the last four may overlap the previous ones
-            let sums = blockProductFour(rowBase, activations + first &* columns, columns,
-                                        activationScales + first &* blocksPerRow, blocksPerRow)
-            output[first &* outputStride &+ row] = horizontalSum(sums.0)
-            output[(first &+ 1) &* outputStride &+ row] = horizontalSum(sums.1)
-            output[(first &+ 2) &* outputStride &+ row] = horizontalSum(sums.2)
-            output[(first &+ 3) &* outputStride &+ row] = horizontalSum(sums.3)
-            token = first &+ 4
-        }
+    forEachRowInFours(weights, rowByteCount, rows, tokens) { rowBase, row, first in
+        let sums = blockProductFour(rowBase, activations + first &* columns, columns,
+                                    activationScales + first &* blocksPerRow, blocksPerRow)
+        output[first &* outputStride &+ row] = horizontalSum(sums.0)
+        output[(first &+ 1) &* outputStride &+ row] = horizontalSum(sums.1)
+        output[(first &+ 2) &* outputStride &+ row] = horizontalSum(sums.2)
+        output[(first &+ 3) &* outputStride &+ row] = horizontalSum(sums.3)
     }
 }
 
