@@ -404,10 +404,11 @@ SWIFTLET_API swiftlet_status swiftlet_context_eval_all_logits(swiftlet_context *
 ** (eval, generate, chat, rewind, reset, free). */
 SWIFTLET_API const float *swiftlet_context_logits(const swiftlet_context *context);
 
-/* Number of tokens in the KV cache (the position of the next token). */
+/* Number of tokens sequence 0 holds (the position of its next token);
+** swiftlet_context_seq_length for the others. */
 SWIFTLET_API int32_t swiftlet_context_position(const swiftlet_context *context);
 
-/* The context's capacity in tokens (n_ctx). */
+/* The context's capacity in tokens (n_ctx), per sequence. */
 SWIFTLET_API int32_t swiftlet_context_size(const swiftlet_context *context);
 
 /* Forgets every token after the first `position`, so evaluation continues
