@@ -410,3 +410,47 @@ def test_smollm2_generates_far_past_its_context_in_flat_memory(real_model, make_
     assert result.n_generated_tokens == 1500 and result.stop_reason == sw.abi.STOP_MAX_TOKENS
     assert len(sizes) == 2 and sizes[0] == sizes[1]
     assert max(positions) <= 128 and len(positions) == 1500
+
+
+def test_generate_batch_c_api(tiny_model, make_context):
+    """swiftlet_generate_batch: each sequence's tokens reach the callback with
+    its id and match that prompt generated alone (greedy); results are filled
+    per prompt; a callback returning 0 stops its sequence only; bad calls
+    are INVALID_ARGUMENT or CONTEXT_FULL."""
+    lib = sw.load()
+    model = tiny_model("tiny-q8_0-gqa4-hd64")
+    prompts = [b"hello world", b"the cat sat", b"a"]
+    arr = (ctypes.c_char_p * 3)(*prompts)
+    seen: dict[int, list[int]] = {0: [], 1: [], 2: []}
+
+    def on_token(seq, piece, length, token, user):
+        if token >= 0:
+            seen[seq].append(token)
+        return 0 if seq == 1 and len(seen[1]) == 3 else 1
+
+    callback = sw.abi.BatchTokenCallback(on_token)
+    results = (sw.abi.GenerateResult * 3)()
+    for r in results:
+        r.struct_size = ctypes.sizeof(sw.abi.GenerateResult)
+    params = sw.new_generate_params(max_tokens=6, sampling={"temperature": 0.0})
+    ctx = make_context(model, n_ctx=32, n_seq_max=3)
+    sw.check(lib.swiftlet_generate_batch(ctx, arr, 3, ctypes.byref(params), callback, None, results))
+    for s, prompt in enumerate(prompts):
+        alone = make_context(model, n_ctx=32)
+        collector = sw.Collector(stop_after=3 if s == 1 else None)
+        status, result = sw.generate(alone, prompt.decode(), params, collector)
+        assert status == sw.OK
+        assert seen[s] == [t for t in collector.tokens if t >= 0], s
+        assert (results[s].n_generated_tokens, results[s].stop_reason) == (result.n_generated_tokens,
+                                                                            result.stop_reason)
+        assert results[s].n_prompt_tokens == result.n_prompt_tokens
+    assert results[1].stop_reason == sw.abi.STOP_CALLBACK and results[0].stop_reason != sw.abi.STOP_CALLBACK
+    nothing = sw.abi.BatchTokenCallback(lambda *args: 1)
+    assert lib.swiftlet_generate_batch(ctx, arr, 0, None, nothing, None, None) == sw.ERROR_INVALID_ARGUMENT
+    four = (ctypes.c_char_p * 4)(*prompts, b"x")
+    assert lib.swiftlet_generate_batch(ctx, four, 4, None, nothing, None, None) == sw.ERROR_INVALID_ARGUMENT
+    assert lib.swiftlet_generate_batch(ctx, None, 1, None, nothing, None, None) == sw.ERROR_INVALID_ARGUMENT
+    holes = (ctypes.c_char_p * 2)(b"hi", None)
+    assert lib.swiftlet_generate_batch(ctx, holes, 2, None, nothing, None, None) == sw.ERROR_INVALID_ARGUMENT
+    long_prompt = (ctypes.c_char_p * 1)(b"word " * 40)
+    assert lib.swiftlet_generate_batch(ctx, long_prompt, 1, None, nothing, None, None) == sw.ERROR_CONTEXT_FULL
