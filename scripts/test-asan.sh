@@ -12,7 +12,9 @@
 #     runtime in LD_PRELOAD and SWIFTLET_LIB pointing at the ASan build, and the
 #     gguf-inspect driver it also uses is the ASan build's;
 #   - Tests/python/test_embeddings.py the same way: Hugging Face folders,
-#     hostile ones included, and the encoder's packed passes.
+#     hostile ones included, and the encoder's packed passes;
+#   - Tests/python/test_sequences.py and test_state.py: batched decoding,
+#     the shift's moves in the cache, state files corrupted every way.
 #
 # Leaks: the C programs run with detect_leaks=1 and must free everything.
 # Python runs with detect_leaks=0: the interpreter itself keeps memory at exit
@@ -132,12 +134,20 @@ quant_kernels() {  # every weight format's kernels (gguf-inspect product) and ho
     [ "$status" -eq 0 ] && ! grep -q "ERROR: AddressSanitizer" "$out/logs/quant-kernels.log"
 }
 check "Tests/python/test_quant_kernels.py and test_quant_types.py through the ASan builds, no ASan report" quant_kernels
-embeddings() {  # Hugging Face folders (hostile ones too), the encoder, packed passes, swiftlet_embed's errors
-    local status=0
-    run embeddings env LD_PRELOAD="$asan_runtime" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" SWIFTLET_LIB="$lib" \
-        python3 -m pytest -q -p no:cacheprovider Tests/python/test_embeddings.py || status=$?
-    tail -n 1 "$out/logs/embeddings.log" | sed 's/^/     | /'
-    [ "$status" -eq 0 ] && ! grep -q "ERROR: AddressSanitizer" "$out/logs/embeddings.log"
+# python_suite LOG PYTEST-ARGUMENTS...: those tests through the ASan build, no ASan report.
+python_suite() {
+    local name="$1" status=0
+    shift
+    run "$name" env LD_PRELOAD="$asan_runtime" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" SWIFTLET_LIB="$lib" \
+        python3 -m pytest -q -p no:cacheprovider "$@" || status=$?
+    tail -n 1 "$out/logs/$name.log" | sed 's/^/     | /'
+    [ "$status" -eq 0 ] && ! grep -q "ERROR: AddressSanitizer" "$out/logs/$name.log"
 }
-check "Tests/python/test_embeddings.py through the ASan build, no ASan report" embeddings
+# Hugging Face folders (hostile ones too), the encoder, packed passes, swiftlet_embed's errors
+check "Tests/python/test_embeddings.py through the ASan build, no ASan report" \
+    python_suite embeddings Tests/python/test_embeddings.py
+# Batched decoding, sequence operations, the shift's moves in the cache, and
+# state files (corrupted ones too); the long SmolLM2 run is left to `make test`.
+check "Tests/python/test_sequences.py and test_state.py through the ASan build, no ASan report" \
+    python_suite sequences-state Tests/python/test_sequences.py Tests/python/test_state.py -k "not smollm2"
 summary asan
