@@ -35,7 +35,9 @@ from swiftlet import StopReason
 NEAR_TIE = 2.0
 LOGITS_ATOL = 1e-4
 MAX_TOKENS = 16
-PROMPTS = ["The capital of France is", "Once upon a time", "def fibonacci(n):", "The three primary colors are"]
+# Eight, as the "done when" says: eight prompts batched return what eight greedy runs return.
+PROMPTS = ["The capital of France is", "Once upon a time", "def fibonacci(n):", "The three primary colors are",
+           "My favourite animal is", "Water boils at", "import numpy as np\n", "The best way to learn is"]
 QUESTIONS = ["Name three colours.", "What is 2+2?", "Write a haiku about the sea."]
 
 
