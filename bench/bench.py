@@ -188,9 +188,15 @@ class LlamaCppEngine:
             raise RuntimeError(f"llama.cpp could not load {path}")
         self.vocab = self.lc.llama_vocab_n_tokens(self.lc.llama_model_get_vocab(self.model))
 
-    def create_context(self, n_ctx: int, threads: int, batch: int) -> None:
+    def create_context(self, n_ctx: int, threads: int, batch: int, n_seq: int = 0) -> None:
+        """With n_seq, n_seq sequences of n_ctx positions each: llama.cpp's
+        n_ctx is the whole cache; with kv_unified off (its default, said here)
+        each of the n_seq_max sequences gets its own n_ctx / n_seq_max cells
+        and attends over those only, as Swiftlet's per-sequence caches."""
         params = self.lc.llama_context_default_params()
-        params.n_ctx, params.n_batch, params.n_ubatch = n_ctx, batch, batch
+        params.n_ctx, params.n_batch, params.n_ubatch = n_ctx * max(n_seq, 1), batch, batch
+        if n_seq:
+            params.n_seq_max, params.kv_unified = n_seq, False
         params.n_threads = params.n_threads_batch = threads
         logged = len(self.log)
         self.ctx = self.lc.llama_init_from_model(self.model, params)
@@ -214,19 +220,7 @@ class LlamaCppEngine:
         return (self.lc.llama_token * count)()
 
     def create_batch_context(self, n_ctx: int, threads: int, batch: int, n_seq: int) -> None:
-        """n_seq sequences of n_ctx positions each. llama.cpp's n_ctx is the
-        whole cache; with kv_unified off (its default, said here) each of the
-        n_seq_max sequences gets its own n_ctx / n_seq_max cells and attends
-        over those only, as Swiftlet's per-sequence caches."""
-        params = self.lc.llama_context_default_params()
-        params.n_ctx, params.n_batch, params.n_ubatch = n_ctx * n_seq, batch, batch
-        params.n_seq_max, params.kv_unified = n_seq, False
-        params.n_threads = params.n_threads_batch = threads
-        logged = len(self.log)
-        self.ctx = self.lc.llama_init_from_model(self.model, params)
-        if not self.ctx:
-            raise RuntimeError("llama.cpp could not create a context")
-        self.context_mib = llama_buffer_mib("".join(self.log[logged:]))
+        self.create_context(n_ctx, threads, batch, n_seq)
         self.batch = self.lc.llama_batch_init(batch, 0, 1)  # 1: every token is in one sequence
 
     def decode(self, tokens: list[int], seq_ids: list[int], positions: list[int], logits: list[int]) -> None:
