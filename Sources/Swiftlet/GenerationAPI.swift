@@ -120,8 +120,7 @@ public func swiftlet_generate_batch(_ context: OpaquePointer?, _ prompts: Unsafe
             let outcomes = try generateBatch(in: c, prompts: tokens, maxTokens: p.maxTokens,
                                              settings: p.samplerSettings) { sequence, text, token in
                 guard let callback, !handle.isFreed else { return true }
-                let start = text.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
-                return callback(Int32(sequence), start ?? staticString(""), text.count, token, user_data) != 0
+                return callback(Int32(sequence), piecePointer(text), text.count, token, user_data) != 0
             }
             if let results, let resultStride {
                 for (i, outcome) in outcomes.enumerated() {
@@ -133,6 +132,11 @@ public func swiftlet_generate_batch(_ context: OpaquePointer?, _ prompts: Unsafe
             if let error = outcomes.lazy.compactMap(\.error).first { throw error }
         }
     }
+}
+
+/// A piece's bytes as the token callbacks' `const char *` (never NULL, also when empty).
+private func piecePointer(_ text: UnsafeBufferPointer<UInt8>) -> UnsafePointer<CChar> {
+    text.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) } ?? staticString("")
 }
 
 private func resultValue(_ outcome: GenerationOutcome) -> swiftlet_generate_result {
@@ -188,8 +192,7 @@ private func run(_ handle: ContextHandle, prompt: [Int32], _ settings: GenerateS
     let outcome = try generate(in: handle.context, prompt: prompt, maxTokens: settings.maxTokens,
                                sampler: settings.sampler) { text, token in
         guard let callback, !handle.isFreed else { return true }
-        let start = text.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
-        return callback(start ?? staticString(""), text.count, token, userData) != 0
+        return callback(piecePointer(text), text.count, token, userData) != 0
     }
     if let result { try writeInfo(resultValue(outcome), to: result, "result") }
     if let error = outcome.error { throw error }
