@@ -548,6 +548,61 @@ SWIFTLET_API swiftlet_status swiftlet_context_state_save_file(swiftlet_context *
 SWIFTLET_API swiftlet_status swiftlet_context_state_load_file(swiftlet_context *context, int32_t seq_id,
                                                               const char *path);
 
+/* --------------------------------------------------------------- grammars */
+
+/* A grammar constrains sampling to the strings of a formal language: the
+** sampler masks every token whose bytes cannot continue the text generated so
+** far, and allows end-of-generation only where the text is complete. Two
+** ways to write one:
+**  - GBNF, llama.cpp's grammar format: `name ::= ...` rules; "literals" with
+**    \n \t \r \\ \" \xHH \uHHHH \UHHHHHHHH escapes; [a-z] classes and [^...]
+**    negated ones; . (any character); ( ) grouping; | alternation; * + ? and
+**    {m} {m,} {m,n} repetition; # comments. Rules may be recursive but not
+**    left-recursive. A grammar works on UTF-8 bytes, so tokens that split a
+**    character are handled.
+**  - JSON Schema (the subset listed at swiftlet_grammar_from_json_schema).
+** A grammar is immutable and may be shared by many samplers and threads; a
+** sampler keeps its own parse state and holds a reference to the grammar,
+** which may be freed once the samplers are created. */
+typedef struct swiftlet_grammar swiftlet_grammar;
+
+/* Compiles GBNF text; `root` names the start rule (NULL = "root"). `model`
+** may be NULL; if given, its vocabulary's prefix tree is built now rather
+** than at the first sample (a grammar works with any model).
+** Errors: INVALID_ARGUMENT with the rule and the line:column in
+** swiftlet_last_error() (syntax errors, undefined rules, left recursion, a
+** root that matches no string, a grammar beyond the size limits). */
+SWIFTLET_API swiftlet_status swiftlet_grammar_create(swiftlet_model *model, const char *gbnf, const char *root,
+                                                     swiftlet_grammar **out_grammar);
+
+/* Compiles a JSON Schema (UTF-8 JSON text) to the grammar of the JSON
+** documents it validates. Supported: type (object, array, string, number,
+** integer, boolean, null, or a list of these), properties, required,
+** additionalProperties (false, true or a schema), enum, const, items,
+** minItems, maxItems, anyOf, oneOf, $ref to #/$defs/... or
+** #/definitions/... (recursion allowed), minLength, maxLength, pattern
+** (anchored ^...$ regular expressions), format (date, time, date-time,
+** uuid), integer minimum and maximum, and the annotations title,
+** description, $schema, $id, $comment, default, examples. Objects keep the
+** schema's property order. Any other keyword is INVALID_ARGUMENT naming it
+** and its place in the schema: nothing is silently ignored. */
+SWIFTLET_API swiftlet_status swiftlet_grammar_from_json_schema(swiftlet_model *model, const char *schema_json,
+                                                               swiftlet_grammar **out_grammar);
+
+/* Frees a grammar (samplers created with it keep their own reference). */
+SWIFTLET_API void swiftlet_grammar_free(swiftlet_grammar *grammar);
+
+/* How a text relates to a grammar's language (swiftlet_grammar_match). */
+#define SWIFTLET_GRAMMAR_NO_MATCH 0  /* no string of the language starts with the text */
+#define SWIFTLET_GRAMMAR_PREFIX 1    /* the text can be continued into one, but is not one */
+#define SWIFTLET_GRAMMAR_COMPLETE 2  /* the text is a string of the language (it may go on, too) */
+
+/* Checks `length` bytes of `text` against the grammar: one of
+** SWIFTLET_GRAMMAR_* in *out_match. Errors: INVALID_ARGUMENT, and
+** OUT_OF_MEMORY when the grammar's parse grows beyond its limits. */
+SWIFTLET_API swiftlet_status swiftlet_grammar_match(const swiftlet_grammar *grammar, const char *text, size_t length,
+                                                    int32_t *out_match);
+
 /* --------------------------------------------------------------- sampling */
 
 typedef struct swiftlet_sampler_params {
@@ -560,10 +615,20 @@ typedef struct swiftlet_sampler_params {
     int32_t repeat_last_n;  /* how many recent tokens the penalty looks at; default 64 */
     uint32_t reserved;      /* set to 0 */
     uint64_t seed;          /* the same seed gives the same choices; default 0 */
+    /* Since 0.5.0: */
+    const swiftlet_grammar *grammar;  /* NULL = unconstrained (the default); else only tokens that
+                                      ** continue this grammar are sampled (see "grammars") */
 } swiftlet_sampler_params;
 
-/* Fills `params` with the defaults given above. Does nothing if NULL. */
+/* Fills the first `struct_size` bytes of `params` with the defaults given
+** above, struct_size included; pass sizeof the struct as the caller knows
+** it. Does nothing if `params` is NULL or struct_size < 40. */
+SWIFTLET_API void swiftlet_sampler_params_init_sized(swiftlet_sampler_params *params, size_t struct_size);
+
+/* Fills `params` with defaults: the 0.4 layout (the first 40 bytes, without
+** `grammar`). The macro makes C and C++ callers use the sized form. */
 SWIFTLET_API void swiftlet_sampler_params_init(swiftlet_sampler_params *params);
+#define swiftlet_sampler_params_init(params) swiftlet_sampler_params_init_sized((params), sizeof *(params))
 
 typedef struct swiftlet_sampler swiftlet_sampler;
 
@@ -578,7 +643,16 @@ SWIFTLET_API void swiftlet_sampler_free(swiftlet_sampler *sampler);
 
 /* Picks the next token from the context's current logits (the penalty looks
 ** at the context's last repeat_last_n tokens). Does not evaluate it.
-** Errors: INVALID_ARGUMENT (no logits available). */
+** With a grammar, the sampler's parse state advances by the token it
+** returns (end-of-generation only when the text is complete), so one sampler
+** follows one sequence; swiftlet_sampler_reset starts it over. The pick is
+** checked against the grammar first and the vocabulary is masked only when
+** it does not fit: exact for greedy sampling and temperature alone, and the
+** common approximation (llama.cpp's too) with top-k/top-p/min-p.
+** Errors: INVALID_ARGUMENT (no logits available; a grammar sampler used
+** with another model than before, or one no token can continue: say the
+** grammar needs a byte no token holds), OUT_OF_MEMORY (the grammar's parse
+** grew beyond its limits). */
 SWIFTLET_API swiftlet_status swiftlet_sampler_sample(swiftlet_sampler *sampler, const swiftlet_context *context,
                                         int32_t *out_token);
 
@@ -586,6 +660,17 @@ SWIFTLET_API swiftlet_status swiftlet_sampler_sample(swiftlet_sampler *sampler, 
 ** tokens. Errors: INVALID_ARGUMENT (bad id, no logits for that sequence). */
 SWIFTLET_API swiftlet_status swiftlet_sampler_sample_seq(swiftlet_sampler *sampler, const swiftlet_context *context,
                                                          int32_t seq_id, int32_t *out_token);
+
+/* As swiftlet_sampler_sample, from `n_logits` caller-given logits (one per
+** token of `model`'s vocabulary) and no recent tokens: for logits a host
+** computed or changed itself. Errors: INVALID_ARGUMENT (n_logits is not
+** the vocabulary size), and as above. */
+SWIFTLET_API swiftlet_status swiftlet_sampler_sample_logits(swiftlet_sampler *sampler, const swiftlet_model *model,
+                                                            const float *logits, size_t n_logits, int32_t *out_token);
+
+/* Starts the sampler's grammar over (the text generated so far is
+** forgotten); its random generator goes on. Does nothing without a grammar. */
+SWIFTLET_API swiftlet_status swiftlet_sampler_reset(swiftlet_sampler *sampler);
 
 /* ------------------------------------------------------------- generation */
 

@@ -71,6 +71,11 @@ OVERFLOW_SHIFT = 1
 
 STATE_ALL_SEQUENCES = -1  # SWIFTLET_STATE_ALL_SEQUENCES
 
+# swiftlet_grammar_match results (SWIFTLET_GRAMMAR_*)
+GRAMMAR_NO_MATCH = 0
+GRAMMAR_PREFIX = 1
+GRAMMAR_COMPLETE = 2
+
 # SWIFTLET_POOLING_*
 POOLING_MODEL = 0
 POOLING_MEAN = 1
@@ -129,7 +134,7 @@ class SamplerParams(Structure):
 
     _fields_ = [("struct_size", c_uint32), ("temperature", c_float), ("top_k", c_int32), ("top_p", c_float),
                 ("min_p", c_float), ("repeat_penalty", c_float), ("repeat_last_n", c_int32),
-                ("reserved", c_uint32), ("seed", c_uint64)]
+                ("reserved", c_uint32), ("seed", c_uint64), ("grammar", c_void_p)]
 
 
 class GenerateParams(Structure):
@@ -236,11 +241,18 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "swiftlet_context_state_load": (_Status, [_Handle, c_int32, c_void_p, c_size_t]),
     "swiftlet_context_state_save_file": (_Status, [_Handle, c_int32, c_char_p]),
     "swiftlet_context_state_load_file": (_Status, [_Handle, c_int32, c_char_p]),
+    "swiftlet_grammar_create": (_Status, [_Handle, c_char_p, c_char_p, _P(_Handle)]),
+    "swiftlet_grammar_from_json_schema": (_Status, [_Handle, c_char_p, _P(_Handle)]),
+    "swiftlet_grammar_free": (None, [_Handle]),
+    "swiftlet_grammar_match": (_Status, [_Handle, c_char_p, c_size_t, _Int32P]),
     "swiftlet_sampler_params_init": (None, [_P(SamplerParams)]),
+    "swiftlet_sampler_params_init_sized": (None, [_P(SamplerParams), c_size_t]),
     "swiftlet_sampler_create": (_Status, [_P(SamplerParams), _P(_Handle)]),
     "swiftlet_sampler_free": (None, [_Handle]),
     "swiftlet_sampler_sample": (_Status, [_Handle, _Handle, _Int32P]),
     "swiftlet_sampler_sample_seq": (_Status, [_Handle, _Handle, c_int32, _Int32P]),
+    "swiftlet_sampler_sample_logits": (_Status, [_Handle, _Handle, _FloatP, c_size_t, _Int32P]),
+    "swiftlet_sampler_reset": (_Status, [_Handle]),
     "swiftlet_generate_params_init": (None, [_P(GenerateParams)]),
     "swiftlet_generate": (_Status, [_Handle, c_char_p, _P(GenerateParams), TokenCallback, c_void_p,
                                     _P(GenerateResult)]),
