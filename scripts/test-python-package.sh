@@ -44,7 +44,7 @@ print(f"   ok: {bundled} ({os.path.getsize(bundled)} bytes), library {swiftlet.v
 PY
 
 echo "== test dependencies"
-"$python" -m pip install -q --disable-pip-version-check pytest gguf build
+"$python" -m pip install -q --disable-pip-version-check pytest gguf build jsonschema
 
 echo "== pytest bindings/python/tests"
 status=0

@@ -9,10 +9,15 @@ let usage = """
 
     commands:
       generate MODEL PROMPT [-n TOKENS] [--temp T] [--seed S] [--threads N] [--raw]
+                   [--grammar FILE | --json-schema FILE]
                    stream a reply (the model's chat template) or, with --raw or
-                   a model without a template (a base model), a continuation
-      chat MODEL [-n TOKENS] [--threads N]
-                   chat on stdin, one user message per line
+                   a model without a template (a base model), a continuation;
+                   --grammar: only text of the GBNF grammar in FILE (llama.cpp's
+                   format, start rule root), --json-schema: only JSON valid
+                   against the JSON Schema in FILE
+      chat MODEL [-n TOKENS] [--threads N] [--grammar FILE | --json-schema FILE]
+                   chat on stdin, one user message per line (each reply
+                   constrained by the grammar or schema, if given)
       tokenize MODEL TEXT [--special] [--bos]
                    print the token ids and pieces of TEXT
       inspect MODEL
@@ -100,10 +105,35 @@ func makeContext(_ options: Options) throws -> InferenceContext {
     return try InferenceContext(model: model, capacity: 0, threads: threads, batchCapacity: 0)
 }
 
-func sampler(_ options: Options) throws -> Sampler {
+/// The grammar of --grammar FILE (GBNF) or --json-schema FILE, or nil. A
+/// file that cannot be read or does not compile is an error naming the file
+/// (and, from the compiler, the rule and line:column or the schema keyword).
+func grammar(_ options: Options) throws -> Grammar? {
+    switch (options.flags["--grammar"], options.flags["--json-schema"]) {
+    case (nil, nil):
+        return nil
+    case (.some, .some):
+        throw SwiftletError.invalidArgument("--grammar and --json-schema cannot be used together")
+    case (let path?, nil):
+        let text = try readOption(path, for: "--grammar")
+        do { return try Grammar(gbnf: text) } catch { throw SwiftletError.invalidArgument("\(path): \(error.message)") }
+    case (nil, let path?):
+        let text = String(decoding: try readOption(path, for: "--json-schema"), as: UTF8.self)
+        do { return try Grammar(jsonSchema: text) } catch { throw SwiftletError.invalidArgument("\(path): \(error.message)") }
+    }
+}
+
+func readOption(_ path: String, for option: String) throws -> [UInt8] {
+    guard let bytes = readFile(path) else { throw SwiftletError(.io, "\(option): cannot read \(path)") }
+    return bytes
+}
+
+/// A new sampler for each reply: a grammar's parse starts over with it.
+func sampler(_ options: Options, grammar: Grammar?) throws -> Sampler {
     var settings = SamplerSettings()
     settings.temperature = try options.real("--temp", default: 0)
     settings.seed = UInt64(try options.integer("--seed", default: 0))
+    settings.grammar = grammar
     return try Sampler(settings: settings)
 }
 
@@ -126,6 +156,7 @@ func chatPrompt(_ context: InferenceContext, _ messages: [ChatMessage]) throws -
 }
 
 func runGenerate(_ options: Options) throws {
+    let constraint = try grammar(options)  // before the model loads: a bad file fails fast
     let context = try makeContext(options)
     let prompt = options.positional[1]
     let maxTokens = try options.integer("-n", default: 256)
@@ -136,10 +167,11 @@ func runGenerate(_ options: Options) throws {
     } else {
         tokens = try chatPrompt(context, [ChatMessage(role: "user", content: prompt)])
     }
-    try stream(context, prompt: tokens, maxTokens: maxTokens, sampler: try sampler(options))
+    try stream(context, prompt: tokens, maxTokens: maxTokens, sampler: try sampler(options, grammar: constraint))
 }
 
 func runChat(_ options: Options) throws {
+    let constraint = try grammar(options)
     let context = try makeContext(options)
     let maxTokens = try options.integer("-n", default: 256)
     var messages: [ChatMessage] = []
@@ -148,7 +180,7 @@ func runChat(_ options: Options) throws {
         guard !line.isEmpty else { continue }
         messages.append(ChatMessage(role: "user", content: line))
         let reply = try stream(context, prompt: try chatPrompt(context, messages), maxTokens: maxTokens,
-                               sampler: try sampler(options))
+                               sampler: try sampler(options, grammar: constraint))
         messages.append(ChatMessage(role: "assistant", content: reply))
     }
 }
@@ -238,7 +270,7 @@ guard arguments.count >= 2 else {
 }
 do {
     let rest = arguments.dropFirst(2)
-    let sampling: Set<String> = ["-n", "--temp", "--seed", "--threads"]
+    let sampling: Set<String> = ["-n", "--temp", "--seed", "--threads", "--grammar", "--json-schema"]
     switch arguments[1] {
     case "generate": try runGenerate(try Options(rest, positional: 2...2, valued: sampling, switches: ["--raw"]))
     case "chat": try runChat(try Options(rest, positional: 1...1, valued: sampling))

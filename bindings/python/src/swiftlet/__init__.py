@@ -10,7 +10,9 @@ A thin ctypes binding over the C API in ``include/swiftlet.h``::
 Main names: :class:`Model` (load, tokens, ``generate``, ``chat``, and
 ``generate_batch``/``chat_batch`` for several at once), :class:`Context` (KV
 cache: ``eval``, ``logits``, ``sample``, ``rewind``, ``cancel``; sequences:
-``decode``, ``logits_for``, ``seq_copy``, ...), :class:`Sampler`, :class:`TextStream`, the
+``decode``, ``logits_for``, ``seq_copy``, ...), :class:`Sampler`, :class:`Grammar` (output
+constrained to a GBNF grammar or a JSON Schema: also ``grammar=``, ``json_schema=`` and
+``response_format=`` on the generating calls), :class:`TextStream`, the
 :class:`SwiftletError` family, and :mod:`swiftlet.compat` (a
 ``llama_cpp.Llama`` look-alike).
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from ._context import Context
 from ._generation import DEFAULT, GenerationResult, StopMatcher
+from ._grammar import Grammar, GrammarMatch
 from ._lib import HEADER_VERSION_NUMBER, LibraryError, LogLevel, Status, StopReason
 from ._model import Model, ModelInfo
 from ._runtime import MemoryInfo, library_path, memory_info, set_log_handler, system_info, version
@@ -33,7 +36,7 @@ from .errors import (BufferTooSmallError, CancelledError, ContextBusyError, Cont
 __version__ = "0.4.0"
 
 __all__ = [
-    "Model", "ModelInfo", "Context", "Sampler", "TextStream", "GenerationResult", "StopMatcher",
+    "Model", "ModelInfo", "Context", "Sampler", "Grammar", "GrammarMatch", "TextStream", "GenerationResult", "StopMatcher",
     "MemoryInfo", "memory_info", "version", "system_info", "library_path", "set_log_handler", "DEFAULT",
     "Status", "StopReason", "LogLevel", "HEADER_VERSION_NUMBER", "LibraryError",
     "SwiftletError", "InvalidArgumentError", "FileIOError", "InvalidFileError", "UnsupportedError",

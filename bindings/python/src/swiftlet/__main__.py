@@ -1,7 +1,8 @@
 """``python -m swiftlet``: generate, chat, inspect and tokenize from the shell.
 
     python -m swiftlet generate -m MODEL "The capital of France is" [-n 64] [--temp 0]
-    python -m swiftlet chat -m MODEL [--system "You are terse."]
+    python -m swiftlet generate -m MODEL --chat "Name a colour as JSON." --json-schema colour.json
+    python -m swiftlet chat -m MODEL [--system "You are terse."] [--grammar answer.gbnf]
     python -m swiftlet info -m MODEL
     python -m swiftlet tokenize -m MODEL "some text" [--special]
 
@@ -18,6 +19,7 @@ from typing import Optional, Sequence, Union
 from . import __version__
 from . import _abi
 from ._context import Context
+from ._grammar import Grammar
 from ._model import Model
 from ._runtime import lib, library_path, version
 from ._stream import TextStream
@@ -45,6 +47,21 @@ def _add_sampling(parser: argparse.ArgumentParser, max_tokens: int, defaults: Op
                         help="repetition penalty; 1 = off" + shown("repeat_penalty"))
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     parser.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
+    constraint = parser.add_mutually_exclusive_group()
+    constraint.add_argument("--grammar", metavar="FILE", default=None,
+                            help="generate only text of the GBNF grammar in FILE (start rule: root)")
+    constraint.add_argument("--json-schema", metavar="FILE", default=None,
+                            help="generate only JSON valid against the JSON Schema in FILE")
+
+
+def _grammar(args: argparse.Namespace) -> Optional[Grammar]:
+    """The grammar --grammar or --json-schema names, compiled (None: neither)."""
+    path = args.grammar or args.json_schema
+    if path is None:
+        return None
+    with open(path, encoding="utf-8") as file:
+        text = file.read()
+    return Grammar(text) if args.grammar else Grammar.from_json_schema(text)
 
 
 def _sampling_defaults() -> Optional[_abi.SamplerParams]:
@@ -86,17 +103,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _generate_stream(model: Model, prompt: str, args: argparse.Namespace) -> TextStream:
+def _generate_stream(model: Model, prompt: str, args: argparse.Namespace, grammar: Optional[Grammar]) -> TextStream:
     return model.generate(prompt, max_tokens=args.max_tokens, temperature=args.temp, top_k=args.top_k,
                           top_p=args.top_p, min_p=args.min_p, repeat_penalty=args.repeat_penalty, seed=args.seed,
-                          stop=args.stop, stream=True)
+                          stop=args.stop, grammar=grammar, stream=True)
 
 
 def _chat_stream(target: Union[Model, Context], messages: list[dict[str, Optional[str]]],
-                 args: argparse.Namespace) -> TextStream:
+                 args: argparse.Namespace, grammar: Optional[Grammar]) -> TextStream:
     stream: TextStream = target.chat(messages, max_tokens=args.max_tokens, temperature=args.temp, top_k=args.top_k,
                                      top_p=args.top_p, min_p=args.min_p, repeat_penalty=args.repeat_penalty,
-                                     seed=args.seed, stop=args.stop, stream=True)
+                                     seed=args.seed, stop=args.stop, grammar=grammar, stream=True)
     return stream
 
 
@@ -110,12 +127,13 @@ def _write(stream: TextStream) -> str:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    grammar = _grammar(args)  # before the model loads: a bad file fails fast
     with Model(args.model, n_threads=args.threads, n_ctx=args.ctx) as model:
         if args.chat:
-            stream = _chat_stream(model, [{"role": "user", "content": args.prompt}], args)
+            stream = _chat_stream(model, [{"role": "user", "content": args.prompt}], args, grammar)
         else:
             sys.stdout.write(args.prompt)
-            stream = _generate_stream(model, args.prompt, args)
+            stream = _generate_stream(model, args.prompt, args, grammar)
         _write(stream)
         sys.stdout.write("\n")
     return 0
@@ -123,6 +141,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _chat(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty()
+    grammar = _grammar(args)
     with Model(args.model, n_threads=args.threads) as model, \
             model.context(n_ctx=args.ctx, n_threads=args.threads) as context:
         messages: list[dict[str, Optional[str]]] = []
@@ -142,7 +161,7 @@ def _chat(args: argparse.Namespace) -> int:
             if not line.strip():
                 continue
             messages.append({"role": "user", "content": line})
-            stream = _chat_stream(context, messages, args)
+            stream = _chat_stream(context, messages, args, grammar)
             try:
                 reply = _write(stream)
             except KeyboardInterrupt:  # the reply is cancelled; keep what was shown
@@ -186,7 +205,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     try:
         return handlers[args.command](args)
-    except SwiftletError as error:
+    except (SwiftletError, OSError) as error:  # OSError: a --grammar/--json-schema file that cannot be read
         print(f"swiftlet: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -18,6 +18,7 @@ from . import _abi, _lib
 from ._batch import TokenBatch
 from ._core import INT32_MAX, ContextCore, token_array
 from ._generation import DEFAULT, MaxTokens, StopArgument
+from ._grammar import GrammarArgument, JsonSchema, ResponseFormat, constraint
 from ._keywords import ChatKeywords, GenerateKeywords
 from ._lib import Status
 from ._runtime import check
@@ -241,9 +242,12 @@ class Context:
             check(core.lib, core.lib.context_rewind(core.address, _int32(position, "position")))
 
     def reset(self) -> None:
-        """Empties the context (position 0)."""
+        """Empties the context (position 0). The grammar of the sampler
+        :meth:`sample` keeps starts over too (its random sequence goes on)."""
         with self._using() as core:
             check(core.lib, core.lib.context_reset(core.address))
+        if self._sampler is not None:
+            self._sampler.reset()
 
     def cancel(self) -> None:
         """Stops the eval/generate/chat running on this context now, as soon as
@@ -465,7 +469,8 @@ class Context:
     def sample(self, *, temperature: Optional[float] = None, top_k: Optional[int] = None,
                top_p: Optional[float] = None, min_p: Optional[float] = None,
                repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
-               seed: Optional[int] = None, sampler: Optional[Sampler] = None, seq: int = 0) -> int:
+               seed: Optional[int] = None, grammar: GrammarArgument = None, sampler: Optional[Sampler] = None,
+               seq: int = 0) -> int:
         """Picks the next token from the current logits (not evaluated): those
         of sequence `seq` (0 unless the context holds several; see :meth:`decode`).
 
@@ -476,10 +481,18 @@ class Context:
         :meth:`load_state`), so successive calls continue one random
         sequence (reproducible from `seed`), across every `seq` sampled from:
         give each sequence a :class:`Sampler` of its own to draw for it what
-        it would draw alone."""
+        it would draw alone.
+
+        With `grammar` (GBNF text or a :class:`~swiftlet.Grammar`), the kept
+        sampler's parse state advances with each token it returns (the same
+        text or Grammar keeps the same sampler), so :meth:`eval` each one;
+        :meth:`reset` starts it over, and so does a change of settings. For
+        anything else (several sequences, a rewind), use a :class:`Sampler`
+        with ``grammar`` and its ``reset``."""
         if sampler is None:
             options = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
-                                      repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+                                      repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed,
+                                      grammar=constraint(grammar))
             if self._sampler is None or self._sampler_options != options:
                 if self._sampler is not None:
                     self._sampler.close()
@@ -500,7 +513,8 @@ class Context:
                  top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
                  repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
                  seed: Optional[int] = None, stop: StopArgument = None, stream: bool = False,
-                 add_bos: Optional[bool] = None, special: bool = False) -> Union[str, TextStream]:
+                 add_bos: Optional[bool] = None, special: bool = False, grammar: GrammarArgument = None,
+                 json_schema: Optional[JsonSchema] = None) -> Union[str, TextStream]:
         """Continues what the context holds with `prompt` and generated text.
 
         Returns the text (``str``), or with ``stream=True`` a
@@ -508,7 +522,8 @@ class Context:
         every generated token (an empty prompt continues from the current
         logits). See :meth:`Model.generate` for the options."""
         sampling = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
-                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed,
+                                   grammar=constraint(grammar, json_schema))
         with self._reserved() as core:
             options = Options(core, max_tokens, sampling, stop)
             job = generate_job(core, prompt, options, reset=False, add_bos=add_bos, special=special, owned=None)
@@ -525,15 +540,19 @@ class Context:
              top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
              repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
              seed: Optional[int] = None, stop: StopArgument = None, stream: bool = False,
-             chat_template: Optional[str] = None) -> Union[str, TextStream]:
+             chat_template: Optional[str] = None, grammar: GrammarArgument = None,
+             json_schema: Optional[JsonSchema] = None,
+             response_format: Optional[ResponseFormat] = None) -> Union[str, TextStream]:
         """The assistant's reply to `messages` (``[{"role": ..., "content": ...}]``),
         rendered with the model's chat template, or with `chat_template` (a
         Jinja template as in Hugging Face's tokenizer_config.json) if given.
         If the context already holds the earlier turns of the same
         conversation, only the new tokens are evaluated. Returns ``str``, or a
-        :class:`TextStream` with ``stream=True``."""
+        :class:`TextStream` with ``stream=True``. See :meth:`Model.chat` for
+        `response_format`, and :meth:`Model.generate` for the other options."""
         sampling = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
-                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed,
+                                   grammar=constraint(grammar, json_schema, response_format))
         with self._reserved() as core:
             options = Options(core, max_tokens, sampling, stop)
             job = chat_job(core, messages, options, chat_template=chat_template, owned=None)

@@ -57,10 +57,13 @@ def generate_on_new_context(model: Model, prompts: Sequence[bytes], flags: Seque
     try:
         with context._using() as core:
             options = Options(core, max_tokens, sampling, stop)
-            for value, indices in groups.items():
-                group = generate_together(core, [prompts[index] for index in indices], options, value)
-                for index, text in zip(indices, group):
-                    texts[index] = text
+            try:
+                for value, indices in groups.items():
+                    group = generate_together(core, [prompts[index] for index in indices], options, value)
+                    for index, text in zip(indices, group):
+                        texts[index] = text
+            finally:
+                options.grammar.done()
     finally:
         context.close()
     return texts
@@ -134,8 +137,9 @@ def generate_together(core: ContextCore, prompts: Sequence[bytes], options: Opti
 
     def work() -> None:
         try:
-            outcome.append(core.run(
-                lambda address: core.lib.generate_batch(address, array, count, params, callback, results), this))
+            with options.grammar.held():
+                outcome.append(core.run(
+                    lambda address: core.lib.generate_batch(address, array, count, params, callback, results), this))
         except BaseException as error:
             raised.append(error)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Optional, TypedDict
 
 from ._generation import MaxTokens, StopArgument
+from ._grammar import GrammarArgument, JsonSchema, ResponseFormat
 
 
 class SamplingKeywords(TypedDict, total=False):
@@ -29,6 +30,7 @@ class SamplingKeywords(TypedDict, total=False):
     repeat_penalty: Optional[float]
     repeat_last_n: Optional[int]
     seed: Optional[int]
+    grammar: GrammarArgument
 
 
 class GenerationKeywords(SamplingKeywords, total=False):
@@ -36,6 +38,7 @@ class GenerationKeywords(SamplingKeywords, total=False):
 
     max_tokens: MaxTokens
     stop: StopArgument
+    json_schema: Optional[JsonSchema]
 
 
 class GenerateKeywords(GenerationKeywords, total=False):
@@ -49,3 +52,4 @@ class ChatKeywords(GenerationKeywords, total=False):
     """``chat``'s keywords besides ``stream``."""
 
     chat_template: Optional[str]
+    response_format: Optional[ResponseFormat]

@@ -280,10 +280,27 @@ class Library:
     def context_state_load_file(self, context: int, seq_id: int, path: bytes) -> int:
         return int(self.c.swiftlet_context_state_load_file(context, seq_id, path))
 
+    # -- grammars
+
+    def grammar_create(self, model: Optional[int], gbnf: bytes, root: Optional[bytes], out_grammar: c_void_p) -> int:
+        return int(self.c.swiftlet_grammar_create(model, gbnf, root, byref(out_grammar)))
+
+    def grammar_from_json_schema(self, model: Optional[int], schema: bytes, out_grammar: c_void_p) -> int:
+        return int(self.c.swiftlet_grammar_from_json_schema(model, schema, byref(out_grammar)))
+
+    def grammar_free(self, grammar: Optional[int]) -> None:
+        self.c.swiftlet_grammar_free(grammar)
+
+    def grammar_match(self, grammar: int, text: bytes, out_match: c_int32) -> int:
+        return int(self.c.swiftlet_grammar_match(grammar, text, len(text), byref(out_match)))
+
     # -- sampling
 
     def sampler_params_init(self, params: SamplerParams) -> None:
-        self.c.swiftlet_sampler_params_init(byref(params))
+        """Fills all of `params` (its ``ctypes.sizeof``: the grammar pointer
+        too) with defaults. The unsized ``swiftlet_sampler_params_init``
+        writes only the 0.4 layout's 40 bytes."""
+        self.c.swiftlet_sampler_params_init_sized(byref(params), ctypes.sizeof(params))
 
     def sampler_create(self, params: SamplerParams, out_sampler: c_void_p) -> int:
         return int(self.c.swiftlet_sampler_create(byref(params), byref(out_sampler)))
@@ -293,6 +310,13 @@ class Library:
 
     def sampler_sample_seq(self, sampler: int, context: int, seq_id: int, out_token: c_int32) -> int:
         return int(self.c.swiftlet_sampler_sample_seq(sampler, context, seq_id, byref(out_token)))
+
+    def sampler_sample_logits(self, sampler: int, model: int, logits: Any, n_logits: int, out_token: c_int32) -> int:
+        """`logits` is a ``POINTER(c_float)`` to `n_logits` floats."""
+        return int(self.c.swiftlet_sampler_sample_logits(sampler, model, logits, n_logits, byref(out_token)))
+
+    def sampler_reset(self, sampler: int) -> int:
+        return int(self.c.swiftlet_sampler_reset(sampler))
 
     def sampler_free(self, sampler: Optional[int]) -> None:
         self.c.swiftlet_sampler_free(sampler)

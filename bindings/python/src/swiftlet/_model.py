@@ -16,6 +16,7 @@ from ._context import Context, Overflow, Pooling, embed_texts
 from ._core import token_array
 from ._generate_batch import generate_on_new_context
 from ._generation import DEFAULT, MaxTokens, StopArgument
+from ._grammar import GrammarArgument, JsonSchema, ResponseFormat, constraint
 from ._keywords import ChatKeywords, GenerateKeywords
 from ._lib import Status
 from ._runtime import ModelHandle, check, read_sized
@@ -325,7 +326,8 @@ class Model:
                  top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
                  repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
                  seed: Optional[int] = None, stop: StopArgument = None, stream: bool = False,
-                 add_bos: Optional[bool] = None, special: bool = False) -> Union[str, TextStream]:
+                 add_bos: Optional[bool] = None, special: bool = False, grammar: GrammarArgument = None,
+                 json_schema: Optional[JsonSchema] = None) -> Union[str, TextStream]:
         """Continues `prompt` (raw text, no chat template) from an empty context.
 
         Options left out take the library's defaults (``swiftlet_generate_params_init``
@@ -344,6 +346,12 @@ class Model:
             stream: return a :class:`TextStream` of pieces instead of the text.
             add_bos: prepend BOS (None: as the model's metadata says).
             special: recognise special tokens written in the prompt.
+            grammar: only text of this grammar is generated: GBNF text, or
+                a :class:`Grammar`. The text then ends only where the grammar
+                accepts it (or at `max_tokens`, unfinished: give enough).
+            json_schema: only JSON valid against this JSON Schema (a dict or
+                its JSON text; see :meth:`Grammar.from_json_schema`). At
+                most one of `grammar` and `json_schema`.
 
         Returns:
             The generated text (without the prompt), or a :class:`TextStream`.
@@ -352,11 +360,14 @@ class Model:
             ContextFullError: the prompt does not fit in the context (running
                 out of room *while* generating just ends the text, finish
                 reason "length").
-            InvalidArgumentError: bad sampling values, or an empty prompt.
+            InvalidArgumentError: bad sampling values, an empty prompt, a GBNF
+                or schema error (with its position).
+            ValueError: `grammar` and `json_schema` both given.
             KeyboardInterrupt: Ctrl-C; the generation is cancelled first and the model stays usable.
         """
         sampling = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
-                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed,
+                                   grammar=constraint(grammar, json_schema))
         context, temporary = self._reserve_context()
         try:
             options = Options(context._core, max_tokens, sampling, stop)
@@ -373,7 +384,8 @@ class Model:
                        top_p: Optional[float] = None, min_p: Optional[float] = None,
                        repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
                        seed: Optional[int] = None, stop: StopArgument = None, add_bos: Optional[bool] = None,
-                       special: bool = False) -> list[str]:
+                       special: bool = False, grammar: GrammarArgument = None,
+                       json_schema: Optional[JsonSchema] = None) -> list[str]:
         """Continues every prompt of `prompts` together (``swiftlet_generate_batch``):
         each step evaluates the next token of every sequence still going in
         one pass, reading the weights once for all of them, so n prompts take
@@ -381,7 +393,8 @@ class Model:
 
         Each text is what :meth:`generate` gives for that prompt alone with
         the same options (each sequence samples with its own sampler made
-        from them, the same `seed` for all), up to near ties: batched sums
+        from them, the same `seed` for all, and its own parse state of
+        `grammar` or `json_schema`), up to near ties: batched sums
         round differently, which can flip a choice between two almost equally
         likely tokens. `stop` strings end each text on its own.
 
@@ -405,7 +418,8 @@ class Model:
             raise TypeError("prompts must be a list of strings, not one string")
         encoded = [c_string(prompt, f"prompts[{index}]") for index, prompt in enumerate(prompts)]
         sampling = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
-                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed,
+                                   grammar=constraint(grammar, json_schema))
         flags = tokenize_flags(add_bos, special)
         return generate_on_new_context(self, encoded, [flags] * len(encoded), max_tokens, sampling, stop)
 
@@ -414,7 +428,9 @@ class Model:
                    top_p: Optional[float] = None, min_p: Optional[float] = None,
                    repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
                    seed: Optional[int] = None, stop: StopArgument = None,
-                   chat_template: Optional[str] = None) -> list[str]:
+                   chat_template: Optional[str] = None, grammar: GrammarArgument = None,
+                   json_schema: Optional[JsonSchema] = None,
+                   response_format: Optional[ResponseFormat] = None) -> list[str]:
         """The assistant's reply to each of `conversations` (each a list of
         ``{"role": ..., "content": ...}``), generated together as
         :meth:`generate_batch` does. Each is rendered with the model's chat
@@ -429,7 +445,8 @@ class Model:
         texts = [self.chat_format(messages, add_generation_prompt=True, chat_template=chat_template)
                  for messages in conversations]
         sampling = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
-                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed,
+                                   grammar=constraint(grammar, json_schema, response_format))
         flags = [self._chat_tokenize_flags(text) for text in texts]
         encoded = [text.encode("utf-8") for text in texts]
         return generate_on_new_context(self, encoded, flags, max_tokens, sampling, stop)
@@ -472,7 +489,9 @@ class Model:
              top_k: Optional[int] = None, top_p: Optional[float] = None, min_p: Optional[float] = None,
              repeat_penalty: Optional[float] = None, repeat_last_n: Optional[int] = None,
              seed: Optional[int] = None, stop: StopArgument = None, stream: bool = False,
-             chat_template: Optional[str] = None) -> Union[str, TextStream]:
+             chat_template: Optional[str] = None, grammar: GrammarArgument = None,
+             json_schema: Optional[JsonSchema] = None,
+             response_format: Optional[ResponseFormat] = None) -> Union[str, TextStream]:
         """The assistant's reply to `messages`, a list of
         ``{"role": "system" | "user" | "assistant", "content": str}``, rendered
         with the model's chat template (or `chat_template`, a Jinja template
@@ -481,9 +500,18 @@ class Model:
         Successive calls that extend the same conversation reuse its earlier
         turns from the model's context (only new tokens are evaluated).
         Returns ``str``, or a :class:`TextStream` with ``stream=True``.
-        Raises TemplateError if the template cannot be rendered."""
+        Raises TemplateError if the template cannot be rendered.
+
+        `response_format` constrains the reply as OpenAI's and
+        llama-cpp-python's do: ``{"type": "json_object"}`` (a JSON object),
+        ``{"type": "json_object", "schema": S}`` or ``{"type": "json_schema",
+        "json_schema": {"schema": S}}`` (JSON valid against the JSON Schema
+        S), ``{"type": "text"}`` (unconstrained); anything else is a
+        ValueError. At most one of `grammar`, `json_schema` and
+        `response_format` constrains a reply."""
         sampling = SamplingOptions(temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
-                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed)
+                                   repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed,
+                                   grammar=constraint(grammar, json_schema, response_format))
         context, temporary = self._reserve_context()
         try:
             options = Options(context._core, max_tokens, sampling, stop)

@@ -117,14 +117,16 @@ def set_log_handler(handler: Optional[LogHandler]) -> None:
 
 
 class ModelHandle:
-    """Owns a C model pointer. ``with handle as address`` holds it for one
-    call; :meth:`close` frees it once the calls in flight on other threads
-    have returned. Contexts need nothing from it: the library keeps a
-    context's model alive itself."""
+    """Owns a C model pointer (or, named by `what`, a grammar's).
+    ``with handle as address`` holds it for one call; :meth:`close` frees it
+    once the calls in flight on other threads have returned. Contexts need
+    nothing from it: the library keeps a context's model alive itself (and a
+    sampler its grammar)."""
 
-    def __init__(self, address: int, free: Callable[[int], None]) -> None:
+    def __init__(self, address: int, free: Callable[[int], None], what: str = "model") -> None:
         self._address = address
         self._free = free
+        self._what = what
         self._calls = 0
         self._closed = False
         self._lock = threading.Lock()
@@ -132,7 +134,7 @@ class ModelHandle:
     def __enter__(self) -> int:
         with self._lock:
             if self._closed:
-                raise ValueError("the model is closed")
+                raise ValueError(f"the {self._what} is closed")
             self._calls += 1
             return self._address
 
@@ -146,7 +148,7 @@ class ModelHandle:
             self._free(address)
 
     def close(self) -> None:
-        """Frees the model now, or when the last call in flight returns. Idempotent."""
+        """Frees the pointer now, or when the last call in flight returns. Idempotent."""
         with self._lock:
             if self._closed:
                 return

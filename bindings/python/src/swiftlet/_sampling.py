@@ -5,6 +5,7 @@ and :class:`Context`, :meth:`Context.sample`, :class:`Sampler`) takes the
 same keywords; each builds one :class:`SamplingOptions` from them and passes
 it inward. Only :meth:`SamplingOptions.c_params` turns it into the C struct,
 starting from ``swiftlet_sampler_params_init`` so no default is copied here.
+The grammar is the one option that is not a number: see :mod:`swiftlet._grammar`.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import secrets
 from typing import Any, Optional
 
 from ._abi import SamplerParams
+from ._grammar import GrammarSpec, GrammarUse
 
 INT32_MAX = 2**31 - 1
 UINT64_LIMIT = 2**64
@@ -24,7 +26,8 @@ class SamplingOptions:
     ``seed`` None a random one. Frozen, so :meth:`Context.sample` can compare
     one call's options with the last's to reuse its sampler. Nothing is
     checked here: :meth:`c_params` checks, when a call uses the options, so
-    errors come where and in the order they always did."""
+    errors come where and in the order they always did. ``grammar`` is
+    already resolved from the keywords (:func:`swiftlet._grammar.constraint`)."""
 
     temperature: Optional[float] = None
     top_k: Optional[int] = None
@@ -33,13 +36,16 @@ class SamplingOptions:
     repeat_penalty: Optional[float] = None
     repeat_last_n: Optional[int] = None
     seed: Optional[int] = None
+    grammar: GrammarSpec = None
 
-    def c_params(self, library: Any) -> SamplerParams:
+    def c_params(self, library: Any, grammar: Optional[GrammarUse] = None) -> SamplerParams:
         """A ``swiftlet_sampler_params`` from ``swiftlet_sampler_params_init``,
         with the options that are not None set (``seed`` None: a fresh random
-        one on each call). Values are range-checked by the library
-        (InvalidArgumentError); only what ctypes would silently wrap is
-        checked here (ValueError)."""
+        one on each call), and `grammar`'s pointer: the :class:`GrammarUse`
+        made from :attr:`grammar` (see :meth:`use_grammar`), which the caller
+        keeps, and holds during the C call. Values are range-checked by the
+        library (InvalidArgumentError); only what ctypes would silently wrap
+        is checked here (ValueError)."""
         params = SamplerParams()
         library.sampler_params_init(params)
         if self.temperature is not None:
@@ -58,7 +64,14 @@ class SamplingOptions:
         if not 0 <= int(seed) < UINT64_LIMIT:
             raise ValueError(f"seed must be in [0, 2**64), not {seed}")
         params.seed = int(seed)
+        if grammar is not None:
+            params.grammar = grammar.address
         return params
+
+    def use_grammar(self) -> GrammarUse:
+        """The grammar for one call: :attr:`grammar`, compiled now if it is a
+        source (a GBNF or schema error is raised here)."""
+        return GrammarUse(self.grammar)
 
 
 def random_seed() -> int:

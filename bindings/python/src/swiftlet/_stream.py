@@ -51,7 +51,7 @@ class Job:
     the context's use lock, which it holds until :meth:`release`."""
 
     def __init__(self, core: ContextCore, call: Callable[[int, Any, GenerateResult], int],
-                 stops: Sequence[str], owned: Optional[Context]) -> None:
+                 stops: Sequence[str], owned: Optional[Context], finish: Optional[Callable[[], None]] = None) -> None:
         self.core = core
         self._call = call
         self.queue: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -66,6 +66,7 @@ class Job:
         self.thread: Optional[threading.Thread] = None
         self._credits = threading.Semaphore(LOOKAHEAD)
         self._owned = owned  # a temporary context, closed with the job
+        self._finish = finish  # run once on release (frees a grammar compiled for the call)
         self._released = False
         self._release_on_exit = False
         self._release_lock = threading.Lock()
@@ -124,7 +125,7 @@ class Job:
 
     def release(self) -> None:
         """Gives the context back (idempotent): its use lock, and a temporary
-        context is closed."""
+        context is closed (and a grammar compiled for the call freed)."""
         with self._release_lock:
             if self._released:
                 return
@@ -134,6 +135,8 @@ class Job:
         self.core.use_lock.release()
         if self._owned is not None:
             self._owned.close()
+        if self._finish is not None:
+            self._finish()
 
     def took_piece(self) -> None:
         self._credits.release()
@@ -267,16 +270,23 @@ class TextStream(Iterator[str]):
 class Options:
     """What every generating call takes besides its prompt or messages, made
     ready for the C call: the sampling options as a ``swiftlet_sampler_params``
-    (see :class:`~swiftlet._sampling.SamplingOptions`), ``max_tokens`` (DEFAULT:
+    (see :class:`~swiftlet._sampling.SamplingOptions`), its grammar (a
+    :class:`~swiftlet._grammar.GrammarUse`: hold it during the C call, and
+    call its ``done`` when the call is over), ``max_tokens`` (DEFAULT:
     ``swiftlet_generate_params_init``'s) and the stop strings as a list."""
 
-    __slots__ = ("max_tokens", "sampling", "stops")
+    __slots__ = ("max_tokens", "sampling", "stops", "grammar")
 
     def __init__(self, core: ContextCore, max_tokens: MaxTokens, sampling: SamplingOptions,
                  stop: StopArgument) -> None:
-        self.sampling = sampling.c_params(core.lib)
-        self.max_tokens = max_tokens
-        self.stops = normalize_stop(stop)
+        self.grammar = sampling.use_grammar()
+        try:
+            self.sampling = sampling.c_params(core.lib, self.grammar)
+            self.max_tokens = max_tokens
+            self.stops = normalize_stop(stop)
+        except BaseException:
+            self.grammar.done()
+            raise
 
 
 def tokenize_flags(add_bos: Optional[bool], special: bool) -> int:
@@ -301,13 +311,14 @@ def generate_job(core: ContextCore, prompt: str, options: Options, *, reset: boo
     library = core.lib
 
     def call(address: int, callback: Any, result: GenerateResult) -> int:
-        if reset:
-            status = library.context_reset(address)
-            if status != Status.OK:
-                return status
-        return library.generate(address, data, params, callback, result)
+        with options.grammar.held():
+            if reset:
+                status = library.context_reset(address)
+                if status != Status.OK:
+                    return status
+            return library.generate(address, data, params, callback, result)
 
-    return Job(core, call, options.stops, owned)
+    return Job(core, call, options.stops, owned, options.grammar.done)
 
 
 def chat_message_array(messages: ChatMessages) -> ctypes.Array[_abi.ChatMessage]:
@@ -347,9 +358,10 @@ def chat_job(core: ContextCore, messages: ChatMessages, options: Options, *, cha
     library = core.lib
 
     def call(address: int, callback: Any, result: GenerateResult) -> int:
-        return library.chat(address, array, count, template, params, callback, result)
+        with options.grammar.held():
+            return library.chat(address, array, count, template, params, callback, result)
 
-    return Job(core, call, options.stops, owned)
+    return Job(core, call, options.stops, owned, options.grammar.done)
 
 
 def deliver(job: Job, stream: bool, owners: tuple[object, ...]) -> Union[str, TextStream]:

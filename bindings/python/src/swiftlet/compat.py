@@ -9,14 +9,28 @@ Scripts written for llama-cpp-python switch with one line::
     print(out["choices"][0]["text"])
 
 What is covered: the constructor (``model_path``, ``n_ctx``, ``n_threads``,
-``n_batch``, ``seed``, ``verbose``; other llama.cpp options are accepted and
-ignored), ``__call__``/:meth:`Llama.create_completion` and
-:meth:`Llama.create_chat_completion` (``max_tokens``, ``temperature``,
+``n_batch``, ``seed``, ``verbose``, ``embedding``, ``last_n_tokens_size``,
+``pooling_type`` mean/cls/last), ``__call__``/:meth:`Llama.create_completion`
+and :meth:`Llama.create_chat_completion` (``max_tokens``, ``temperature``,
 ``top_p``, ``top_k``, ``min_p``, ``repeat_penalty``, ``stop``, ``seed``,
-``stream``, ``echo``) returning the same dictionary shapes (streamed as the
-same chunks), :meth:`Llama.tokenize`/:meth:`Llama.detokenize` on bytes, and
-the small accessors (``n_ctx()``, ``n_vocab()``, ``token_bos()``,
-``token_eos()``, ``reset()``, ``close()``).
+``stream``, ``echo``, ``grammar``, and ``response_format`` for chat)
+returning the same dictionary shapes (streamed as the same chunks),
+:meth:`Llama.tokenize`/:meth:`Llama.detokenize` on bytes, and the small
+accessors (``n_ctx()``, ``n_vocab()``, ``token_bos()``, ``token_eos()``,
+``reset()``, ``close()``). A completion's text prompt is tokenized with
+special tokens recognised, as llama-cpp-python does (``"<|im_start|>"`` is
+one token).
+
+Grammars: ``grammar=`` takes a :class:`LlamaGrammar` (``from_string``,
+``from_file``, ``from_json_schema``, as llama-cpp-python's), any
+:class:`swiftlet.Grammar`, or GBNF text; ``response_format=`` takes
+``{"type": "json_object"}`` (a JSON object), ``{"type": "json_object",
+"schema": {...}}``, OpenAI's ``{"type": "json_schema", "json_schema":
+{"schema": {...}}}`` or ``{"type": "text"}``. Unlike llama-cpp-python, a
+grammar is compiled when it is made (errors come at once, with the
+position), a schema the converter cannot honour is an error rather than a
+fallback to any JSON, and ``grammar`` with a JSON ``response_format`` is a
+ValueError rather than the grammar silently replaced.
 
 State, as llama-cpp-python keeps it: :attr:`Llama.n_tokens` and
 :attr:`Llama.input_ids` say which tokens the context holds (after
@@ -37,30 +51,56 @@ Face folder such as all-MiniLM-L6-v2's), then :meth:`Llama.embed` and
 (a list of floats) per text, pooled as the model says (mean for
 all-MiniLM-L6-v2, the last token for a decoder), not normalized unless asked.
 
-Not covered (``NotImplementedError`` if asked for): ``logprobs``, ``suffix``,
-grammars, logits processors, per-token embeddings (``truncate=False``). Penalties other than
-``repeat_penalty`` (frequency, presence), mirostat, tfs and typical-p are
-accepted and ignored.
+Not covered: every argument of llama-cpp-python's that would change what it
+computes, and that Swiftlet cannot do, raises ``NotImplementedError`` naming
+it when given a value other than its default (:data:`UNSUPPORTED` lists
+them): ``suffix``, ``logprobs``, ``typical_p``, ``frequency_penalty``,
+``presence_penalty``, ``tfs_z``, ``mirostat_mode``, ``logit_bias``,
+``logits_processor``, ``stopping_criteria``, ``functions``,
+``function_call``, ``tools``, ``tool_choice``, ``truncate=False``, and in
+the constructor ``vocab_only``, ``kv_overrides``, RoPE/YaRN overrides,
+``attention_type``, ``logits_all``, LoRA, ``chat_format``,
+``chat_handler``, ``draft_model``, ``tokenizer``, KV cache types other than
+F16 and ``pooling_type`` none/rank. Arguments that llama-cpp-python itself
+would not use with the others at their defaults (``mirostat_tau`` and
+``mirostat_eta`` without ``mirostat_mode``, ``top_logprobs`` without
+``logprobs``, ``lora_scale`` without ``lora_path``, ``spm_infill`` without
+``suffix``, ``prev_tokens``) are accepted, and so are the options that only
+choose where and how fast llama.cpp runs (``n_gpu_layers``, ``split_mode``,
+``main_gpu``, ``tensor_split``, ``use_mmap``, ``use_mlock``, ``n_ubatch``,
+``n_threads_batch``, ``offload_kqv``, ``flash_attn``, ``op_offload``,
+``swa_full``, ``numa``, ``no_perf``) and unknown constructor keywords, which
+llama-cpp-python ignores too.
 """
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
 import uuid
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
 
-from ._context import Context
+from ._context import Context, Pooling
 from ._generation import GenerationResult
+from ._grammar import Grammar
 from ._model import Model
 from ._stream import TextStream
 from .errors import ContextFullError
 
 #: llama.cpp's "pick a random seed" value.
 LLAMA_DEFAULT_SEED = 0xFFFFFFFF
+# llama.cpp's enum values that the constructor's defaults are spelled in.
+LLAMA_SPLIT_MODE_LAYER = 1
+LLAMA_ROPE_SCALING_TYPE_UNSPECIFIED = -1
+LLAMA_ATTENTION_TYPE_UNSPECIFIED = -1
+LLAMA_POOLING_TYPE_UNSPECIFIED = -1
+GGML_TYPE_F16 = 1
+#: llama.cpp's pooling types that Swiftlet's embeddings honour.
+_POOLING: Dict[int, Optional[Pooling]] = {LLAMA_POOLING_TYPE_UNSPECIFIED: None, 1: "mean", 2: "cls", 3: "last"}
 
 Completion = Dict[str, Any]
 CompletionChunk = Dict[str, Any]
@@ -94,22 +134,133 @@ class LlamaState:
         self.seed = seed
 
 
+class LlamaGrammar(Grammar):
+    """llama-cpp-python's ``LlamaGrammar``: a :class:`swiftlet.Grammar` made
+    with its class methods. It is compiled when made, so a mistake raises
+    :class:`~swiftlet.InvalidArgumentError` (a ``ValueError``) with the rule
+    and the line:column at once. ``verbose`` is accepted and unused."""
+
+    @classmethod
+    def from_string(cls, grammar: str, verbose: bool = True) -> LlamaGrammar:
+        """The GBNF `grammar` (start rule ``root``)."""
+        return cls(grammar)
+
+    @classmethod
+    def from_file(cls, file: Union[str, "os.PathLike[str]"], verbose: bool = True) -> LlamaGrammar:
+        """The GBNF grammar in `file`. OSError if it cannot be read,
+        ValueError if it is empty."""
+        with open(file, encoding="utf-8") as handle:
+            text = handle.read()
+        if not text:
+            raise ValueError(f"from_file: the grammar file {os.fspath(file)!r} is empty")
+        return cls(text)
+
+    @classmethod
+    def from_json_schema(cls, json_schema: Any, verbose: bool = True) -> LlamaGrammar:
+        """The grammar of the JSON documents valid against `json_schema` (its
+        JSON text, as llama-cpp-python takes it, or a dict)."""
+        grammar = super().from_json_schema(json_schema)
+        assert isinstance(grammar, LlamaGrammar)
+        return grammar
+
+
+#: Every llama-cpp-python argument compat refuses: (method, argument) ->
+#: the test of a value it cannot honour (the default passes).
+UNSUPPORTED: Dict[tuple[str, str], Callable[[Any], bool]] = {
+    **{("Llama", name): test for name, test in {
+        "vocab_only": bool,
+        "kv_overrides": bool,
+        "rope_scaling_type": lambda v: v != LLAMA_ROPE_SCALING_TYPE_UNSPECIFIED,
+        "rope_freq_base": lambda v: v != 0.0,
+        "rope_freq_scale": lambda v: v != 0.0,
+        "yarn_ext_factor": lambda v: v != -1.0,
+        "yarn_attn_factor": lambda v: v != 1.0,
+        "yarn_beta_fast": lambda v: v != 32.0,
+        "yarn_beta_slow": lambda v: v != 1.0,
+        "yarn_orig_ctx": lambda v: v != 0,
+        "attention_type": lambda v: v != LLAMA_ATTENTION_TYPE_UNSPECIFIED,
+        "pooling_type": lambda v: v not in _POOLING,
+        "logits_all": bool,
+        "lora_base": lambda v: v is not None,
+        "lora_path": lambda v: v is not None,
+        "chat_format": lambda v: v is not None,
+        "chat_handler": lambda v: v is not None,
+        "draft_model": lambda v: v is not None,
+        "tokenizer": lambda v: v is not None,
+        "type_k": lambda v: v not in (None, GGML_TYPE_F16),
+        "type_v": lambda v: v not in (None, GGML_TYPE_F16),
+    }.items()},
+    **{(method, name): test for method in ("create_completion", "create_chat_completion")
+       for name, test in {
+           "typical_p": lambda v: v != 1.0,
+           "frequency_penalty": lambda v: v != 0.0,
+           "presence_penalty": lambda v: v != 0.0,
+           "tfs_z": lambda v: v != 1.0,
+           "mirostat_mode": lambda v: v != 0,
+           "logits_processor": bool,
+           "logit_bias": bool,
+       }.items()},
+    ("create_completion", "suffix"): lambda v: v is not None,
+    ("create_completion", "logprobs"): lambda v: v is not None,
+    ("create_completion", "stopping_criteria"): bool,
+    ("create_chat_completion", "logprobs"): bool,
+    ("create_chat_completion", "functions"): lambda v: v is not None,
+    ("create_chat_completion", "function_call"): lambda v: v is not None,
+    ("create_chat_completion", "tools"): lambda v: v is not None,
+    ("create_chat_completion", "tool_choice"): lambda v: v is not None,
+    ("embed", "truncate"): lambda v: not v,
+}
+
+
+def _refuse(method: str, arguments: Dict[str, Any]) -> None:
+    """NotImplementedError naming every argument of `arguments` (a call's
+    ``locals()``) that compat cannot honour at the value given."""
+    names = [name for (owner, name), test in UNSUPPORTED.items() if owner == method and test(arguments[name])]
+    if names:
+        raise NotImplementedError(f"{method}: {', '.join(f'{name}={arguments[name]!r}' for name in names)} "
+                                  f"{'is' if len(names) == 1 else 'are'} not supported by swiftlet.compat")
+
+
 class Llama:
     """A Swiftlet model behind ``llama_cpp.Llama``'s interface (the subset
     described in :mod:`swiftlet.compat`)."""
 
-    def __init__(self, model_path: str, *, n_ctx: int = 512, n_threads: Optional[int] = None,
-                 n_batch: int = 512, seed: int = LLAMA_DEFAULT_SEED, verbose: bool = True,
-                 embedding: bool = False, **ignored: Any) -> None:
+    def __init__(self, model_path: str, *, n_gpu_layers: int = 0, split_mode: int = LLAMA_SPLIT_MODE_LAYER,
+                 main_gpu: int = 0, tensor_split: Optional[List[float]] = None, vocab_only: bool = False,
+                 use_mmap: bool = True, use_mlock: bool = False,
+                 kv_overrides: Optional[Dict[str, Union[bool, int, float, str]]] = None,
+                 seed: int = LLAMA_DEFAULT_SEED, n_ctx: int = 512, n_batch: int = 512, n_ubatch: int = 512,
+                 n_threads: Optional[int] = None, n_threads_batch: Optional[int] = None,
+                 rope_scaling_type: Optional[int] = LLAMA_ROPE_SCALING_TYPE_UNSPECIFIED,
+                 pooling_type: int = LLAMA_POOLING_TYPE_UNSPECIFIED,
+                 attention_type: int = LLAMA_ATTENTION_TYPE_UNSPECIFIED, rope_freq_base: float = 0.0,
+                 rope_freq_scale: float = 0.0, yarn_ext_factor: float = -1.0, yarn_attn_factor: float = 1.0,
+                 yarn_beta_fast: float = 32.0, yarn_beta_slow: float = 1.0, yarn_orig_ctx: int = 0,
+                 logits_all: bool = False, embedding: bool = False, offload_kqv: bool = True,
+                 flash_attn: bool = False, op_offload: Optional[bool] = None, swa_full: Optional[bool] = None,
+                 no_perf: bool = False, last_n_tokens_size: int = 64, lora_base: Optional[str] = None,
+                 lora_scale: float = 1.0, lora_path: Optional[str] = None, numa: Union[bool, int] = False,
+                 chat_format: Optional[str] = None, chat_handler: Any = None, draft_model: Any = None,
+                 tokenizer: Any = None, type_k: Optional[int] = None, type_v: Optional[int] = None,
+                 spm_infill: bool = False, verbose: bool = True, **kwargs: Any) -> None:
         """Loads `model_path`. ``n_ctx`` 0 means the model's training length.
         ``seed`` starts the sequence of per-call seeds (``LLAMA_DEFAULT_SEED``
         or -1: a random start). ``verbose`` prints a one-line summary to stderr.
-        ``embedding`` enables :meth:`embed` and :meth:`create_embedding`. Other
-        llama.cpp options (``n_gpu_layers``, ``use_mmap``, ...) are ignored."""
+        ``embedding`` enables :meth:`embed` and :meth:`create_embedding`
+        (pooled as ``pooling_type`` says: mean 1, cls 2, last 3, or the
+        model's own). ``last_n_tokens_size`` is the window of the repetition
+        penalty. Options that only choose where and how fast llama.cpp runs
+        (``n_gpu_layers``, ``use_mmap``, ...) and unknown keywords are
+        accepted and change nothing; the options that would change the
+        results and that Swiftlet cannot honour raise NotImplementedError
+        (see :mod:`swiftlet.compat`)."""
+        _refuse("Llama", locals())
         started = time.perf_counter()
         self.model_path = model_path
         self.verbose = verbose
         self._embedding = embedding
+        self._pooling = _POOLING[pooling_type]
+        self.last_n_tokens_size = last_n_tokens_size
         self._model = Model(model_path, n_threads=n_threads)
         self._context: Context = self._model.context(n_ctx=n_ctx if n_ctx > 0 else None, n_threads=n_threads,
                                                      n_batch=n_batch if n_batch > 0 else None)
@@ -174,11 +325,10 @@ class Llama:
         created with ``embedding=True``."""
         if not self._embedding:
             raise RuntimeError("Llama model must be created with embedding=True to call this method")
-        if not truncate:
-            raise NotImplementedError("truncate=False is not supported: texts are always truncated")
+        _refuse("embed", locals())  # truncate=False: texts are always truncated
         texts = [input] if isinstance(input, str) else list(input)
         self.n_tokens = 0  # a decoder's context is empty afterwards
-        vectors = [row.tolist() for row in self._context.embed(texts, normalize=normalize)]
+        vectors = [row.tolist() for row in self._context.embed(texts, normalize=normalize, pooling=self._pooling)]
         result: Any = vectors[0] if isinstance(input, str) else vectors
         if return_count:
             return result, sum(len(self._model.tokenize(text, special=True)) for text in texts)
@@ -292,29 +442,28 @@ class Llama:
 
     # -- completions
 
-    def __call__(self, prompt: Union[str, List[int]], **kwargs: Any) -> Union[Completion, Iterator[CompletionChunk]]:
-        """Same as :meth:`create_completion`."""
-        return self.create_completion(prompt, **kwargs)
-
     def create_completion(self, prompt: Union[str, List[int]], suffix: Optional[str] = None,
                           max_tokens: Optional[int] = 16, temperature: float = 0.8, top_p: float = 0.95,
                           min_p: float = 0.05, typical_p: float = 1.0, logprobs: Optional[int] = None,
                           echo: bool = False, stop: Optional[Union[str, List[str]]] = None,
                           frequency_penalty: float = 0.0, presence_penalty: float = 0.0,
                           repeat_penalty: float = 1.0, top_k: int = 40, stream: bool = False,
-                          seed: Optional[int] = None, model: Optional[str] = None,
-                          **ignored: Any) -> Union[Completion, Iterator[CompletionChunk]]:
-        """Continues `prompt` (text or token ids). Returns
-        ``{"id", "object": "text_completion", "created", "model", "choices":
-        [{"text", "index", "logprobs", "finish_reason"}], "usage": {...}}``, or
-        with ``stream=True`` an iterator of chunks of the same shape (without
-        ``usage``), the last one carrying the finish reason.
-        ``max_tokens`` None or <= 0 generates until the context is full."""
-        if suffix is not None:
-            raise NotImplementedError("suffix (infill) is not supported by swiftlet.compat")
-        if logprobs is not None:
-            raise NotImplementedError("logprobs are not supported by swiftlet.compat")
-        tokens = self.tokenize(prompt.encode("utf-8")) if isinstance(prompt, str) else [int(t) for t in prompt]
+                          seed: Optional[int] = None, tfs_z: float = 1.0, mirostat_mode: int = 0,
+                          mirostat_tau: float = 5.0, mirostat_eta: float = 0.1, model: Optional[str] = None,
+                          stopping_criteria: Optional[List[Any]] = None, logits_processor: Optional[List[Any]] = None,
+                          grammar: Optional[Union[Grammar, str]] = None,
+                          logit_bias: Optional[Dict[int, float]] = None) -> Union[Completion, Iterator[CompletionChunk]]:
+        """Continues `prompt` (text, tokenized with special tokens recognised,
+        or token ids). Returns ``{"id", "object": "text_completion",
+        "created", "model", "choices": [{"text", "index", "logprobs",
+        "finish_reason"}], "usage": {...}}``, or with ``stream=True`` an
+        iterator of chunks of the same shape (without ``usage``), the last one
+        carrying the finish reason. ``max_tokens`` None or <= 0 generates
+        until the context is full. ``grammar`` (a :class:`LlamaGrammar`, any
+        :class:`swiftlet.Grammar`, or GBNF text) constrains the text."""
+        _refuse("create_completion", locals())
+        tokens = (self.tokenize(prompt.encode("utf-8"), special=True) if isinstance(prompt, str)
+                  else [int(t) for t in prompt])
         if not tokens:
             bos = self._model.bos
             if bos is None:
@@ -322,7 +471,8 @@ class Llama:
             tokens = [bos]
         if len(tokens) >= self._context.size:
             raise ValueError(f"Requested tokens ({len(tokens)}) exceed context window of {self._context.size}")
-        text_stream = self._start(tokens, max_tokens, temperature, top_p, min_p, repeat_penalty, top_k, stop, seed)
+        text_stream = self._start(tokens, max_tokens, temperature, top_p, min_p, repeat_penalty, top_k, stop, seed,
+                                  grammar)
         completion_id = f"cmpl-{uuid.uuid4()}"
         created = int(time.time())
         model_name = model if model is not None else self.model_path
@@ -339,14 +489,18 @@ class Llama:
             "usage": _usage(len(tokens), result.n_generated_tokens),
         }
 
+    #: Same as :meth:`create_completion` (llama-cpp-python's ``__call__`` takes the same arguments).
+    __call__ = create_completion
+
     def _start(self, tokens: List[int], max_tokens: Optional[int], temperature: float, top_p: float, min_p: float,
                repeat_penalty: float, top_k: int, stop: Optional[Union[str, List[str]]],
-               seed: Optional[int]) -> TextStream:
+               seed: Optional[int], grammar: Optional[Union[Grammar, str]]) -> TextStream:
         context = self._context
         self._evaluate_prompt(tokens)
         stream: TextStream = context.generate("", max_tokens=_max_tokens(max_tokens), temperature=temperature,
                                               top_k=top_k, top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty,
-                                              seed=self._next_seed(seed), stop=stop, stream=True)
+                                              repeat_last_n=self.last_n_tokens_size, seed=self._next_seed(seed),
+                                              stop=stop, grammar=grammar, stream=True)
         return stream
 
     def _evaluate_prompt(self, tokens: List[int]) -> None:
@@ -409,22 +563,29 @@ class Llama:
 
     # -- chat
 
-    def create_chat_completion(self, messages: List[ChatMessage], temperature: float = 0.2, top_p: float = 0.95,
-                               top_k: int = 40, min_p: float = 0.05, typical_p: float = 1.0, stream: bool = False,
+    def create_chat_completion(self, messages: List[ChatMessage], functions: Optional[List[Any]] = None,
+                               function_call: Any = None, tools: Optional[List[Any]] = None, tool_choice: Any = None,
+                               temperature: float = 0.2, top_p: float = 0.95, top_k: int = 40, min_p: float = 0.05,
+                               typical_p: float = 1.0, stream: bool = False,
                                stop: Optional[Union[str, List[str]]] = None, seed: Optional[int] = None,
-                               max_tokens: Optional[int] = None, presence_penalty: float = 0.0,
-                               frequency_penalty: float = 0.0, repeat_penalty: float = 1.0,
-                               model: Optional[str] = None,
-                               **ignored: Any) -> Union[Completion, Iterator[CompletionChunk]]:
+                               response_format: Optional[Dict[str, Any]] = None, max_tokens: Optional[int] = None,
+                               presence_penalty: float = 0.0, frequency_penalty: float = 0.0,
+                               repeat_penalty: float = 1.0, tfs_z: float = 1.0, mirostat_mode: int = 0,
+                               mirostat_tau: float = 5.0, mirostat_eta: float = 0.1, model: Optional[str] = None,
+                               logits_processor: Optional[List[Any]] = None,
+                               grammar: Optional[Union[Grammar, str]] = None,
+                               logit_bias: Optional[Dict[int, float]] = None, logprobs: Optional[bool] = None,
+                               top_logprobs: Optional[int] = None) -> Union[Completion, Iterator[CompletionChunk]]:
         """The assistant's reply to `messages`, rendered with the model's chat
         template. Returns ``{"id", "object": "chat.completion", "created",
         "model", "choices": [{"index", "message": {"role": "assistant",
         "content"}, "logprobs", "finish_reason"}], "usage"}``, or with
         ``stream=True`` ``chat.completion.chunk`` dictionaries whose ``delta`` is
         first ``{"role": "assistant"}``, then ``{"content": ...}`` pieces, and
-        finally ``{}`` with the finish reason."""
-        if ignored.get("logprobs") or ignored.get("tools") or ignored.get("functions"):
-            raise NotImplementedError("logprobs, tools and functions are not supported by swiftlet.compat")
+        finally ``{}`` with the finish reason. ``grammar`` or
+        ``response_format`` (``{"type": "json_object"}``, optionally with a
+        ``"schema"``) constrains the reply."""
+        _refuse("create_chat_completion", locals())
         conversation = [{"role": str(m["role"]), "content": _content_text(m.get("content"))} for m in messages]
         prompt_tokens = len(self._model.tokenize(self._model.chat_format(conversation), special=True))
         if prompt_tokens >= self._context.size:
@@ -432,7 +593,8 @@ class Llama:
         self.n_tokens = 0  # the library rewinds to the conversation's shared prefix: what stays is not known here
         text_stream: TextStream = self._context.chat(
             conversation, max_tokens=_max_tokens(max_tokens), temperature=temperature, top_k=top_k, top_p=top_p,
-            min_p=min_p, repeat_penalty=repeat_penalty, seed=self._next_seed(seed), stop=stop, stream=True)
+            min_p=min_p, repeat_penalty=repeat_penalty, repeat_last_n=self.last_n_tokens_size,
+            seed=self._next_seed(seed), stop=stop, grammar=grammar, response_format=response_format, stream=True)
         completion_id = f"chatcmpl-{uuid.uuid4()}"
         created = int(time.time())
         model_name = model if model is not None else self.model_path
@@ -498,4 +660,4 @@ def _content_text(content: Any) -> str:
     raise TypeError(f"message content must be a string, not {type(content).__name__}")
 
 
-__all__ = ["Llama", "LlamaState", "LLAMA_DEFAULT_SEED"]
+__all__ = ["Llama", "LlamaGrammar", "LlamaState", "LLAMA_DEFAULT_SEED"]
