@@ -190,6 +190,57 @@ def test_generate_raw_greedy_says_paris(cli, real_model_path):
     assert "Paris" in continuation, out
 
 
+# The schema of the --json-schema run: every string and number bounded, so the
+# reply ends well within -n.
+NPC_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "action": {"enum": ["attack", "flee", "talk"]},
+        "target": {"type": "string", "minLength": 1, "maxLength": 20},
+        "urgency": {"type": "integer", "minimum": 1, "maximum": 5},
+    },
+    "required": ["action", "target", "urgency"],
+    "additionalProperties": False,
+}
+
+
+def test_generate_with_a_json_schema_prints_valid_json(cli, real_model_path, tmp_path):
+    import jsonschema
+    schema_file = tmp_path / "npc.json"
+    schema_file.write_text(json.dumps(NPC_SCHEMA))
+    for temp, seed in (("0", "0"), ("0.8", "7")):
+        out = ok(run(cli, "generate", real_model_path, "A guard sees a dragon. Give the guard's action as JSON.",
+                     "--json-schema", str(schema_file), "-n", "300", "--temp", temp, "--seed", seed))
+        assert out.endswith("\n")
+        jsonschema.validate(json.loads(out), NPC_SCHEMA)
+
+
+def test_generate_with_a_grammar_file(cli, real_model_path, tmp_path):
+    grammar = tmp_path / "yes-no.gbnf"
+    grammar.write_text('# an answer\nroot ::= ("yes" | "no")\n')
+    out = ok(run(cli, "generate", real_model_path, "Is the sky blue? Answer yes or no.", "--grammar", str(grammar)))
+    assert out in ("yes\n", "no\n")
+
+
+def test_a_bad_grammar_or_schema_file_fails_with_the_position(cli, real_model_path, tmp_path):
+    bad = tmp_path / "bad.gbnf"
+    bad.write_text('root ::= answer\nanswer ::= "yes" | [a-\n')
+    proc = run(cli, "generate", real_model_path, "hi", "--grammar", str(bad))
+    message = proc.stderr.decode()
+    assert proc.returncode == 1 and proc.stdout == b"" and str(bad) in message and "2:" in message, message
+    schema = tmp_path / "bad.json"
+    schema.write_text('{"type": "object", "patternProperties": {"^a": {}}}')
+    proc = run(cli, "generate", real_model_path, "hi", "--json-schema", str(schema))
+    assert proc.returncode == 1 and proc.stdout == b"" and b"patternProperties" in proc.stderr, proc.stderr
+    for args in (["--grammar", str(tmp_path / "missing.gbnf")],
+                 ["--grammar", str(bad), "--json-schema", str(schema)],
+                 ["--json-schema"]):
+        proc = run(cli, "generate", real_model_path, "hi", *args)
+        assert proc.returncode == 1 and proc.stdout == b"" and proc.stderr.strip(), args
+    proc = run(cli, "chat", real_model_path, "--grammar", str(bad))
+    assert proc.returncode == 1 and b"2:" in proc.stderr
+
+
 # ---------------------------------------------------------------- bad usage
 
 

@@ -1,9 +1,11 @@
 """python -m swiftlet, run as a user runs it."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import swiftlet
 
@@ -51,3 +53,32 @@ def test_errors_go_to_stderr_with_status_1(tmp_path: object) -> None:
     assert run().returncode == 2
     version = run("--version")
     assert version.returncode == 0 and swiftlet.library_path() in version.stdout
+
+
+def test_grammar_and_json_schema_files(model_path: str, tmp_path: Any) -> None:
+    grammar = tmp_path / "answer.gbnf"
+    grammar.write_text('root ::= ("yes" | "no")\n')
+    out = run("generate", "-m", model_path, "-t", "1", "--chat", "--grammar", str(grammar), "Is the sky blue?")
+    assert out.returncode == 0 and out.stdout in ("yes\n", "no\n"), (out.stdout, out.stderr)
+    out = run("chat", "-m", model_path, "-t", "1", "--grammar", str(grammar), stdin="Is fire hot?\nIs ice hot?\n")
+    assert out.returncode == 0 and set(out.stdout.split()) <= {"yes", "no"} and len(out.stdout.split()) == 2
+    schema = {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 9}, "minItems": 2, "maxItems": 3}
+    schema_file = tmp_path / "digits.json"
+    schema_file.write_text(json.dumps(schema))
+    out = run("generate", "-m", model_path, "-t", "1", "-n", "64", "--chat", "--json-schema", str(schema_file),
+              "Give two digits as a JSON array.")
+    assert out.returncode == 0, out.stderr
+    value = json.loads(out.stdout)
+    assert isinstance(value, list) and 2 <= len(value) <= 3 and all(0 <= v <= 9 for v in value), value
+
+
+def test_grammar_errors_go_to_stderr_with_status_1(model_path: str, tmp_path: Any) -> None:
+    bad = tmp_path / "bad.gbnf"
+    bad.write_text('root ::= "yes" |\n  ( "no"\n')
+    out = run("generate", "-m", model_path, "--grammar", str(bad), "hi")
+    assert out.returncode == 1 and out.stdout == "" and out.stderr.startswith("swiftlet: ") and ":" in out.stderr
+    assert "2:" in out.stderr or "3:" in out.stderr, out.stderr
+    out = run("generate", "-m", model_path, "--grammar", str(tmp_path / "missing.gbnf"), "hi")
+    assert out.returncode == 1 and "missing.gbnf" in out.stderr
+    out = run("generate", "-m", model_path, "--grammar", str(bad), "--json-schema", str(bad), "hi")
+    assert out.returncode == 2 and "not allowed with" in out.stderr  # argparse: mutually exclusive

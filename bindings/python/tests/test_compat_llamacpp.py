@@ -4,6 +4,7 @@ value types), the same prompt token counts, tokenization and finish reasons,
 and -- greedy -- the same first tokens. Skipped where llama_cpp is not installed."""
 from __future__ import annotations
 
+import json
 from typing import Any, Iterator
 
 import pytest
@@ -129,3 +130,53 @@ def test_saved_states_agree_in_shape_and_bookkeeping(both: tuple[Any, Llama]) ->
     theirs.load_state(a)
     ours.load_state(b)
     assert (theirs.n_tokens, ours.n_tokens) == (a.n_tokens, b.n_tokens)
+
+
+@pytest.mark.parametrize("method", ["__init__", "__call__", "create_completion", "create_chat_completion", "tokenize",
+                                    "detokenize", "embed", "create_embedding", "eval", "save_state", "load_state",
+                                    "reset", "close", "n_ctx", "n_vocab", "token_bos", "token_eos"])
+def test_every_argument_of_theirs_is_taken_in_the_same_place(method: str) -> None:
+    """The same names in the same order, of the same kind, with the same
+    defaults (an empty ``stop`` is [] there, None here): so a call written
+    for llama-cpp-python binds the same way, and compat either honours each
+    argument or raises NotImplementedError for it (test_compat.py)."""
+    import inspect
+
+    theirs = inspect.signature(getattr(llama_cpp.Llama, method)).parameters
+    ours = inspect.signature(getattr(Llama, method)).parameters
+    assert list(ours) == list(theirs)
+    for name, parameter in theirs.items():
+        mine = ours[name]
+        assert mine.kind == parameter.kind, name
+        if parameter.default == [] and mine.default is None:
+            continue
+        assert mine.default == parameter.default, name
+
+
+def test_grammars_agree(both: tuple[Any, Llama]) -> None:
+    from swiftlet.compat import LlamaGrammar
+
+    theirs, ours = both
+    gbnf = 'root ::= ("yes" | "no")'
+    question = "Q: Is the sky blue? Answer yes or no.\nA:"
+    a = theirs(question, max_tokens=8, temperature=0, grammar=llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False))
+    b = ours(question, max_tokens=8, temperature=0, grammar=LlamaGrammar.from_string(gbnf))
+    assert shape(a) == shape(b)
+    assert a["choices"][0]["text"] in ("yes", "no") and b["choices"][0]["text"] in ("yes", "no")
+    assert a["choices"][0]["finish_reason"] == b["choices"][0]["finish_reason"] == "stop"
+    messages = [{"role": "user", "content": "Describe a cat as JSON."}]
+    a = theirs.create_chat_completion(messages, response_format={"type": "json_object"}, max_tokens=200)
+    b = ours.create_chat_completion(messages, response_format={"type": "json_object"}, max_tokens=200)
+    assert shape(a) == shape(b)
+    for reply in (a, b):
+        assert isinstance(json.loads(reply["choices"][0]["message"]["content"]), dict)
+
+
+def test_special_tokens_in_a_completion_prompt_agree(both: tuple[Any, Llama]) -> None:
+    theirs, ours = both
+    prompt = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
+    a = theirs(prompt, max_tokens=4, temperature=0)
+    b = ours(prompt, max_tokens=4, temperature=0)
+    assert a["usage"]["prompt_tokens"] == b["usage"]["prompt_tokens"]
+    assert ours.tokenize(a["choices"][0]["text"].encode())[:FIRST_TOKENS] == \
+        ours.tokenize(b["choices"][0]["text"].encode())[:FIRST_TOKENS]
