@@ -205,7 +205,7 @@ def test_the_three_ways_to_ask_for_a_schema_agree(model: swiftlet.Model) -> None
 
 
 def test_json_object_without_a_schema_is_any_object(model: swiftlet.Model) -> None:
-    messages = [{"role": "user", "content": "Describe a cat as JSON."}]
+    messages = [{"role": "user", "content": "Give the name and age of a cat as a small JSON object."}]
     for temperature, seed in SAMPLINGS:
         stream = model.chat(messages, response_format={"type": "json_object"}, temperature=temperature, seed=seed,
                             max_tokens=MAX_TOKENS, stream=True)

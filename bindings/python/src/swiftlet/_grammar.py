@@ -266,15 +266,15 @@ def response_format_schema(response_format: ResponseFormat) -> Optional[JsonSche
     if kind == "text":
         return None
     if kind == "json_object":
-        schema = response_format.get("schema")
-        return ANY_JSON_OBJECT if schema is None else schema
+        given: Optional[JsonSchema] = response_format.get("schema")
+        return ANY_JSON_OBJECT if given is None else given
     inner = response_format.get("json_schema")
     if not isinstance(inner, Mapping) or "schema" not in inner:
         raise ValueError("response_format of type 'json_schema' needs 'json_schema': {'schema': {...}}")
     unknown = sorted(set(inner) - _JSON_SCHEMA_KEYS)
     if unknown:
         raise ValueError(f"response_format's json_schema does not take {', '.join(map(repr, unknown))}")
-    schema = inner["schema"]
+    schema: JsonSchema = inner["schema"]
     return schema
 
 
