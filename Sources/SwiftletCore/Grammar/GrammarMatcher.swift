@@ -16,7 +16,7 @@
 /// bound what one token's work may build (OUT_OF_MEMORY beyond).
 final class GrammarMatcher {
     static let dead: Int32 = -1
-    static let maximumStacksPerState = 4096
+    static let maximumStacksPerState = 1 << 16
     static let maximumStates = 1 << 15
     static let maximumNodes = 1 << 21
     private static let unknown: Int32 = -2
