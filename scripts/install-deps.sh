@@ -22,7 +22,6 @@ fi
 
 "$here/build-jemalloc.sh"
 
-# jsonschema: the grammar tests validate constrained output against its schema.
 python_packages=(numpy gguf pytest tokenizers jsonschema)
 if ! python3 -c "import numpy, gguf, pytest, tokenizers, jsonschema" >/dev/null 2>&1; then
     echo "installing from PyPI: ${python_packages[*]}"
