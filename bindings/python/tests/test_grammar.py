@@ -190,15 +190,20 @@ def test_the_three_ways_to_ask_for_a_schema_agree(model: swiftlet.Model) -> None
     schema, question = SCHEMAS["tool_call"]
     messages = [{"role": "user", "content": question}]
     options: dict[str, Any] = {"temperature": 0.8, "seed": 7, "max_tokens": MAX_TOKENS}
+
+    def reply(**constraint: Any) -> str:
+        with model.context(n_ctx=512) as context:  # a fresh one each: a reused prompt rounds differently
+            text: str = context.chat(messages, **constraint, **options)
+            return text
+
     with Grammar.from_json_schema(schema) as grammar:
         replies = [
-            model.chat(messages, response_format={"type": "json_object", "schema": schema}, **options),
-            model.chat(messages, response_format={"type": "json_schema",
-                                                  "json_schema": {"name": "call", "schema": schema, "strict": True}},
-                       **options),
-            model.chat(messages, json_schema=schema, **options),
-            model.chat(messages, json_schema=json.dumps(schema), **options),
-            model.chat(messages, grammar=grammar, **options),
+            reply(response_format={"type": "json_object", "schema": schema}),
+            reply(response_format={"type": "json_schema",
+                                   "json_schema": {"name": "call", "schema": schema, "strict": True}}),
+            reply(json_schema=schema),
+            reply(json_schema=json.dumps(schema)),
+            reply(grammar=grammar),
         ]
     assert len(set(replies)) == 1, replies
     validate(replies[0], schema)
@@ -216,8 +221,9 @@ def test_json_object_without_a_schema_is_any_object(model: swiftlet.Model) -> No
 
 def test_response_format_text_is_unconstrained(model: swiftlet.Model) -> None:
     messages = [{"role": "user", "content": "Say hello."}]
-    assert model.chat(messages, response_format={"type": "text"}, temperature=0, max_tokens=12) == \
-        model.chat(messages, temperature=0, max_tokens=12)
+    with model.context(n_ctx=256) as a, model.context(n_ctx=256) as b:  # fresh ones: a reused prompt rounds differently
+        assert a.chat(messages, response_format={"type": "text"}, temperature=0, max_tokens=12) == \
+            b.chat(messages, temperature=0, max_tokens=12)
 
 
 def test_generate_with_json_schema_streams_valid_json(model: swiftlet.Model) -> None:
