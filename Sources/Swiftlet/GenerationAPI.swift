@@ -71,9 +71,7 @@ private func generateParams(_ params: UnsafePointer<swiftlet_generate_params>?) 
     swiftlet_generate_params_init(&defaults)
     let p = try readParams(params, defaults: defaults, "params")
     guard p.max_tokens >= 0 else { throw SwiftletError.invalidArgument("max_tokens must be ≥ 0, not \(p.max_tokens)") }
-    var samplingDefaults = swiftlet_sampler_params()
-    swiftlet_sampler_params_init(&samplingDefaults)
-    let sampling = try readParams(p.sampling, defaults: samplingDefaults, "params->sampling")
+    let sampling = try samplerParams(p.sampling, "params->sampling")
     let settings = samplerSettings(sampling)
     return GenerateSettings(maxTokens: Int(p.max_tokens), tokenizeFlags: p.tokenize_flags,
                             sampler: try Sampler(settings: settings), samplerSettings: settings)

@@ -96,6 +96,6 @@ public func swiftlet_sampler_sample_seq(_ sampler: OpaquePointer?, _ context: Op
         guard let logits = c.logits(of: Int(seq_id)) else {
             throw SwiftletError.invalidArgument("sequence \(seq_id) has no logits: evaluate a token in it first")
         }
-        out.pointee = s.sample(logits: logits, recentTokens: c.tokens(of: Int(seq_id))[...])
+        out.pointee = try s.sample(logits: logits, recentTokens: c.tokens(of: Int(seq_id))[...], tokenizer: c.model.tokenizer)
     }
 }

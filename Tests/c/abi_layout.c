@@ -70,6 +70,7 @@ int main(void) {
     FIELD(swiftlet_sampler_params, repeat_last_n)
     FIELD(swiftlet_sampler_params, reserved)
     FIELD(swiftlet_sampler_params, seed)
+    FIELD(swiftlet_sampler_params, grammar)
 
     STRUCT(swiftlet_generate_params)
     FIELD(swiftlet_generate_params, struct_size)

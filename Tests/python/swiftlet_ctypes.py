@@ -167,7 +167,7 @@ def new_context_params(**fields) -> ContextParams:
 
 def new_sampler_params(**fields) -> SamplerParams:
     p = SamplerParams()
-    load().swiftlet_sampler_params_init(ctypes.byref(p))
+    load().swiftlet_sampler_params_init_sized(ctypes.byref(p), ctypes.sizeof(p))
     for k, v in fields.items():
         setattr(p, k, v)
     return p

@@ -507,6 +507,34 @@ def test_context_params_init_writes_only_the_size_it_is_given(lib):
         assert written_by(lambda p: lib.swiftlet_context_params_init_sized(p, size)) == b"\xab" * 48, size
 
 
+def test_sampler_params_init_writes_only_the_size_it_is_given(lib):
+    """swiftlet_sampler_params grew a grammar pointer in 0.5.0, as the
+    context params did in 0.4.0: the unsized init (what callers compiled
+    against 0.4 call) writes the 40 bytes of the old struct and nothing
+    after; the sized init writes what it is told, grammar NULL included."""
+    full = ctypes.sizeof(sw.SamplerParams)
+    assert full == 48
+    # the fields after struct_size: temperature, top_k, top_p, min_p, penalty, last_n, reserved, seed, grammar
+    defaults = struct.pack("<fifffiIQQ", 0.8, 40, 0.95, 0.05, 1.0, 64, 0, 0, 0)
+
+    def written_by(call):
+        buffer = (ctypes.c_uint8 * 64)(*([0xAB] * 64))
+        call(ctypes.cast(buffer, ctypes.POINTER(sw.SamplerParams)))
+        return bytes(buffer)
+
+    old = written_by(lib.swiftlet_sampler_params_init)
+    assert old[40:] == b"\xab" * 24, "the unsized init wrote past the 0.4 struct"
+    assert struct.unpack_from("<I", old)[0] == 40 and old[4:40] == defaults[:36]
+    for size in (40, 44, 48, 56):
+        data = written_by(lambda p: lib.swiftlet_sampler_params_init_sized(p, size))
+        size_written = min(size, full)
+        assert data[size_written:] == b"\xab" * (64 - size_written), size
+        assert struct.unpack_from("<I", data)[0] == size_written, size
+        assert data[4:size_written] == defaults[:size_written - 4], size
+    for size in (0, 8, 39):
+        assert written_by(lambda p: lib.swiftlet_sampler_params_init_sized(p, size)) == b"\xab" * 64, size
+
+
 def test_rewind_rules(lib, model, make_context):
     ctx = make_context(model, n_ctx=32)
     sw.eval_tokens(ctx, list(range(8)))

@@ -458,8 +458,9 @@ def test_generate_same_seed_same_text(lib, tiny_model, make_context):
 
 def test_sampler_defaults_are_the_documented_ones(lib):
     p = sw.SamplerParams()
-    lib.swiftlet_sampler_params_init(byref(p))
+    lib.swiftlet_sampler_params_init_sized(byref(p), ctypes.sizeof(p))
     assert p.struct_size == ctypes.sizeof(sw.SamplerParams)
+    assert not p.grammar
     assert (p.temperature, p.top_k, p.top_p, p.min_p, p.repeat_penalty, p.repeat_last_n, p.seed) == \
         (pytest.approx(0.8), 40, pytest.approx(0.95), pytest.approx(0.05), 1.0, 64, 0)
     out = sw.SamplerP()

@@ -58,7 +58,8 @@ public func generateBatch(in context: InferenceContext, prompts: [[Int32]], maxT
                 stop(s, .maxTokens)
                 continue
             }
-            let token = samplers[s].sample(logits: logits, recentTokens: context.sequences[s].tokens[...])
+            let token = try samplers[s].sample(logits: logits, recentTokens: context.sequences[s].tokens[...],
+                                                tokenizer: tokenizer)
             if tokenizer.isEndOfGeneration(token) {
                 stop(s, .endOfGeneration)
                 continue

@@ -48,7 +48,7 @@ public func generate(in context: InferenceContext, prompt: [Int32], maxTokens: I
 
     while outcome.generatedTokenCount < maxTokens {
         guard let logits = context.logits else { break }
-        let token = sampler.sample(logits: logits, recentTokens: context.tokens[...])
+        let token = try sampler.sample(logits: logits, recentTokens: context.tokens[...], tokenizer: tokenizer)
         if tokenizer.isEndOfGeneration(token) { return stop(.endOfGeneration) }
         if !context.hasRoomForOneMore() {
             return stop(.contextFull, SwiftletError(.contextFull, "the context is full (\(context.capacity) tokens)"))

@@ -9,6 +9,8 @@ public struct SamplerSettings: Sendable, Equatable {
     public var repeatPenalty: Float = 1.0
     public var repeatLastN: Int = 64
     public var seed: UInt64 = 0
+    /// Only tokens that continue this grammar are sampled (nil: any token).
+    public var grammar: Grammar?
 
     public init() {}
 
@@ -27,21 +29,51 @@ public struct SamplerSettings: Sendable, Equatable {
 
 /// Picks tokens from logits: repetition penalty, then greedy (temperature 0)
 /// or temperature → top-k → top-p → min-p → a draw from the seeded generator.
+///
+/// With a grammar, the pick is checked first and kept if the grammar allows
+/// it; only otherwise is the vocabulary masked to the allowed tokens and the
+/// chain run again on those. For greedy sampling and temperature alone this
+/// is exactly sampling from the masked logits (a rejected draw is redrawn
+/// from the rest, in proportion); with top-k/top-p/min-p the truncation
+/// sees the unmasked logits first, as in llama.cpp's common sampler.
 public final class Sampler: @unchecked Sendable {
     public let settings: SamplerSettings
     private var random: RandomGenerator
     private var candidates: [(id: Int32, logit: Float)] = []
+    private let constraint: GrammarConstraint?
 
     public init(settings: SamplerSettings) throws {
         try settings.validate()
         self.settings = settings
         random = RandomGenerator(seed: settings.seed)
+        constraint = settings.grammar.map(GrammarConstraint.init)
     }
 
-    public func sample(logits: UnsafeBufferPointer<Float>, recentTokens: ArraySlice<Int32>) -> Int32 {
+    /// Picks the next token of `tokenizer`'s vocabulary; with a grammar, also
+    /// moves the grammar past it.
+    public func sample(logits: UnsafeBufferPointer<Float>, recentTokens: ArraySlice<Int32>,
+                       tokenizer: Tokenizer) throws(SwiftletError) -> Int32 {
+        guard let constraint else { return choose(logits, recentTokens, allowed: nil) }
+        try constraint.use(tokenizer)
+        var token = choose(logits, recentTokens, allowed: nil)
+        if try !constraint.allows(token) {
+            token = choose(logits, recentTokens, allowed: try constraint.allowedTokens())
+        }
+        try constraint.accept(token)
+        return token
+    }
+
+    /// Starts the grammar over (nothing to do without one).
+    public func resetGrammar() {
+        constraint?.reset()
+    }
+
+    private func choose(_ logits: UnsafeBufferPointer<Float>, _ recentTokens: ArraySlice<Int32>,
+                        allowed: TokenMask?) -> Int32 {
         candidates.removeAll(keepingCapacity: true)
         for (id, logit) in logits.enumerated() { candidates.append((Int32(id), logit)) }
         applyRepetitionPenalty(recentTokens.suffix(settings.repeatLastN))
+        if let allowed { candidates.removeAll { !allowed.contains($0.id) } }
         if settings.temperature == 0 { return greedy() }
         for i in candidates.indices { candidates[i].logit /= settings.temperature }
         candidates.sort { $0.logit > $1.logit }
@@ -53,11 +85,12 @@ public final class Sampler: @unchecked Sendable {
     }
 
     /// Positive logits are divided by the penalty, negative ones multiplied
-    /// (llama.cpp's rule), once per distinct recent token.
+    /// (llama.cpp's rule), once per distinct recent token. Runs while the
+    /// candidates are all there, in id order.
     private func applyRepetitionPenalty(_ recent: ArraySlice<Int32>) {
         guard settings.repeatPenalty != 1, !recent.isEmpty else { return }
         for token in Set(recent) where token >= 0 && Int(token) < candidates.count {
-            let i = Int(token)  // candidates are still in id order here
+            let i = Int(token)
             let logit = candidates[i].logit
             candidates[i].logit = logit > 0 ? logit / settings.repeatPenalty : logit * settings.repeatPenalty
         }
@@ -110,4 +143,9 @@ public final class Sampler: @unchecked Sendable {
         }
         return candidates[probabilities.count - 1].id
     }
+}
+
+/// Grammars compare by identity: settings are equal when they share one.
+extension Grammar: Equatable {
+    public static func == (a: Grammar, b: Grammar) -> Bool { a === b }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The tokenizer of a GGUF file (`tokenizer.ggml.*`): GPT-2-style byte-level
 /// BPE (`model` "gpt2"), SentencePiece (`model` "llama") or BERT's WordPiece
 /// (`model` "bert", or a Hugging Face tokenizer.json: see
@@ -38,6 +40,8 @@ public final class Tokenizer: Sendable {
         return false
     }
     let specialTokens: SpecialTokenMatcher
+    /// `tokenTrie` (for grammars), once built.
+    let tokenTrieCache = Mutex<TokenTrie?>(nil)
     let types: [TokenType]
     /// Raw bytes of every token (byte-level mapping undone; control and
     /// user-defined tokens as their literal text); token `i` is
