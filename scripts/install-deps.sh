@@ -22,8 +22,10 @@ fi
 
 "$here/build-jemalloc.sh"
 
-python_packages=(numpy gguf pytest tokenizers)
-if ! python3 -c "import numpy, gguf, pytest, tokenizers" >/dev/null 2>&1; then
+# jsonschema (with rfc3339-validator for its time and date-time checks): the
+# judge of the JSON Schema grammars (Tests/python/test_json_schema_grammar.py).
+python_packages=(numpy gguf pytest tokenizers jsonschema rfc3339-validator)
+if ! python3 -c "import numpy, gguf, pytest, tokenizers, jsonschema, rfc3339_validator" >/dev/null 2>&1; then
     echo "installing from PyPI: ${python_packages[*]}"
     python3 -m pip install -q "${python_packages[@]}"
 fi

@@ -492,6 +492,11 @@ private struct JSONSchemaConverter {
         var maximum = try Self.count(schema, "maxItems", at: place)
         if item == nil { maximum = 0 }
         if let maximum, maximum < minimum { return nil }
+        let largest = max(minimum, maximum ?? 0)
+        guard largest <= JSONSchemaGrammar.maximumRepetitionCount else {
+            let keyword = largest == minimum ? "minItems" : "maxItems"
+            throw .invalidArgument("\(place): keyword \"\(keyword)\": \(largest) items are more than the \(JSONSchemaGrammar.maximumRepetitionCount) a grammar may hold")
+        }
         guard let item, maximum != 0 else { return try rules.add(name, "\"[\" \(space) \"]\"") }
         let next = try rules.add("\(name)-next", "\",\" \(space) \(item) \(space)")
         let rest = try rules.repetition(next, min: max(minimum - 1, 0), max: maximum.map { $0 - 1 },

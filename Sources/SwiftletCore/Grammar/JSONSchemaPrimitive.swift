@@ -9,8 +9,9 @@
 /// or item, never twice in a row (that would make parses ambiguous), and not
 /// before or after the whole document: generation ends right at its last `}`.
 ///
-/// Numbers are bounded as llama.cpp bounds them (16 integral and 16
-/// fractional digits, 3 exponent digits) for the same reason. Strings hold
+/// Numbers are bounded for the same reason: 16 integral digits (llama.cpp's
+/// bound), 20 fractional ones (the most a shortest round-trip double has
+/// without an exponent: 0.00012345678901234567) and 3 exponent digits. Strings hold
 /// any character except `"`, `\` and controls, or an escape; a \u escape of
 /// a UTF-16 surrogate must be one of a high-low pair, so every string the
 /// grammar accepts decodes to valid Unicode and a pair counts as one
@@ -74,7 +75,7 @@ enum JSONSchemaPrimitive: CaseIterable, Hashable {
             // Four hex digits outside D800-DFFF.
             return "[0-9a-cA-CeEfF] hex hex hex | [dD] [0-7] hex hex"
         case .number:
-            return #"integer ("." [0-9]{1,16})? ([eE] [\x2B\x2D]? [0-9]{1,3})?"#
+            return #"integer ("." [0-9]{1,20})? ([eE] [\x2B\x2D]? [0-9]{1,3})?"#
         case .integer:
             return #""-"? ("0" | [1-9] [0-9]{0,15})"#
         case .boolean:
