@@ -26,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import datetime
 import json
+import threading
 import uuid
 from ctypes import byref, c_int32
 
@@ -198,12 +199,14 @@ CASES = {
                     "escapes": {"type": "string", "pattern": "^a\\.b\\\\c/d\"e\\t$"},
                     "shorthands": {"type": "string", "pattern": "^\\w{1,8}\\s\\d{2}\\W?\\S{0,5}$"},
                     "dot": {"type": "string", "pattern": "^x.{0,3}y$"},
-                    "lazy": {"type": "string", "pattern": "^(?:ab)+?c??$"}},
+                    "lazy": {"type": "string", "pattern": "^(?:ab)+?c??$"},
+                    "nonspace": {"type": "string", "pattern": "^\\S{1,4}[\\s\\S]?$"}},
                 "required": ["phone", "code", "word", "field", "escapes", "shorthands", "dot", "lazy"]},
         valid=[{"phone": "+1-555-1234", "code": "AB", "word": "foobarba", "field": "é x", "escapes": "a.b\\c/d\"e\t",
                 "shorthands": "abc_1 42!zz", "dot": "xy", "lazy": "ab"},
                {"phone": "999-555-0000", "code": "XY-a_1-b", "word": "barbaz", "field": "1234567890",
-                "escapes": "a.b\\c/d\"e\t", "shorthands": "Z\t00", "dot": "x\"é😀y", "lazy": "ababc"}],
+                "escapes": "a.b\\c/d\"e\t", "shorthands": "Z\t00", "dot": "x\"é😀y", "lazy": "ababc",
+                "nonspace": "é😀\"\n"}],
         invalid=[{"phone": "1-555-123", "code": "AB", "word": "foo", "field": "a", "escapes": "a.b\\c/d\"e\t",
                   "shorthands": "a 00", "dot": "xy", "lazy": "ab"},
                  {"phone": "1-555-1234", "code": "ab", "word": "foo", "field": "a", "escapes": "a.b\\c/d\"e\t",
@@ -211,7 +214,9 @@ CASES = {
                  {"phone": "1-555-1234", "code": "AB", "word": "foo", "field": "a,b", "escapes": "a.b\\c/d\"e\t",
                   "shorthands": "a 00", "dot": "xy", "lazy": "ab"},
                  {"phone": "1-555-1234", "code": "AB", "word": "foo", "field": "a", "escapes": "a.b\\c/d\"e\t",
-                  "shorthands": "a 00", "dot": "x1234y", "lazy": "ab"}],
+                  "shorthands": "a 00", "dot": "x1234y", "lazy": "ab"},
+                 {"phone": "1-555-1234", "code": "AB", "word": "foo", "field": "a", "escapes": "a.b\\c/d\"e\t",
+                  "shorthands": "a 00", "dot": "xy", "lazy": "ab", "nonspace": "a b"}],
     ),
     "formats": dict(
         schema={"type": "object",
@@ -721,3 +726,31 @@ def test_hostile_schemas_return(lib, real_model, grammars, name, schema):
         assert status in (sw.OK, sw.ERROR_OUT_OF_MEMORY), (status, sw.last_error())
         if status == sw.OK:
             assert result.value in (PREFIX, COMPLETE)
+
+
+def test_deepest_schemas_on_a_small_stack(lib):
+    """The converter recurses once per nesting level of the schema (at most
+    the JSON parser's 128): the deepest schemas convert and match on a
+    thread with a 256 KiB stack, as a host's worker thread may have."""
+    deepest = {"type": "integer"}
+    for _ in range(126):
+        deepest = {"type": "array", "items": deepest}
+    document = "[" * 126 + "1" + "]" * 126
+    results = []
+
+    def convert():
+        for schema, text in ((deepest, document), (nested(63), None)):
+            out = ctypes.c_void_p()
+            status = lib.swiftlet_grammar_from_json_schema(None, json.dumps(schema).encode(), byref(out))
+            result = match(lib, out.value, text) if status == sw.OK and text else None
+            results.append((status, result))
+            lib.swiftlet_grammar_free(out.value)
+
+    previous = threading.stack_size(256 * 1024)
+    try:
+        thread = threading.Thread(target=convert)
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(previous)
+    assert results == [(sw.OK, COMPLETE), (sw.OK, None)]

@@ -13,6 +13,11 @@ struct JSONSchemaCharacterSet: Equatable {
     static let wordCharacters = JSONSchemaCharacterSet(ranges: [0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A])
     /// The ASCII white space every regex engine agrees on: \t \n \v \f \r and space.
     static let whiteSpace = JSONSchemaCharacterSet(ranges: [0x09...0x0D, 0x20...0x20])
+    /// Everything \s matches in ECMA 262 or in Python's `re`: what \S must leave out.
+    static let anyWhiteSpace = JSONSchemaCharacterSet(ranges: [
+        0x09...0x0D, 0x1C...0x20, 0x85...0x85, 0xA0...0xA0, 0x1680...0x1680, 0x2000...0x200A,
+        0x2028...0x2029, 0x202F...0x202F, 0x205F...0x205F, 0x3000...0x3000, 0xFEFF...0xFEFF,
+    ])
 
     init(ranges: [ClosedRange<UInt32>]) {
         self.ranges = []

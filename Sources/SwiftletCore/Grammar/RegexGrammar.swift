@@ -14,11 +14,12 @@
 /// Patterns are written for ECMA 262 but checked by validators in other
 /// engines (Python's `re` in the `jsonschema` package), which agree on
 /// ASCII but not beyond it: for Python, \d also matches other scripts'
-/// digits and \W does not match "é". So every class that means "not
-/// something" through a shorthand (\D \W \S, and a negated class holding
-/// \d \w \s) stands here for printable ASCII characters only, and \d \w \s
-/// for their ASCII members: the strings generated then match in every engine.
-/// `.` is any character but the line terminators.
+/// digits and \W does not match "é". So \d \w \s stand for their ASCII
+/// members, and every class that means "not a digit or word character"
+/// (\D \W, and a negated class holding \d \w) for printable ASCII
+/// characters only; \S (and [^\s...]) leaves out what either engine counts
+/// as white space. The strings generated then match in every engine. `.` is
+/// any character but the line terminators.
 struct RegexGrammar {
     /// Deepest nesting of groups.
     static let maximumGroupDepth = 32
@@ -206,7 +207,7 @@ struct RegexGrammar {
         case "w": return .shorthand(.wordCharacters)
         case "W": return .shorthand(ascii.subtracting(.wordCharacters))
         case "s": return .shorthand(.whiteSpace)
-        case "S": return .shorthand(ascii.subtracting(.whiteSpace))
+        case "S": return .shorthand(JSONSchemaCharacterSet.all.subtracting(.anyWhiteSpace))
         case "n": return .character(0x0A)
         case "t": return .character(0x09)
         case "r": return .character(0x0D)
@@ -252,14 +253,20 @@ struct RegexGrammar {
     private mutating func parseClass(end: Int) throws(SwiftletError) -> JSONSchemaCharacterSet {
         let negated = take("^")
         var set = JSONSchemaCharacterSet.empty
-        var holdsShorthand = false
+        // What a negated class leaves out: its members, all white space for
+        // \s, and everything beyond ASCII once it holds another shorthand.
+        var excluded = JSONSchemaCharacterSet.empty
+        var asciiOnly = false
         while true {
             guard position < end, let character = peek else { throw failure("missing ]") }
             if character == code("]") { position += 1; break }
             let low = try parseClassAtom(end: end)
             guard case .character(let first) = low else {
-                if case .shorthand(let shorthand) = low { set = set.union(shorthand) }
-                holdsShorthand = true
+                if case .shorthand(let shorthand) = low {
+                    set = set.union(shorthand)
+                    excluded = excluded.union(shorthand == .whiteSpace ? .anyWhiteSpace : shorthand)
+                    asciiOnly = asciiOnly || shorthand != .whiteSpace
+                }
                 continue
             }
             if peek(is: "-"), position + 1 < end, scalars[position + 1] != code("]") {
@@ -274,7 +281,8 @@ struct RegexGrammar {
             }
         }
         guard negated else { return set }
-        return (holdsShorthand ? JSONSchemaCharacterSet.printableASCII : JSONSchemaCharacterSet.all).subtracting(set)
+        let universe = asciiOnly ? JSONSchemaCharacterSet.printableASCII : JSONSchemaCharacterSet.all
+        return universe.subtracting(set.union(excluded))
     }
 
     private mutating func parseClassAtom(end: Int) throws(SwiftletError) -> Escape {
@@ -335,7 +343,9 @@ private struct RegexRenderer {
             guard let element = JSONStringContent.element(for: set) else {
                 throw .invalidArgument("\(place): keyword \"pattern\": a class that matches no character")
             }
-            return Rendered(text: element, isSingleElement: !element.hasPrefix("("))
+            guard element.hasPrefix("(") else { return Rendered(text: element, isSingleElement: true) }
+            // With its escapes, a class is long: one rule, shared by its every use.
+            return Rendered(text: try rules.add("\(name)-char", element), isSingleElement: true)
         case .sequence(let items):
             var elements: [String] = []
             var literalRun = ""
