@@ -529,7 +529,7 @@ private struct JSONSchemaConverter {
         case let value?: additional = try rule(for: value, at: place + "/additionalProperties", name: "\(name)-additional")
         }
 
-        // The members in order: (key, rule of the "key": value pair, required).
+        // The members in the schema's order: the rule of each `"key": value` pair, and whether it is required.
         var members: [(pair: String, required: Bool)] = []
         var namedKeys: [String] = []
         func child(_ key: String) -> String { name == "schema" ? key : "\(name)-\(key)" }
@@ -579,7 +579,7 @@ private struct JSONSchemaConverter {
                 beforeAny = beforeAny.isEmpty ? "(\(rest))?" : "(\(rest) | \(beforeAny))"
             }
             // Both are used twice by the member before: long ones become rules, so the text stays linear.
-            if afterSome.utf8.count > 48 { afterSome = try rules.add("\(name)-after-\(index)", afterSome) }
+            if index > 0 && afterSome.utf8.count > 48 { afterSome = try rules.add("\(name)-after-\(index)", afterSome) }
             if beforeAny.utf8.count > 48 { beforeAny = try rules.add("\(name)-from-\(index)", beforeAny) }
         }
         return try rules.add(name, beforeAny.isEmpty ? "\"{\" \(space) \"}\"" : "\"{\" \(space) \(beforeAny) \"}\"")
