@@ -232,7 +232,9 @@ def test_chat_response_format_and_grammar(llm: Llama) -> None:
                                          max_tokens=200)
         jsonschema.validate(json.loads(out["choices"][0]["message"]["content"]), schema)
         assert out["choices"][0]["finish_reason"] == "stop"
-    any_object = llm.create_chat_completion(messages, response_format={"type": "json_object"}, max_tokens=200)
+    any_object = llm.create_chat_completion(
+        [{"role": "user", "content": "Reply with a JSON object with two keys: name (a cat's name) and age (a number)."}],
+        response_format={"type": "json_object"}, max_tokens=200)
     assert isinstance(json.loads(any_object["choices"][0]["message"]["content"]), dict)
     chunks = list(llm.create_chat_completion(messages, grammar=YES_NO, stream=True, max_tokens=16))
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) in ("yes", "no")

@@ -164,7 +164,7 @@ def test_grammars_agree(both: tuple[Any, Llama]) -> None:
     assert shape(a) == shape(b)
     assert a["choices"][0]["text"] in ("yes", "no") and b["choices"][0]["text"] in ("yes", "no")
     assert a["choices"][0]["finish_reason"] == b["choices"][0]["finish_reason"] == "stop"
-    messages = [{"role": "user", "content": "Give the name and age of a cat as a small JSON object."}]
+    messages = [{"role": "user", "content": "Reply with a JSON object with two keys: name (a cat's name) and age (a number)."}]
     a = theirs.create_chat_completion(messages, response_format={"type": "json_object"}, max_tokens=200)
     b = ours.create_chat_completion(messages, response_format={"type": "json_object"}, max_tokens=200)
     assert shape(a) == shape(b)
