@@ -49,7 +49,8 @@ Embeddings: ``Llama(model_path, embedding=True)`` (a GGUF file or a Hugging
 Face folder such as all-MiniLM-L6-v2's), then :meth:`Llama.embed` and
 :meth:`Llama.create_embedding`, with llama-cpp-python's shapes: one vector
 (a list of floats) per text, pooled as the model says (mean for
-all-MiniLM-L6-v2, the last token for a decoder), not normalized unless asked.
+all-MiniLM-L6-v2, the last token for a decoder) or as ``pooling_type`` asks
+(mean, cls, last), not normalized unless asked.
 
 Not covered: every argument of llama-cpp-python's that would change what it
 computes, and that Swiftlet cannot do, raises ``NotImplementedError`` naming
