@@ -2,7 +2,7 @@
 # missing (apt, the private jemalloc, PyPI test packages, the model) first.
 #
 # Outputs land in build/: lib/libswiftlet.so, bin/swiftlet (the CLI),
-# bin/generate, bin/chat, bin/dlopen_host (the C examples),
+# bin/generate, bin/chat, bin/json_reply, bin/dlopen_host (the C examples),
 # bin/swiftlet-kernel-bench (each kernel timed alone), and test-bin/
 # (drivers the Python tests use to reach engine pieces the C API does not).
 
@@ -61,6 +61,7 @@ build: deps $(BUILD)/swiftlet.map
 examples: build
 	$(CC) -std=c99 -Wall -Wextra -O2 -I include bindings/c/examples/generate.c -L $(BUILD)/lib -lswiftlet -Wl,-rpath,'$$ORIGIN/../lib' -o $(BUILD)/bin/generate
 	$(CC) -std=c99 -Wall -Wextra -O2 -I include bindings/c/examples/chat.c -L $(BUILD)/lib -lswiftlet -Wl,-rpath,'$$ORIGIN/../lib' -o $(BUILD)/bin/chat
+	$(CC) -std=c99 -Wall -Wextra -O2 -I include bindings/c/examples/json_reply.c -L $(BUILD)/lib -lswiftlet -Wl,-rpath,'$$ORIGIN/../lib' -o $(BUILD)/bin/json_reply
 	$(CC) -std=c99 -Wall -Wextra -O2 -I include bindings/c/examples/dlopen_host.c -ldl -o $(BUILD)/bin/dlopen_host
 	@mkdir -p $(BUILD)/test-bin
 	$(CC) -std=c99 -Wall -Wextra -Werror -O1 -g -I include Tests/c/misuse.c -L $(BUILD)/lib -lswiftlet -lpthread -Wl,-rpath,'$$ORIGIN/../lib' -o $(BUILD)/test-bin/misuse

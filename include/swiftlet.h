@@ -716,9 +716,15 @@ typedef struct swiftlet_generate_result {
 ** end-of-generation token itself is neither delivered nor evaluated. An
 ** empty prompt continues from the context's current logits (INVALID_ARGUMENT
 ** if it has none). `params` may be NULL for defaults; `result` may be NULL.
+** With params->sampling->grammar, every token continues the grammar and
+** end-of-generation comes only where the text is complete (a grammar whose
+** text is complete with nothing more allowed ends there); max_tokens can
+** still cut the text short. Each call starts the grammar afresh.
 ** Returns OK for the first three stop reasons; CANCELLED or CONTEXT_FULL
 ** otherwise (result is still filled). Other errors as swiftlet_context_eval,
-** and INVALID_ARGUMENT for params (or params->sampling) with a bad struct_size. */
+** INVALID_ARGUMENT for params (or params->sampling) with a bad struct_size,
+** and the grammar's errors (see swiftlet_sampler_sample), which stop the
+** generation where they happen: the tokens delivered so far stay evaluated. */
 SWIFTLET_API swiftlet_status swiftlet_generate(swiftlet_context *context, const char *prompt,
                                   const swiftlet_generate_params *params,
                                   swiftlet_token_callback callback, void *user_data,
@@ -733,7 +739,8 @@ typedef int32_t (*swiftlet_batch_token_callback)(int32_t seq_id, const char *pie
 ** the context is reset, prompt i is evaluated in sequence i (all prompts in
 ** one decode), then each step evaluates the next token of every sequence
 ** still going in one pass. Each sequence samples with its own sampler made
-** from params->sampling (the same seed for all), so each continuation is
+** from params->sampling (the same seed for all; with a grammar, each follows
+** it on its own), so each continuation is
 ** what swiftlet_generate gives for that prompt alone (up to near ties).
 ** `results` may be NULL, else n_prompts elements whose struct_size
 ** (each the same: it is the array's stride) the caller sets; each is filled

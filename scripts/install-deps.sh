@@ -22,8 +22,8 @@ fi
 
 "$here/build-jemalloc.sh"
 
-python_packages=(numpy gguf pytest tokenizers)
-if ! python3 -c "import numpy, gguf, pytest, tokenizers" >/dev/null 2>&1; then
+python_packages=(numpy gguf pytest tokenizers jsonschema)
+if ! python3 -c "import numpy, gguf, pytest, tokenizers, jsonschema" >/dev/null 2>&1; then
     echo "installing from PyPI: ${python_packages[*]}"
     python3 -m pip install -q "${python_packages[@]}"
 fi

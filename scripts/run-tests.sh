@@ -30,6 +30,13 @@ chat_example_runs() {
     echo "$out" | sed 's/^/     | /'
     [ "$(grep -c . <<<"$out")" -ge 2 ]
 }
+json_reply_example_runs() {  # its reply must validate against the schema (Python's json + jsonschema)
+    local out
+    out=$(build/bin/json_reply "$SWIFTLET_MODEL_Q4_1" Tests/c/capital_schema.json "What is the capital of France?" 2>/dev/null)
+    echo "$out" | sed 's/^/     | /'
+    python3 -c 'import json, sys, jsonschema; jsonschema.validate(json.loads(sys.argv[1]), json.load(open(sys.argv[2])))' \
+        "$out" Tests/c/capital_schema.json
+}
 dlopen_host_runs() {
     build/bin/dlopen_host "$PWD/$lib" "$SWIFTLET_MODEL_Q4_1" "The sky is" | sed 's/^/     | /'
     [ "${PIPESTATUS[0]}" -eq 0 ]
@@ -49,6 +56,7 @@ check "exported symbols are exactly the header's functions" exports_match_header
 check "ldd shows no Swift runtime, Foundation or jemalloc" no_swift_runtime_dependency
 check "bindings/c/examples/generate.c continues a prompt" generate_example_runs
 check "bindings/c/examples/chat.c holds a two-turn chat" chat_example_runs
+check "bindings/c/examples/json_reply.c answers in JSON its schema validates" json_reply_example_runs
 check "bindings/c/examples/dlopen_host.c loads the library at run time" dlopen_host_runs
 check "the kernel micro-benchmark runs" kernel_bench_runs
 csharp_binding_tests() {  # bindings/csharp/tests under Mono: layout, C-equal text, cancel, errors, lifetimes

@@ -40,6 +40,7 @@ public final class Sampler: @unchecked Sendable {
     public let settings: SamplerSettings
     private var random: RandomGenerator
     private var candidates: [(id: Int32, logit: Float)] = []
+    private var scratch: [Float] = []
     private let constraint: GrammarConstraint?
 
     public init(settings: SamplerSettings) throws {
@@ -76,8 +77,8 @@ public final class Sampler: @unchecked Sendable {
         if let allowed { candidates.removeAll { !allowed.contains($0.id) } }
         if settings.temperature == 0 { return greedy() }
         for i in candidates.indices { candidates[i].logit /= settings.temperature }
+        if settings.topK > 0 && settings.topK < candidates.count { keepTopK(settings.topK) }
         candidates.sort { $0.logit > $1.logit }
-        if settings.topK > 0 && settings.topK < candidates.count { candidates.removeSubrange(settings.topK...) }
         var probabilities = softmaxOfCandidates()
         keepNucleus(&probabilities)
         keepAboveMinimum(&probabilities)
@@ -94,6 +95,50 @@ public final class Sampler: @unchecked Sendable {
             let logit = candidates[i].logit
             candidates[i].logit = logit > 0 ? logit / settings.repeatPenalty : logit * settings.repeatPenalty
         }
+    }
+
+    /// Keeps the `k` highest logits, lowest ids first among equals (what a
+    /// stable sort of the whole vocabulary, cut at k, keeps) without sorting
+    /// the vocabulary: the k-th highest value is selected in linear time.
+    private func keepTopK(_ k: Int) {
+        scratch.removeAll(keepingCapacity: true)
+        for candidate in candidates { scratch.append(candidate.logit) }
+        let threshold = scratch.withUnsafeMutableBufferPointer { Self.select($0, rank: k - 1) }
+        var above = 0
+        for candidate in candidates where candidate.logit > threshold { above += 1 }
+        var ties = k - above
+        candidates.removeAll { candidate in
+            if candidate.logit > threshold { return false }
+            if candidate.logit == threshold && ties > 0 { ties -= 1; return false }
+            return true
+        }
+    }
+
+    /// The value at `rank` (0 = the largest) of `values`, which it reorders:
+    /// quickselect with a median-of-three pivot and a three-way partition,
+    /// so equal values (all-zero logits, say) cost one pass, not n.
+    private static func select(_ values: UnsafeMutableBufferPointer<Float>, rank: Int) -> Float {
+        var low = 0, high = values.count - 1
+        while low < high {
+            let a = values[low], b = values[low + (high - low) / 2], c = values[high]
+            let pivot = max(min(a, b), min(max(a, b), c))
+            // [low, above) > pivot, [above, below] == pivot, (below, high] < pivot
+            var above = low, i = low, below = high
+            while i <= below {
+                if values[i] > pivot {
+                    values.swapAt(above, i)
+                    above += 1
+                    i += 1
+                } else if values[i] < pivot {
+                    values.swapAt(i, below)
+                    below -= 1
+                } else {
+                    i += 1
+                }
+            }
+            if rank < above { high = above - 1 } else if rank > below { low = below + 1 } else { return pivot }
+        }
+        return values[low]
     }
 
     /// The highest logit; the lowest id wins a tie, so the choice is deterministic.

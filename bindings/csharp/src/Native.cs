@@ -91,6 +91,8 @@ namespace Swiftlet.Interop
         public int repeat_last_n;
         public uint reserved;
         public ulong seed;
+        // Since 0.5.0 (fill with swiftlet_sampler_params_init_sized, Marshal.SizeOf this struct):
+        public IntPtr grammar;             // const swiftlet_grammar *, or zero for none
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -199,7 +201,15 @@ namespace Swiftlet.Interop
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_seq_copy(SafeContextHandle context, int src, int dst, int n_tokens);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_seq_keep(SafeContextHandle context, int seq_id);
 
-        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_sampler_params_init(out swiftlet_sampler_params parameters);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_sampler_params_init_sized(out swiftlet_sampler_params parameters, UIntPtr struct_size);
+
+        /// <summary>swiftlet_sampler_params_init_sized's defaults for this struct's size.</summary>
+        public static swiftlet_sampler_params DefaultSamplerParams()
+        {
+            swiftlet_sampler_params p;
+            swiftlet_sampler_params_init_sized(out p, new UIntPtr((uint)Marshal.SizeOf(typeof(swiftlet_sampler_params))));
+            return p;
+        }
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_sampler_create(ref swiftlet_sampler_params parameters, out IntPtr sampler);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_sampler_free(IntPtr sampler);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_sampler_sample(SafeSamplerHandle sampler, SafeContextHandle context, out int token);

@@ -32,8 +32,7 @@ namespace Swiftlet
         {
             swiftlet_generate_params generate;
             Native.swiftlet_generate_params_init(out generate);
-            swiftlet_sampler_params sampling;
-            Native.swiftlet_sampler_params_init(out sampling);
+            swiftlet_sampler_params sampling = Native.DefaultSamplerParams();
             MaxTokens = generate.max_tokens;
             TokenizeFlags = generate.tokenize_flags;
             Temperature = sampling.temperature;
@@ -53,8 +52,7 @@ namespace Swiftlet
 
         internal swiftlet_sampler_params SamplerParams()
         {
-            swiftlet_sampler_params p;
-            Native.swiftlet_sampler_params_init(out p);
+            swiftlet_sampler_params p = Native.DefaultSamplerParams();
             p.temperature = Temperature;
             p.top_k = TopK;
             p.top_p = TopP;

@@ -371,12 +371,14 @@ static class BindingTests
 
     static void Sequences()
     {
-        // Passes under 32 tokens both ways: the same row kernels, so the same
-        // logits bit for bit, and the same greedy choices.
+        // Passes under 8 tokens both ways: the same row kernels on every kernel
+        // set, so the same logits bit for bit, and the same greedy choices.
+        // (From 8 tokens on, AVX-512 VNNI machines take the packed kernel,
+        // whose sums round in another order: near ties may then differ.)
         const int steps = 6;
         using (var model = new SwiftletModel(modelPath))
         {
-            var prompts = new[] { model.Tokenize("The capital of France is"), model.Tokenize("Once upon a time") };
+            var prompts = new[] { model.Tokenize("The capital of France"), model.Tokenize("Once upon a") };
             var alone = new[] { new List<int>(), new List<int>() };
             for (var s = 0; s < 2; s++)
                 using (var context = model.CreateContext(new ContextOptions { ContextSize = 64, Threads = 1 }))
