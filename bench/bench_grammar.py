@@ -3,7 +3,7 @@
 the same JSON schema, GBNF text, prompt tokens, model and threads.
 
     python bench/bench_grammar.py [--model SmolLM2-135M-Instruct.Q4_1.gguf] [--threads 2]
-                                  [--runs 3] [--passes 3] [--max-tokens 192]
+                                  [--runs 3] [--passes 3] [--max-tokens 256]
                                   [--temperatures 0 0.8] [--seed 42] [--schema FILE.json]
                                   [--llama-python PY] [--lib build/lib/libswiftlet.so]
 
@@ -103,6 +103,22 @@ VARIANT_LABELS = {"llama-gbnf": "llama-cpp-python GBNF", "swiftlet-schema": "Swi
 # ------------------------------------------------------------------ workers
 
 
+def rate(stamps: list[float], n: int | None = None):
+    """Tokens/s over the first n tokens (all by default) from their callback
+    times: tokens after the first / time from the first to the n-th."""
+    n = len(stamps) if n is None else min(n, len(stamps))
+    return (n - 1) / (stamps[n - 1] - stamps[0]) if n > 1 and stamps[n - 1] > stamps[0] else None
+
+
+def matched(constrained: list[dict], unconstrained: list[dict]):
+    """The unconstrained rate over as many tokens as the constrained passes
+    made (their median), so both cover the same positions of the context:
+    the median over the unconstrained passes."""
+    n = round(statistics.median(r["tokens"] for r in constrained))
+    values = [v for v in (rate(r["stamps"], n) for r in unconstrained) if v is not None]
+    return statistics.median(values) if values else None
+
+
 def emit(result: dict) -> None:
     print(json.dumps(result))
 
@@ -183,7 +199,7 @@ class Swiftlet:
             raise RuntimeError(f"swiftlet_generate evaluated {result.n_prompt_tokens} prompt tokens, "
                                f"not the {len(self.spec['prompt_tokens'])} of the prompt")
         n = len(collector.tokens)
-        return {"tokens": n, "tps": (n - 1) / (stamps[-1] - stamps[0]) if n > 1 else None,
+        return {"tokens": n, "tps": rate(stamps), "stamps": [t - stamps[0] for t in stamps],
                 "stop_reason": result.stop_reason, "text": b"".join(collector.pieces).decode("utf-8", "replace"),
                 "generated": collector.tokens}
 
@@ -296,7 +312,8 @@ def swiftlet_gen_worker(spec: dict, temperature: float) -> None:
                      "tokens": statistics.median(r["tokens"] for r in results),
                      "passes": results}
     for mode in spec["variants"]:
-        out[mode]["over_unconstrained"] = bench.ratio(out[mode]["tps"], out["none"]["tps"])
+        out[mode]["unconstrained_tps"] = matched(passes[mode], passes["none"])
+        out[mode]["over_unconstrained"] = bench.ratio(out[mode]["tps"], out[mode]["unconstrained_tps"])
     emit({"kind": f"swiftlet-gen@{temperature:g}", "load_ms": s.load_ms, "modes": out, "versions": s.versions()})
 
 
@@ -370,7 +387,7 @@ def llama_worker(spec: dict) -> None:
             tokens.append(token)
             one[0] = token
             decode(one, 1)
-        return {"tokens": len(tokens), "tps": (len(tokens) - 1) / (stamps[-1] - stamps[0]) if len(tokens) > 1 else None}
+        return {"tokens": len(tokens), "tps": rate(stamps), "stamps": [t - stamps[0] for t in stamps]}
 
     def grammar_loop(max_tokens: int) -> dict:
         clock = time.perf_counter_ns
@@ -407,7 +424,7 @@ def llama_worker(spec: dict) -> None:
         steps = len(apply_ns)
         return {
             "steps": steps, "tokens": len(tokens), "ended": steps > len(tokens),
-            "tps": (len(tokens) - 1) / (stamps[-1] - stamps[0]) if len(tokens) > 1 else None,
+            "tps": rate(stamps), "stamps": [t - stamps[0] for t in stamps],
             "mask_ms_per_token": (sum(apply_ns) + sum(accept_ns)) / steps / 1e6,
             "apply_ms_per_token": sum(apply_ns) / steps / 1e6,
             "accept_ms_per_token": sum(accept_ns) / steps / 1e6,
@@ -436,7 +453,8 @@ def llama_worker(spec: dict) -> None:
     emit({"kind": "llama.cpp", "load_ms": load_ms, "same_prompt_tokens": same_tokens,
           "unconstrained": {"tps": statistics.median(r["tps"] for r in loops["none"]),
                             "tokens": statistics.median(r["tokens"] for r in loops["none"]), "passes": loops["none"]},
-          "constrained": {**summary, "over_unconstrained": None, "passes": constrained,
+          "constrained": {**summary, "unconstrained_tps": matched(constrained, loops["none"]),
+                          "passes": constrained,
                           "text": first["text"], "generated": first["generated"]},
           "versions": {"llama_cpp_python": lc.__version__,
                        "llama_cpp_system_info": lc.llama_print_system_info().decode().strip(" |")}})
@@ -611,8 +629,9 @@ def benchmark(args: argparse.Namespace) -> int:
             "grammar_sample_ms_worst": median_of(llama, lambda r: r["constrained"]["grammar_sample_ms_worst"]),
             "masked_steps": "all", "compile_ms": median_of(llama, lambda r: r["constrained"]["compile_ms"]),
             "constrained_tps": median_of(llama, lambda r: r["constrained"]["tps"]),
-            "unconstrained_tps": median_of(llama, lambda r: r["unconstrained"]["tps"]),
-            "speed_ratio": median_of(llama, lambda r: bench.ratio(r["constrained"]["tps"], r["unconstrained"]["tps"])),
+            "unconstrained_tps": median_of(llama, lambda r: r["constrained"]["unconstrained_tps"]),
+            "speed_ratio": median_of(llama, lambda r: bench.ratio(r["constrained"]["tps"],
+                                                                  r["constrained"]["unconstrained_tps"])),
             "tokens": median_of(llama, lambda r: r["constrained"]["tokens"]),
             "valid": valid(("llama.cpp", "llama-gbnf", 0.0)),
         })
@@ -633,7 +652,7 @@ def benchmark(args: argparse.Namespace) -> int:
                                  if m and t == 0 else "-"),
                 "compile_ms": median_of(m, lambda r: r["compile_ms"]),
                 "constrained_tps": median_of(g, lambda r: r[v]["tps"]),
-                "unconstrained_tps": median_of(g, lambda r: r["none"]["tps"]),
+                "unconstrained_tps": median_of(g, lambda r: r[v]["unconstrained_tps"]),
                 "speed_ratio": median_of(g, lambda r: r[v]["over_unconstrained"]),
                 "tokens": median_of(g, lambda r: r[v]["tokens"]),
                 "valid": valid(("swiftlet-gen", v, t), ("swiftlet-mask", v, t)),
@@ -727,9 +746,9 @@ def render(rows, headline, spec, args, agreement, prepared, llama, checked_by) -
         "sample call). masked: steps whose pick the grammar refused, so the mask was computed (greedy only). "
         "compile: the grammar's creation, ms.",
         "tok/s: generated tokens after the first / time from the first to the last token (prompt excluded); "
-        "Swiftlet: swiftlet_generate; llama.cpp: the bench's own greedy loop (ratio: its constrained ÷ its "
-        "unconstrained). Swiftlet's ratio: per run, the median constrained pass ÷ the median unconstrained pass of "
-        "the same process; median over runs.",
+        "Swiftlet: swiftlet_generate; llama.cpp: the bench's own greedy loop. unconstr: the unconstrained passes' "
+        "rate over their first as many tokens as the row's constrained passes made (the same context positions). "
+        "ratio: per run, the median constrained pass ÷ that, both from the same process; the median over runs.",
         f"valid: outputs that parse and validate ({checked_by}) of all; Swiftlet: its swiftlet_generate passes "
         f"and its mask loops.",
     ]
@@ -779,7 +798,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3, help="rotating rounds of every worker (medians)")
     parser.add_argument("--passes", type=int, default=3, help="generations per mode in each worker (median)")
-    parser.add_argument("--max-tokens", type=int, default=192, help="the cap; the JSON ends before it")
+    parser.add_argument("--max-tokens", type=int, default=256, help="the cap; the JSON ends before it")
     parser.add_argument("--temperatures", type=float, nargs="+", default=[0.0, 0.8],
                         help="Swiftlet's temperatures (llama.cpp's loop is greedy)")
     parser.add_argument("--seed", type=int, default=42)
