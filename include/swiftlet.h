@@ -583,9 +583,15 @@ SWIFTLET_API swiftlet_status swiftlet_grammar_create(swiftlet_model *model, cons
 ** #/definitions/... (recursion allowed), minLength, maxLength, pattern
 ** (anchored ^...$ regular expressions), format (date, time, date-time,
 ** uuid), integer minimum and maximum, and the annotations title,
-** description, $schema, $id, $comment, default, examples. Objects keep the
-** schema's property order. Any other keyword is INVALID_ARGUMENT naming it
-** and its place in the schema: nothing is silently ignored. */
+** description, $schema, $id, $comment, default, examples. Any other keyword
+** is INVALID_ARGUMENT naming it and its place in the schema (for example
+** `#/properties/age: keyword "multipleOf" is not supported`): nothing is
+** silently ignored. The grammar accepts only documents the schema validates,
+** and a few valid ones less: properties come in the schema's order, each
+** at most once; without additionalProperties an object with properties
+** takes no others (as llama.cpp does); oneOf is read as anyOf (its branches
+** assumed disjoint); pattern's \d \w are ASCII. `{}` (or true) is any JSON
+** value. Limits: 1 MiB of grammar, repetition counts up to 4096 each. */
 SWIFTLET_API swiftlet_status swiftlet_grammar_from_json_schema(swiftlet_model *model, const char *schema_json,
                                                                swiftlet_grammar **out_grammar);
 

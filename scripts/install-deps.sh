@@ -22,8 +22,11 @@ fi
 
 "$here/build-jemalloc.sh"
 
-python_packages=(numpy gguf pytest tokenizers jsonschema)
-if ! python3 -c "import numpy, gguf, pytest, tokenizers, jsonschema" >/dev/null 2>&1; then
+# jsonschema (with rfc3339-validator for its time and date-time checks): the
+# judge of the JSON Schema grammars (Tests/python/test_json_schema_grammar.py)
+# and of the json_reply example (scripts/run-tests.sh).
+python_packages=(numpy gguf pytest tokenizers jsonschema rfc3339-validator)
+if ! python3 -c "import numpy, gguf, pytest, tokenizers, jsonschema, rfc3339_validator" >/dev/null 2>&1; then
     echo "installing from PyPI: ${python_packages[*]}"
     python3 -m pip install -q "${python_packages[@]}"
 fi

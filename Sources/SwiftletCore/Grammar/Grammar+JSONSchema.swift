@@ -1,6 +1,7 @@
 extension Grammar {
-    /// The grammar of the JSON documents `schema` (JSON text) validates.
+    /// The grammar of the JSON documents `schema` (JSON text) validates
+    /// (the subset and its choices: JSONSchemaGrammar).
     public convenience init(jsonSchema schema: String) throws(SwiftletError) {
-        throw SwiftletError.unsupported("JSON Schema grammars are not wired in yet")
+        try self.init(gbnf: JSONSchemaGrammar.gbnf(fromSchemaJSON: schema))
     }
 }

@@ -15,7 +15,7 @@ typedef void (*model_free_fn)(swiftlet_model *);
 typedef swiftlet_status (*context_create_fn)(swiftlet_model *, const swiftlet_context_params *, swiftlet_context **);
 typedef void (*context_free_fn)(swiftlet_context *);
 typedef void (*generate_params_init_fn)(swiftlet_generate_params *);
-typedef void (*sampler_params_init_fn)(swiftlet_sampler_params *);
+typedef void (*sampler_params_init_sized_fn)(swiftlet_sampler_params *, size_t);
 typedef swiftlet_status (*generate_fn)(swiftlet_context *, const char *, const swiftlet_generate_params *,
                                        swiftlet_token_callback, void *, swiftlet_generate_result *);
 typedef const char *(*last_error_fn)(void);
@@ -52,7 +52,8 @@ int main(int argc, char **argv) {
     LOOKUP(context_create_fn, swiftlet_context_create)
     LOOKUP(context_free_fn, swiftlet_context_free)
     LOOKUP(generate_params_init_fn, swiftlet_generate_params_init)
-    LOOKUP(sampler_params_init_fn, swiftlet_sampler_params_init)
+    /* The header's swiftlet_sampler_params_init is a macro over the sized form. */
+    LOOKUP(sampler_params_init_sized_fn, swiftlet_sampler_params_init_sized)
     LOOKUP(generate_fn, swiftlet_generate)
     LOOKUP(last_error_fn, swiftlet_last_error)
 
