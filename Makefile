@@ -130,7 +130,7 @@ bench-kernels: build
 BENCH_GRAMMAR_ARGS ?=
 export BENCH_GRAMMAR_ARGS
 .PHONY: bench-grammar
-bench-grammar: build model
+bench-grammar: build
 	@python="$$(scripts/llama-venv.sh)" && \
 	"$$python" bench/bench_grammar.py --model "$$(scripts/fetch-model.sh)" --llama-python "$$python" $(BENCH_GRAMMAR_ARGS)
 

@@ -12,8 +12,8 @@ says what is measured. In short: a chat prompt asks SmolLM2-135M-Instruct for
 an NPC's next action as JSON; the schema (SCHEMA below, or --schema) is turned
 into GBNF by llama-cpp-python's own converter (`json_schema_to_gbnf`, what
 `LlamaGrammar.from_json_schema` uses), and that one GBNF text constrains both
-engines; once Swiftlet's `swiftlet_grammar_from_json_schema` works, Swiftlet
-also runs the schema through its own converter (a row of its own).
+engines; Swiftlet also runs the schema through its own converter,
+`swiftlet_grammar_from_json_schema` (rows of their own).
 
 Workers, each run a fresh child process (this script in `worker` mode), the
 order rotating from round to round (bench.py's rotating_runs):
