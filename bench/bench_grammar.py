@@ -43,6 +43,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -199,7 +200,7 @@ class Swiftlet:
             raise RuntimeError(f"swiftlet_generate evaluated {result.n_prompt_tokens} prompt tokens, "
                                f"not the {len(self.spec['prompt_tokens'])} of the prompt")
         n = len(collector.tokens)
-        return {"tokens": n, "tps": rate(stamps), "stamps": [t - stamps[0] for t in stamps],
+        return {"tokens": n, "tps": rate(stamps), "stamps": [round(t - stamps[0], 7) for t in stamps],
                 "stop_reason": result.stop_reason, "text": b"".join(collector.pieces).decode("utf-8", "replace"),
                 "generated": collector.tokens}
 
@@ -387,7 +388,7 @@ def llama_worker(spec: dict) -> None:
             tokens.append(token)
             one[0] = token
             decode(one, 1)
-        return {"tokens": len(tokens), "tps": rate(stamps), "stamps": [t - stamps[0] for t in stamps]}
+        return {"tokens": len(tokens), "tps": rate(stamps), "stamps": [round(t - stamps[0], 7) for t in stamps]}
 
     def grammar_loop(max_tokens: int) -> dict:
         clock = time.perf_counter_ns
@@ -424,7 +425,7 @@ def llama_worker(spec: dict) -> None:
         steps = len(apply_ns)
         return {
             "steps": steps, "tokens": len(tokens), "ended": steps > len(tokens),
-            "tps": rate(stamps), "stamps": [t - stamps[0] for t in stamps],
+            "tps": rate(stamps), "stamps": [round(t - stamps[0], 7) for t in stamps],
             "mask_ms_per_token": (sum(apply_ns) + sum(accept_ns)) / steps / 1e6,
             "apply_ms_per_token": sum(apply_ns) / steps / 1e6,
             "accept_ms_per_token": sum(accept_ns) / steps / 1e6,
@@ -706,12 +707,19 @@ def benchmark(args: argparse.Namespace) -> int:
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = os.path.join(args.results, f"bench-grammar-{stamp}.json")
     with open(out, "w") as f:
-        json.dump(report, f, indent=1)
-        f.write("\n")
+        f.write(compact_json(report) + "\n")
     print(f"\nwritten: {os.path.relpath(out)} ({report['duration_s']:.0f} s)")
     work.cleanup()
     invalid = sum(e["total"] - e["valid"] for e in validity.values())
     return 1 if errors or invalid else 0
+
+
+def compact_json(value) -> str:
+    """Indented JSON with each list of numbers on one line (the per-step
+    timings would otherwise take a line per number)."""
+    text = json.dumps(value, indent=1)
+    return re.sub(r"\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]",
+                  lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
 
 
 def render(rows, headline, spec, args, agreement, prepared, llama, checked_by) -> str:
