@@ -114,13 +114,25 @@ test-long: build model
 
 # Swiftlet and llama.cpp side by side (not part of `make test`): installs
 # llama-cpp-python into a cached venv outside the repo on first use.
-# Each kernel alone (a few seconds), then both engines side by side.
+# Each kernel alone (a few seconds), then both engines side by side, then the
+# grammar row (bench-grammar below; BENCH_GRAMMAR_ARGS applies there too).
 bench: build model
 	$(BUILD)/bin/swiftlet-kernel-bench
 	scripts/bench.sh
 
 bench-kernels: build
 	$(BUILD)/bin/swiftlet-kernel-bench
+
+# JSON-schema-constrained generation on SmolLM2 at 2 threads: Swiftlet's
+# grammar sampler vs llama.cpp's (llama-cpp-python) on the same GBNF
+# (bench/bench_grammar.py; `make bench` runs it too, after bench.py).
+# `make bench-grammar BENCH_GRAMMAR_ARGS="--runs 5"` passes arguments on.
+BENCH_GRAMMAR_ARGS ?=
+export BENCH_GRAMMAR_ARGS
+.PHONY: bench-grammar
+bench-grammar: build
+	@python="$$(scripts/llama-venv.sh)" && \
+	"$$python" bench/bench_grammar.py --model "$$(scripts/fetch-model.sh)" --llama-python "$$python" $(BENCH_GRAMMAR_ARGS)
 
 # Sentence embeddings (all-MiniLM-L6-v2): Swiftlet vs sentence-transformers vs
 # llama.cpp, 256 short sentences at 1 and 2 threads (bench/bench_embed.py).

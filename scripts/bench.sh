@@ -17,6 +17,9 @@
 #    against their bare C calls) on the Q8_0 file at 2 threads; arguments given
 #    to this script are passed on (e.g. `scripts/bench.sh --runs 5`,
 #    `--binding-runs 0` to skip that row).
+# 6. bench/bench_grammar.py: JSON-schema-constrained generation on the Q4_1
+#    file, Swiftlet's grammar sampler vs llama.cpp's; its arguments come from
+#    $BENCH_GRAMMAR_ARGS (e.g. BENCH_GRAMMAR_ARGS="--runs 5").
 #
 # Environment: SWIFTLET_CACHE (the Makefile sets it; default ~/.cache/swiftlet),
 # SWIFTLET_LLAMA_VENV, SWIFTLET_LLAMA_CPP_VERSION (the llama-cpp-python release
@@ -48,5 +51,14 @@ q6_k="$(requantized q6_k Q6_K)"
 
 gemma3="$(scripts/fetch-gemma3.sh)"
 
-exec "$python" bench/bench.py "$q4_1" "$q8_0" "$q4_k_m" "$q6_k" "$gemma3" --threads 1 2 \
-    --long-context 32768 --long-context-model "$gemma3" --binding-model "$q8_0" "$@"
+# bench.py, then the grammar row even if bench.py reported errors; the exit
+# status is the first failure's. (No exec: two programs run in turn. Ctrl-C
+# still stops the script: bash exits when a child dies of SIGINT.)
+status=0
+"$python" bench/bench.py "$q4_1" "$q8_0" "$q4_k_m" "$q6_k" "$gemma3" --threads 1 2 \
+    --long-context 32768 --long-context-model "$gemma3" --binding-model "$q8_0" "$@" || status=$?
+echo
+# shellcheck disable=SC2086  # BENCH_GRAMMAR_ARGS is a list of words
+"$python" bench/bench_grammar.py --model "$q4_1" --llama-python "$python" ${BENCH_GRAMMAR_ARGS:-} \
+    || { rc=$?; [ "$status" -ne 0 ] || status=$rc; }
+exit "$status"

@@ -58,17 +58,39 @@ public final class Sampler: @unchecked Sendable {
         try constraint.use(tokenizer)
         var token = choose(logits, recentTokens, allowed: nil)
         if try !constraint.allows(token) {
-            token = choose(logits, recentTokens, allowed: try constraint.allowedTokens())
+            if let runnerUp = try bestAllowedRunnerUp(constraint) {
+                token = runnerUp
+            } else {
+                token = choose(logits, recentTokens, allowed: try constraint.allowedTokens())
+            }
         }
         try constraint.accept(token)
         return token
     }
+
+    /// Greedy only: the best of the next few candidates the grammar allows,
+    /// which is the masked argmax (each is checked in logit order) without
+    /// walking the vocabulary. Nil when none of them fits, or when sampling
+    /// draws (a draw must see the masked distribution).
+    private func bestAllowedRunnerUp(_ constraint: GrammarConstraint) throws(SwiftletError) -> Int32? {
+        guard settings.temperature == 0 else { return nil }
+        // The candidates are still all there, penalised, in id order.
+        if candidates.count > Self.runnersUpChecked { keepTopK(Self.runnersUpChecked) }
+        candidates.sort { $0.logit > $1.logit || ($0.logit == $1.logit && $0.id < $1.id) }
+        for candidate in candidates where try constraint.allows(candidate.id) { return candidate.id }
+        return nil
+    }
+
+    /// How many runners-up greedy sampling checks before it masks.
+    private static let runnersUpChecked = 32
 
     /// Starts the grammar over (nothing to do without one).
     public func resetGrammar() {
         constraint?.reset()
     }
 
+    /// The chain on the candidates in `allowed` (all, if nil). Greedy leaves
+    /// the candidates as they were made: all of them, penalised, in id order.
     private func choose(_ logits: UnsafeBufferPointer<Float>, _ recentTokens: ArraySlice<Int32>,
                         allowed: TokenMask?) -> Int32 {
         candidates.removeAll(keepingCapacity: true)
