@@ -97,9 +97,9 @@ extern "C" {
 /* The version this header describes. Compare with swiftlet_version_number()
 ** at run time to detect a header/library mismatch. */
 #define SWIFTLET_VERSION_MAJOR 0
-#define SWIFTLET_VERSION_MINOR 4
+#define SWIFTLET_VERSION_MINOR 5
 #define SWIFTLET_VERSION_PATCH 0
-#define SWIFTLET_VERSION_STRING "0.4.0"
+#define SWIFTLET_VERSION_STRING "0.5.0"
 #define SWIFTLET_VERSION_NUMBER \
     (SWIFTLET_VERSION_MAJOR * 1000000 + SWIFTLET_VERSION_MINOR * 1000 + SWIFTLET_VERSION_PATCH)
 
@@ -188,7 +188,7 @@ SWIFTLET_API swiftlet_status swiftlet_memory_get_info(swiftlet_memory_info *info
 ** support requests: the kernel set chosen ("avx512-vnni", "avx2" or
 ** "portable") and why, the CPU features seen, the allocator and the BLAS
 ** library with its version, e.g.
-** "swiftlet 0.4.0; kernels avx2 (SWIFTLET_KERNELS=avx2); cpu avx avx2 fma f16c;
+** "swiftlet 0.5.0; kernels avx2 (SWIFTLET_KERNELS=avx2); cpu avx avx2 fma f16c;
 ** allocator jemalloc 5.3.0 (private); blas OpenBLAS 0.3.21".
 ** Static storage, computed once; never NULL. Thread-safe. */
 SWIFTLET_API const char *swiftlet_system_info(void);
