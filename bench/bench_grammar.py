@@ -240,6 +240,12 @@ def swiftlet_mask_worker(spec: dict, temperature: float) -> None:
     lib, sw = s.lib, s.sw
     warm_up(s)
     clock = time.perf_counter_ns
+
+    def timed(sampler, token) -> int:
+        t0 = clock()
+        sw.check(lib.swiftlet_sampler_sample(sampler, s.ctx, ctypes.byref(token)))
+        return clock() - t0
+
     out = {}
     for variant in spec["variants"]:
         grammar, error, compile_ms = s.grammar(variant)  # a fresh grammar and samplers: nothing remembered
@@ -250,24 +256,15 @@ def swiftlet_mask_worker(spec: dict, temperature: float) -> None:
         s.eval_prompt()
         plain_ns, grammar_ns, tokens, masked = [], [], [], 0
         free, chosen = ctypes.c_int32(), ctypes.c_int32()
+
         for step in range(spec["max_tokens"]):
-            if step % 2 == 0:
-                t0 = clock()
-                sw.check(lib.swiftlet_sampler_sample(plain, s.ctx, ctypes.byref(free)))
-                t1 = clock()
-                sw.check(lib.swiftlet_sampler_sample(constrained, s.ctx, ctypes.byref(chosen)))
-                t2 = clock()
-                plain_ns.append(t1 - t0)
-                grammar_ns.append(t2 - t1)
+            if step % 2 == 0:  # which sampler goes first alternates
+                plain_ns.append(timed(plain, free))
+                grammar_ns.append(timed(constrained, chosen))
             else:
-                t0 = clock()
-                sw.check(lib.swiftlet_sampler_sample(constrained, s.ctx, ctypes.byref(chosen)))
-                t1 = clock()
-                sw.check(lib.swiftlet_sampler_sample(plain, s.ctx, ctypes.byref(free)))
-                t2 = clock()
-                grammar_ns.append(t1 - t0)
-                plain_ns.append(t2 - t1)
-            masked += free.value != chosen.value  # greedy: the pick was refused, the mask computed
+                grammar_ns.append(timed(constrained, chosen))
+                plain_ns.append(timed(plain, free))
+            masked += free.value != chosen.value  # greedy: the pick was refused (runners-up or the mask chose)
             if s.is_end(chosen.value):
                 break
             tokens.append(chosen.value)
