@@ -51,10 +51,12 @@ def last_logits(ctx) -> np.ndarray:
 def test_round_trip_continues_identically(tiny_model, make_context, name):
     """Save after 23 tokens; a fresh context (another n_batch) loads it: the
     same last logits, and the next 9 tokens give exactly what the original
-    context gives for them."""
+    context gives for them. Both n_batch stay under 8, where every kernel
+    set runs the row kernels (from 8 tokens on, AVX-512 VNNI machines take
+    the packed kernel, which rounds otherwise)."""
     model = tiny_model(name)
     first, rest = tokens(1, 23), tokens(2, 9)
-    original = make_context(model, n_ctx=48, n_batch=8)
+    original = make_context(model, n_ctx=48, n_batch=7)
     sw.eval_tokens(original, first)
     state = save(original)
     expected_last = last_logits(original)
