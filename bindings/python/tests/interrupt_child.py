@@ -16,6 +16,10 @@ import time
 
 import swiftlet
 
+# A test run started in the background (`make test &`) hands its children
+# SIGINT ignored, and Python then installs no handler of its own: put back
+# the one an interactive program has.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 model = swiftlet.Model(sys.argv[1], n_threads=1, n_ctx=2048)
 mode = sys.argv[2]
 context = model.context(n_ctx=2048)
