@@ -522,3 +522,19 @@ def test_sample_needs_logits(lib, tiny_model, make_context):
         assert lib.swiftlet_sampler_sample(s, c, None) == sw.ERROR_INVALID_ARGUMENT
     finally:
         lib.swiftlet_sampler_free(s)
+
+
+def test_nan_logits_do_not_break_top_k(lib, real_model):
+    """A broken model's NaN logits (the gguf fuzz target found one) still give
+    a token at the default top_k, with and without a grammar: nothing to
+    select from is no reason to crash."""
+    from grammar_tools import gbnf, sample_logits, sampler_for
+    n_vocab = lib.swiftlet_vocab_size(real_model)
+    for logits in (np.full(n_vocab, np.nan, dtype=np.float32),
+                   np.where(np.arange(n_vocab) % 3 == 0, np.nan, 1.0).astype(np.float32)):
+        for grammar in (None, gbnf('root ::= [a-z]+')):
+            sampler = sampler_for(grammar, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05)
+            try:
+                assert 0 <= sample_logits(sampler, real_model, logits) < n_vocab
+            finally:
+                lib.swiftlet_sampler_free(sampler)

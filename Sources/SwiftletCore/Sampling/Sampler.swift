@@ -126,6 +126,11 @@ public final class Sampler: @unchecked Sendable {
         scratch.removeAll(keepingCapacity: true)
         for candidate in candidates { scratch.append(candidate.logit) }
         let threshold = scratch.withUnsafeMutableBufferPointer { Self.select($0, rank: k - 1) }
+        guard !threshold.isNaN else {  // NaN logits (a broken model) compare false: keep what a sort keeps
+            candidates.sort { $0.logit > $1.logit }
+            candidates.removeSubrange(k...)
+            return
+        }
         var above = 0
         for candidate in candidates where candidate.logit > threshold { above += 1 }
         var ties = k - above
