@@ -652,9 +652,10 @@ SWIFTLET_API void swiftlet_sampler_free(swiftlet_sampler *sampler);
 ** With a grammar, the sampler's parse state advances by the token it
 ** returns (end-of-generation only when the text is complete), so one sampler
 ** follows one sequence; swiftlet_sampler_reset starts it over. The pick is
-** checked against the grammar first and the vocabulary is masked only when
-** it does not fit: exact for greedy sampling and temperature alone, and the
-** common approximation (llama.cpp's too) with top-k/top-p/min-p.
+** checked against the grammar first (greedy: then the next 32 candidates in
+** order) and the vocabulary is masked only when none fits: exact for greedy
+** sampling and temperature alone, and the common approximation (llama.cpp's
+** too) with top-k/top-p/min-p.
 ** Errors: INVALID_ARGUMENT (no logits available; a grammar sampler used
 ** with another model than before, or one no token can continue: say the
 ** grammar needs a byte no token holds), OUT_OF_MEMORY (the grammar's parse

@@ -31,8 +31,9 @@ public struct SamplerSettings: Sendable, Equatable {
 /// or temperature → top-k → top-p → min-p → a draw from the seeded generator.
 ///
 /// With a grammar, the pick is checked first and kept if the grammar allows
-/// it; only otherwise is the vocabulary masked to the allowed tokens and the
-/// chain run again on those. For greedy sampling and temperature alone this
+/// it; greedy sampling then tries the next 32 candidates in logit order; only
+/// otherwise is the vocabulary masked to the allowed tokens and the chain run
+/// again on those. For greedy sampling and temperature alone this
 /// is exactly sampling from the masked logits (a rejected draw is redrawn
 /// from the rest, in proportion); with top-k/top-p/min-p the truncation
 /// sees the unmasked logits first, as in llama.cpp's common sampler.
