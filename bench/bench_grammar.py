@@ -374,6 +374,13 @@ def llama_worker(spec: dict) -> None:
         k = lc.llama_token_to_piece(vocab, token, piece, len(piece), 0, False)
         return piece.raw[:max(k, 0)]
 
+    def advance(token: int, tokens: list, stamps: list) -> None:
+        """Records `token` as generated now and evaluates it."""
+        stamps.append(time.perf_counter())
+        tokens.append(token)
+        one[0] = token
+        decode(one, 1)
+
     def plain_loop(max_tokens: int) -> dict:
         restart()
         tokens, stamps = [], []
@@ -381,10 +388,7 @@ def llama_worker(spec: dict) -> None:
             token = int(np.argmax(logits()))
             if lc.llama_vocab_is_eog(vocab, token):
                 break
-            stamps.append(time.perf_counter())
-            tokens.append(token)
-            one[0] = token
-            decode(one, 1)
+            advance(token, tokens, stamps)
         return {"tokens": len(tokens), "tps": rate(stamps), "stamps": [round(t - stamps[0], 7) for t in stamps]}
 
     def grammar_loop(max_tokens: int) -> dict:
@@ -414,10 +418,7 @@ def llama_worker(spec: dict) -> None:
             accept_ns.append(t3 - t2)
             if lc.llama_vocab_is_eog(vocab, token):
                 break
-            stamps.append(time.perf_counter())
-            tokens.append(token)
-            one[0] = token
-            decode(one, 1)
+            advance(token, tokens, stamps)
         lc.llama_sampler_free(sampler)
         steps = len(apply_ns)
         return {

@@ -450,3 +450,33 @@ def test_generate_under_a_grammar_ends_where_it_accepts(real_model, make_context
     assert result.stop_reason == sw.abi.STOP_END_OF_GENERATION
     reply = json.loads(b"".join(collector.pieces))
     assert reply["answer"] in ("yes", "no") and 0 <= reply["confidence"] <= 9
+
+
+def test_a_sentencepiece_vocabulary_follows_a_schema(gemma3_model):
+    """Gemma 3's vocabulary (262,144 SentencePiece pieces, "▁" for spaces,
+    byte tokens for what has no piece): a schema-constrained chat reply
+    validates and ends where the document does."""
+    jsonschema = pytest.importorskip("jsonschema")
+    lib = sw.load()
+    schema = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 20},
+                                               "age": {"type": "integer", "minimum": 0, "maximum": 120},
+                                               "mood": {"enum": ["happy", "sad"]}},
+              "required": ["name", "age", "mood"], "additionalProperties": False}
+    grammar = ctypes.c_void_p()
+    sw.check(lib.swiftlet_grammar_from_json_schema(gemma3_model, json.dumps(schema).encode(), ctypes.byref(grammar)))
+    ctx = sw.context_create(gemma3_model, n_ctx=512)
+    try:
+        for temperature, seed in [(0.0, 0), (0.8, 1)]:
+            lib.swiftlet_context_reset(ctx)
+            collector = sw.Collector()
+            params = sw.new_generate_params(sampling=dict(temperature=temperature, seed=seed, grammar=grammar),
+                                            max_tokens=120)
+            result = sw.new_generate_result()
+            messages = sw.messages_array([("user", "Invent a person and describe them as JSON.")])
+            sw.check(lib.swiftlet_chat(ctx, messages, 1, None, ctypes.byref(params), collector.cfunc, None,
+                                       ctypes.byref(result)))
+            assert result.stop_reason == sw.abi.STOP_END_OF_GENERATION
+            jsonschema.validate(json.loads(b"".join(collector.pieces)), schema)
+    finally:
+        lib.swiftlet_context_free(ctx)
+        lib.swiftlet_grammar_free(grammar)
