@@ -22,8 +22,8 @@ struct GrammarCompiler {
     private var namedRules: [String: Int32] = [:]
     private var byteSets: [ByteSet] = []
     private var byteSetIndex: [ByteSet: Int32] = [:]
-    /// Character classes compiled so far, by their normalized ranges.
-    private var classSymbols: [[ClosedRange<UInt32>]: Int32] = [:]
+    /// Character classes compiled so far, by their characters.
+    private var classSymbols: [ScalarSet: Int32] = [:]
     private var symbolCount = 0
 
     mutating func compile(_ parsed: [GBNFRule], root: String) throws(SwiftletError) -> GrammarProgram {
@@ -80,9 +80,10 @@ struct GrammarCompiler {
         case .literal(let bytes):
             symbols = bytes.map { byteSetSymbol(ByteSet([$0...$0])) }
         case .characterClass(let ranges, let negated):
-            symbols = [classSymbol(UTF8Ranges.normalized(ranges, negated: negated), owner: owner)]
+            let named = ScalarSet(ranges: ranges)
+            symbols = [classSymbol(negated ? ScalarSet.all.subtracting(named) : named.intersection(.all), owner: owner)]
         case .anyCharacter:
-            symbols = [classSymbol(UTF8Ranges.allScalars, owner: owner)]
+            symbols = [classSymbol(.all, owner: owner)]
         case .rule(let name, let place):
             guard let rule = namedRules[name] else {
                 throw SwiftletError.invalidArgument("grammar \(place): rule \"\(owner)\" refers to \"\(name)\", which is not defined")
@@ -129,7 +130,7 @@ struct GrammarCompiler {
     /// generated rule with one alternative per byte pattern (all one-byte
     /// patterns merged into one set). An empty class is a rule with no
     /// alternatives, which matches nothing.
-    private mutating func classSymbol(_ scalars: [ClosedRange<UInt32>], owner: String) -> Int32 {
+    private mutating func classSymbol(_ scalars: ScalarSet, owner: String) -> Int32 {
         if let symbol = classSymbols[scalars] { return symbol }
         var single: [ClosedRange<UInt8>] = []
         var longer: [[Int32]] = []

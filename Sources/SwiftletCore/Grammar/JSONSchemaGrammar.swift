@@ -624,7 +624,7 @@ private struct JSONSchemaConverter {
                 let literal = GBNFSpelling.literal(String(Character(Unicode.Scalar(character)!)))
                 alternatives.append("\(literal) \(ruleOfNode[child] ?? keyClass + "+")")
             }
-            let others = keyCharacters.subtracting(JSONSchemaCharacterSet(ranges: children[node].map { $0.character...$0.character }))
+            let others = keyCharacters.subtracting(ScalarSet(ranges: children[node].map { $0.character...$0.character }))
             alternatives.append("\(JSONStringContent.characterClass(others)) \(keyClass)*")
             let body = alternatives.joined(separator: " | ")
             try rules.define(ruleOfNode[node]!, ends[node] ? body : "(\(body))?")

@@ -1,71 +1,17 @@
-/// A set of Unicode code points as sorted, disjoint, non-adjacent ranges:
-/// what a regular expression's `[a-z]`, `\d` or `.` stands for.
-struct JSONSchemaCharacterSet: Equatable {
-    private(set) var ranges: [ClosedRange<UInt32>]
-
-    static let empty = JSONSchemaCharacterSet(ranges: [])
-    /// Every Unicode scalar value (the UTF-16 surrogates are not characters).
-    static let all = JSONSchemaCharacterSet(ranges: [0...0xD7FF, 0xE000...0x10FFFF])
+/// The classes regular expressions name (see RegexGrammar).
+extension ScalarSet {
     /// Printable ASCII, the universe of the negated classes whose meaning
     /// differs between regex engines beyond ASCII (see RegexGrammar).
-    static let printableASCII = JSONSchemaCharacterSet(ranges: [0x20...0x7E])
-    static let digits = JSONSchemaCharacterSet(ranges: [0x30...0x39])
-    static let wordCharacters = JSONSchemaCharacterSet(ranges: [0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A])
+    static let printableASCII = ScalarSet(ranges: [0x20...0x7E])
+    static let digits = ScalarSet(ranges: [0x30...0x39])
+    static let wordCharacters = ScalarSet(ranges: [0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A])
     /// The ASCII white space every regex engine agrees on: \t \n \v \f \r and space.
-    static let whiteSpace = JSONSchemaCharacterSet(ranges: [0x09...0x0D, 0x20...0x20])
+    static let whiteSpace = ScalarSet(ranges: [0x09...0x0D, 0x20...0x20])
     /// Everything \s matches in ECMA 262 or in Python's `re`: what \S must leave out.
-    static let anyWhiteSpace = JSONSchemaCharacterSet(ranges: [
+    static let anyWhiteSpace = ScalarSet(ranges: [
         0x09...0x0D, 0x1C...0x20, 0x85...0x85, 0xA0...0xA0, 0x1680...0x1680, 0x2000...0x200A,
         0x2028...0x2029, 0x202F...0x202F, 0x205F...0x205F, 0x3000...0x3000, 0xFEFF...0xFEFF,
     ])
-
-    init(ranges: [ClosedRange<UInt32>]) {
-        self.ranges = []
-        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) { append(range) }
-    }
-
-    init(_ scalar: UInt32) { self.init(ranges: [scalar...scalar]) }
-
-    var isEmpty: Bool { ranges.isEmpty }
-
-    /// The one code point in the set, if it holds exactly one.
-    var single: UInt32? {
-        ranges.count == 1 && ranges[0].lowerBound == ranges[0].upperBound ? ranges[0].lowerBound : nil
-    }
-
-    func contains(_ value: UInt32) -> Bool { ranges.contains { $0.contains(value) } }
-
-    /// Appends a range that starts at or after every range held (merging).
-    private mutating func append(_ range: ClosedRange<UInt32>) {
-        if let last = ranges.last, range.lowerBound <= last.upperBound &+ 1 {
-            ranges[ranges.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
-        } else {
-            ranges.append(range)
-        }
-    }
-
-    func union(_ other: JSONSchemaCharacterSet) -> JSONSchemaCharacterSet {
-        JSONSchemaCharacterSet(ranges: ranges + other.ranges)
-    }
-
-    func subtracting(_ other: JSONSchemaCharacterSet) -> JSONSchemaCharacterSet {
-        var result: [ClosedRange<UInt32>] = []
-        for range in ranges {
-            var low = range.lowerBound
-            var exhausted = false
-            for cut in other.ranges where cut.upperBound >= low && cut.lowerBound <= range.upperBound {
-                if cut.lowerBound > low { result.append(low...(cut.lowerBound - 1)) }
-                if cut.upperBound >= range.upperBound { exhausted = true; break }
-                low = cut.upperBound + 1
-            }
-            if !exhausted { result.append(low...range.upperBound) }
-        }
-        return JSONSchemaCharacterSet(ranges: result)
-    }
-
-    func intersection(_ other: JSONSchemaCharacterSet) -> JSONSchemaCharacterSet {
-        subtracting(JSONSchemaCharacterSet.all.subtracting(other))
-    }
 }
 
 /// How the characters of a JSON string's *content* are spelled in the JSON
@@ -85,8 +31,8 @@ enum JSONStringContent {
     ]
 
     /// The characters JSON writes as they are in a string.
-    static let unescaped = JSONSchemaCharacterSet.all.subtracting(
-        JSONSchemaCharacterSet(ranges: [0x00...0x1F, 0x22...0x22, 0x5C...0x5C]))
+    static let unescaped = ScalarSet.all.subtracting(
+        ScalarSet(ranges: [0x00...0x1F, 0x22...0x22, 0x5C...0x5C]))
 
     /// GBNF elements (to be written in sequence) matching `text` as JSON string content.
     static func literal(_ text: String) -> [String] {
@@ -137,8 +83,8 @@ enum JSONStringContent {
     /// every character above U+FFFF: patterns rarely list some of them).
     /// Controls without a short escape are left out (never generated). Nil
     /// when nothing is left.
-    static func element(for characters: JSONSchemaCharacterSet) -> String? {
-        let set = characters.subtracting(JSONSchemaCharacterSet(ranges: [0xD800...0xDFFF]))
+    static func element(for characters: ScalarSet) -> String? {
+        let set = characters.subtracting(ScalarSet(ranges: [0xD800...0xDFFF]))
         var alternatives: [String] = []
         let raw = set.intersection(unescaped)
         if !raw.isEmpty { alternatives.append(characterClass(raw)) }
@@ -146,11 +92,11 @@ enum JSONStringContent {
             alternatives.append(GBNFSpelling.literal(short.spelling))
         }
         var escaped: [String] = []
-        for range in set.intersection(JSONSchemaCharacterSet(ranges: [0x80...0xFFFF])).ranges {
+        for range in set.intersection(ScalarSet(ranges: [0x80...0xFFFF])).ranges {
             escaped.append(JSONSchemaIntegerRange.sameLength(hexDigits(range.lowerBound)[...], hexDigits(range.upperBound)[...],
                                                               base: 16, digits: hexDigitClass))
         }
-        if set.intersection(JSONSchemaCharacterSet(ranges: [0x10000...0x10FFFF])).ranges == [0x10000...0x10FFFF] {
+        if set.intersection(ScalarSet(ranges: [0x10000...0x10FFFF])).ranges == [0x10000...0x10FFFF] {
             escaped.append(#"[dD] [89abAB] [0-9a-fA-F]{2} "\\u" [dD] [c-fC-F] [0-9a-fA-F]{2}"#)
         }
         if !escaped.isEmpty { alternatives.append(#""\\u" "# + GBNFSpelling.group(escaped)) }
@@ -179,7 +125,7 @@ enum JSONStringContent {
 
     /// The shorter of the class listing `set` and the negated class listing
     /// what it leaves out (the surrogates, never in UTF-8 text, are in neither).
-    static func characterClass(_ set: JSONSchemaCharacterSet) -> String {
+    static func characterClass(_ set: ScalarSet) -> String {
         var positive: [ClosedRange<UInt32>] = []
         for range in set.ranges {
             if let last = positive.last, last.upperBound == 0xD7FF, range.lowerBound == 0xE000 {
@@ -189,7 +135,7 @@ enum JSONStringContent {
             }
         }
         let positiveText = GBNFSpelling.characterClass(positive)
-        let excluded = JSONSchemaCharacterSet.all.subtracting(set).ranges
+        let excluded = ScalarSet.all.subtracting(set).ranges
         if excluded.isEmpty { return positiveText }
         let negativeText = GBNFSpelling.characterClass(excluded, negated: true)
         return negativeText.utf8.count < positiveText.utf8.count ? negativeText : positiveText

@@ -116,11 +116,11 @@ struct RegexGrammar {
         case "[":
             return .characters(try parseClass(end: end))
         case ".":
-            return .characters(JSONSchemaCharacterSet.all.subtracting(
-                JSONSchemaCharacterSet(ranges: [0x0A...0x0A, 0x0D...0x0D, 0x2028...0x2029])))
+            return .characters(ScalarSet.all.subtracting(
+                ScalarSet(ranges: [0x0A...0x0A, 0x0D...0x0D, 0x2028...0x2029])))
         case "\\":
             switch try parseEscape(inClass: false, end: end) {
-            case .character(let value): return .characters(JSONSchemaCharacterSet(value))
+            case .character(let value): return .characters(ScalarSet(value))
             case .shorthand(let set): return .characters(set)
             }
         case "^", "$":
@@ -130,7 +130,7 @@ struct RegexGrammar {
         case "{" where quantifierFollows(from: position - 1, end: end):
             throw failure("nothing to repeat")
         default:
-            return .characters(JSONSchemaCharacterSet(character))
+            return .characters(ScalarSet(character))
         }
     }
 
@@ -193,21 +193,21 @@ struct RegexGrammar {
 
     private enum Escape {
         case character(UInt32)
-        case shorthand(JSONSchemaCharacterSet)
+        case shorthand(ScalarSet)
     }
 
     /// After a backslash.
     private mutating func parseEscape(inClass: Bool, end: Int) throws(SwiftletError) -> Escape {
         guard position < end, let character = peek else { throw failure("a pattern may not end with \\") }
         position += 1
-        let ascii = JSONSchemaCharacterSet.printableASCII
+        let ascii = ScalarSet.printableASCII
         switch scalarOf(character) {
         case "d": return .shorthand(.digits)
         case "D": return .shorthand(ascii.subtracting(.digits))
         case "w": return .shorthand(.wordCharacters)
         case "W": return .shorthand(ascii.subtracting(.wordCharacters))
         case "s": return .shorthand(.whiteSpace)
-        case "S": return .shorthand(JSONSchemaCharacterSet.all.subtracting(.anyWhiteSpace))
+        case "S": return .shorthand(ScalarSet.all.subtracting(.anyWhiteSpace))
         case "n": return .character(0x0A)
         case "t": return .character(0x09)
         case "r": return .character(0x0D)
@@ -250,12 +250,12 @@ struct RegexGrammar {
     }
 
     /// After `[`.
-    private mutating func parseClass(end: Int) throws(SwiftletError) -> JSONSchemaCharacterSet {
+    private mutating func parseClass(end: Int) throws(SwiftletError) -> ScalarSet {
         let negated = take("^")
-        var set = JSONSchemaCharacterSet.empty
+        var set = ScalarSet.empty
         // What a negated class leaves out: its members, all white space for
         // \s, and everything beyond ASCII once it holds another shorthand.
-        var excluded = JSONSchemaCharacterSet.empty
+        var excluded = ScalarSet.empty
         var asciiOnly = false
         while true {
             guard position < end, let character = peek else { throw failure("missing ]") }
@@ -275,13 +275,13 @@ struct RegexGrammar {
                     throw failure("a range may not end with a class shorthand")
                 }
                 guard first <= last else { throw failure("a range out of order") }
-                set = set.union(JSONSchemaCharacterSet(ranges: [first...last]))
+                set = set.union(ScalarSet(ranges: [first...last]))
             } else {
-                set = set.union(JSONSchemaCharacterSet(first))
+                set = set.union(ScalarSet(first))
             }
         }
         guard negated else { return set }
-        let universe = asciiOnly ? JSONSchemaCharacterSet.printableASCII : JSONSchemaCharacterSet.all
+        let universe = asciiOnly ? ScalarSet.printableASCII : ScalarSet.all
         return universe.subtracting(set.union(excluded))
     }
 
@@ -304,7 +304,7 @@ private func scalarOf(_ value: UInt32) -> Unicode.Scalar { Unicode.Scalar(value)
 /// A parsed pattern.
 indirect enum RegexNode {
     /// One character of the set.
-    case characters(JSONSchemaCharacterSet)
+    case characters(ScalarSet)
     case sequence([RegexNode])
     case alternation([RegexNode])
     case repetition(RegexNode, min: Int, max: Int?)

@@ -4,39 +4,12 @@
 /// continuation bytes, so each piece is one sequence of byte ranges:
 /// U+0080...U+07FF is [C2-DF][80-BF], for example.
 enum UTF8Ranges {
-    static let allScalars: [ClosedRange<UInt32>] = [0...0xD7FF, 0xE000...0x10FFFF]
-
-    /// The scalars in `ranges` (or not in them, when `negated`), surrogates
-    /// left out, as sorted disjoint ranges.
-    static func normalized(_ ranges: [ClosedRange<UInt32>], negated: Bool) -> [ClosedRange<UInt32>] {
-        var merged: [ClosedRange<UInt32>] = []
-        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
-            if let last = merged.last, range.lowerBound <= last.upperBound &+ 1 {
-                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
-            } else {
-                merged.append(range)
-            }
-        }
-        var chosen = merged
-        if negated {
-            chosen = []
-            var next: UInt32 = 0
-            for range in merged {
-                if range.lowerBound > next { chosen.append(next...(range.lowerBound - 1)) }
-                next = range.upperBound &+ 1
-                if range.upperBound >= 0x10FFFF { next = 0x110000 }
-            }
-            if next <= 0x10FFFF { chosen.append(next...0x10FFFF) }
-        }
-        return chosen.flatMap { range in allScalars.compactMap { scalars in clamp(range, scalars) } }
-    }
-
-    /// The byte sequences that encode exactly the scalars of `ranges`
-    /// (sorted, disjoint, no surrogates).
-    static func byteSequences(_ ranges: [ClosedRange<UInt32>]) -> [[ClosedRange<UInt8>]] {
+    /// The byte sequences that encode exactly the scalars of `scalars`
+    /// (which must hold no surrogates: they have no encoding).
+    static func byteSequences(_ scalars: ScalarSet) -> [[ClosedRange<UInt8>]] {
         var sequences: [[ClosedRange<UInt8>]] = []
         let lengthLimits: [ClosedRange<UInt32>] = [0...0x7F, 0x80...0x7FF, 0x800...0xFFFF, 0x10000...0x10FFFF]
-        for range in ranges {
+        for range in scalars.ranges {
             for (index, limits) in lengthLimits.enumerated() {
                 if let piece = clamp(range, limits) { split(piece, length: index + 1, into: &sequences) }
             }
