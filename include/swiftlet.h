@@ -431,6 +431,68 @@ SWIFTLET_API swiftlet_status swiftlet_context_reset(swiftlet_context *context);
 ** Thread-safe: any thread may call it at any time, also from a callback. */
 SWIFTLET_API void swiftlet_context_cancel(swiftlet_context *context);
 
+/* -------------------------------------------------------------- observers */
+
+/* An observer sees inside each forward pass of a context while it runs: the
+** residual stream after each layer (and after each layer's attention), the
+** attention weights of every head, and the final normed hidden state (what
+** the head turns into logits; decoding it after each layer is the "logit
+** lens"). It is called for every pass the context runs: eval, decode, the
+** prompt and each token of generate and chat, embeddings, and the
+** re-evaluation a rewind or context shift may need. A context without an
+** observer pays nothing for the feature. */
+
+/* The views an observer can ask for (bits of `kinds`). */
+#define SWIFTLET_OBSERVE_HIDDEN          1u  /* each layer's output: n_tokens x n_embd */
+#define SWIFTLET_OBSERVE_AFTER_ATTENTION 2u  /* each layer's residual stream after attention, before the
+                                             ** feed-forward block (post-norm models: after that norm) */
+#define SWIFTLET_OBSERVE_ATTENTION       4u  /* each layer's attention weights (softmax output):
+                                             ** n_heads x n_tokens x n_columns */
+#define SWIFTLET_OBSERVE_FINAL           8u  /* the last layer's output after the final norm (the head's
+                                             ** input; the last layer's output for models without one) */
+#define SWIFTLET_OBSERVE_ALL            15u
+
+/* One view: n_heads x n_tokens x n_columns floats at `values`, row-major
+** (values[(head * n_tokens + t) * n_columns + column]), owned by the
+** library and valid only during the callback: copy what you keep.
+** A pass delivers, per layer, its views in the order ATTENTION,
+** AFTER_ATTENTION, HIDDEN, then FINAL once; each as one view per sequence
+** the pass continues (one for a plain eval). */
+typedef struct swiftlet_observation {
+    uint32_t struct_size;    /* as the library wrote it; fields may be appended */
+    uint32_t kind;           /* one SWIFTLET_OBSERVE_* bit */
+    int32_t layer;           /* 0 .. n_layer - 1; n_layer for FINAL */
+    int32_t seq_id;          /* the sequence these tokens continue; in an embedding pass of an
+                             ** encoder, the text's index among those embedded together */
+    int32_t first_token;     /* the index of the first of these tokens in the pass */
+    int32_t n_tokens;        /* consecutive tokens of the pass, at positions first_position... */
+    int32_t first_position;
+    int32_t n_heads;         /* 1; n_head for ATTENTION */
+    int32_t n_columns;       /* n_embd; for ATTENTION the positions 0 .. n_columns - 1 of the
+                             ** sequence (first_position + n_tokens): row t is token t's weight on
+                             ** each position, summing to 1, and 0 on positions it does not attend
+                             ** to (later ones, and those outside a sliding-window layer's window) */
+    int32_t reserved;        /* 0 */
+    const float *values;
+} swiftlet_observation;
+
+/* Called with each view the observer asked for, on the thread that runs the
+** pass, between its steps. Return nonzero to go on, 0 to stop: the call
+** evaluating returns CANCELLED as if swiftlet_context_cancel had been called
+** (the sequence keeps the tokens of earlier passes). Inside, the host may do
+** what a token callback may (query, cancel, free the context); a call that
+** would change the context returns BUSY. */
+typedef int32_t (*swiftlet_observer_callback)(const swiftlet_observation *observation, void *user_data);
+
+/* Sets the context's observer, replacing any: `callback` gets the views in
+** `kinds` (SWIFTLET_OBSERVE_* bits). A NULL callback or kinds 0 removes it.
+** Attention weights are computed only for an observer that asks for them
+** (from the queries and the cached keys, as the attention step weighs them).
+** Errors: INVALID_ARGUMENT (NULL context, unknown bits in `kinds`), BUSY (a
+** call is running on the context, e.g. from inside a callback). */
+SWIFTLET_API swiftlet_status swiftlet_context_set_observer(swiftlet_context *context, uint32_t kinds,
+                                                           swiftlet_observer_callback callback, void *user_data);
+
 /* -------------------------------------------------------------- sequences */
 
 /* A context holds n_seq_max independent sequences (swiftlet_context_params).

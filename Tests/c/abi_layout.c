@@ -101,5 +101,18 @@ int main(void) {
     FIELD(swiftlet_embed_params, pooling)
     FIELD(swiftlet_embed_params, normalize)
     FIELD(swiftlet_embed_params, reserved)
+
+    STRUCT(swiftlet_observation)
+    FIELD(swiftlet_observation, struct_size)
+    FIELD(swiftlet_observation, kind)
+    FIELD(swiftlet_observation, layer)
+    FIELD(swiftlet_observation, seq_id)
+    FIELD(swiftlet_observation, first_token)
+    FIELD(swiftlet_observation, n_tokens)
+    FIELD(swiftlet_observation, first_position)
+    FIELD(swiftlet_observation, n_heads)
+    FIELD(swiftlet_observation, n_columns)
+    FIELD(swiftlet_observation, reserved)
+    FIELD(swiftlet_observation, values)
     return 0;
 }

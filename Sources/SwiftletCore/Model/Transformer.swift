@@ -75,9 +75,11 @@ struct Transformer: Sendable {
     /// Evaluates `tokens` (already validated) laid out as `layout` says,
     /// writing their keys and values into `cache`. `isCancelled` is asked once
     /// per block, so a cancelled pass never reaches the output and the output
-    /// buffer keeps what it held.
+    /// buffer keeps what it held. An `observer` sees the views it asked for
+    /// as the pass computes them (Observer).
     func forward(tokens: UnsafeBufferPointer<Int32>, layout: TokenLayout, cache: KVCache, scratch s: ForwardScratch,
-                 plan: ExecutionPlan, output: ForwardOutput, isCancelled: () -> Bool) throws {
+                 plan: ExecutionPlan, output: ForwardOutput, observer: Observer? = nil,
+                 isCancelled: () -> Bool) throws {
         let c = config
         let count = tokens.count
         let positions: [Int]
@@ -108,6 +110,7 @@ struct Transformer: Sendable {
             cache.willStore(sequence: run.sequence, positions: run.startPosition..<run.startPosition + run.tokens.count)
         }
         if runs.isEmpty { cache.willStore(positions: 0..<count) }  // packed: rows 0..<count of sequence 0
+        let observedRuns = observer == nil ? [] : ObservedRun.of(layout, runs: runs)
 
         for (layer, block) in weights.blocks.enumerated() {
             if isCancelled() { throw SwiftletError(.cancelled, "evaluation was cancelled") }
@@ -136,12 +139,20 @@ struct Transformer: Sendable {
                 }
                 plan.attend(query: s.query, cache: cache, layer: layer, runs: runs, into: s.attention)
             }
+            if let observer {
+                try observeAttention(layer: layer, query: s.query, cache: cache, runs: observedRuns, plan: plan,
+                                     observer: observer, isCancelled: isCancelled)
+            }
             let attention = plan.prepare(s.attention, columns: c.queryLength, count: count)
             plan.multiply(block.attentionOutput.matrix, attention, count, into: s.projected)
             addBias(block.attentionOutput, to: s.projected, count: count)
             if let norm = block.attentionOutputNorm { normalize(s.projected, norm, into: s.projected, count: count) }
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
             if postNorm { normalize(s.hidden, block.attentionNorm, into: s.hidden, count: count) }
+            if let observer {
+                try observe(.afterAttention, layer: layer, states: s.hidden, runs: observedRuns, observer: observer,
+                            isCancelled: isCancelled)
+            }
 
             // Feed-forward: x = h + Wdown · act(n) + bdown, n = norm(h), act(n) =
             // silu(Wgate·n) ⊙ Wup·n (SwiGLU), gelu(Wgate·n) ⊙ Wup·n (GeGLU) or
@@ -169,6 +180,16 @@ struct Transformer: Sendable {
             if let norm = block.feedForwardOutputNorm { normalize(s.projected, norm, into: s.projected, count: count) }
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
             if postNorm { normalize(s.hidden, block.feedForwardNorm, into: s.hidden, count: count) }
+            if let observer {
+                try observe(.hidden, layer: layer, states: s.hidden, runs: observedRuns, observer: observer,
+                            isCancelled: isCancelled)
+            }
+        }
+        if let observer, observer.kinds.contains(.final) {
+            // Every token's final normed state (the head's input), into `normed`, which the output step overwrites.
+            let final = weights.outputNorm.map { normalize(s.hidden, $0, into: s.normed, count: count) } ?? UnsafePointer(s.hidden)
+            try observe(.final, layer: weights.blocks.count, states: final, runs: observedRuns, observer: observer,
+                        isCancelled: isCancelled)
         }
 
         // Output: hidden states, or logits = Wout · norm(x) for the tokens asked for.

@@ -31,6 +31,9 @@ public final class InferenceContext: @unchecked Sendable {
     var batchLogitRows: [Int] = []
     /// A batch's final hidden states, for embeddings (batchCapacity × n_embd).
     let hiddenStates: ArenaBuffer<Float>
+    /// Sees every forward pass the context runs (each eval, decode, generated
+    /// token, embedding, re-evaluation), or nil.
+    public var observer: Observer?
     /// The running call, if any: (call number << 1) | 1 while a call runs,
     /// (number of the last call << 1) while idle. Numbers start at 1.
     private let callState = Atomic<UInt64>(0)
@@ -147,7 +150,7 @@ public final class InferenceContext: @unchecked Sendable {
             let run = SequenceRun(sequence: sequence, tokens: 0..<batch.count, startPosition: length(of: sequence))
             try model.transformer.forward(
                 tokens: batch, layout: .sequences([run]), cache: cache, scratch: scratch, plan: plan,
-                output: request, isCancelled: { self.isCancelled })
+                output: request, observer: observer, isCancelled: { self.isCancelled })
             sequences[sequence].tokens.append(contentsOf: batch)
             if let allLogits {
                 logits.update(from: allLogits + (end - 1) * vocabulary, count: vocabulary)

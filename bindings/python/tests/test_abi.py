@@ -96,11 +96,17 @@ def c_type(text: str, abi: ModuleType) -> str:
     return base + "*" * stars
 
 
+def callback_types(abi: ModuleType) -> dict[str, Any]:
+    """Each callback typedef of the header -> its ctypes declaration."""
+    return {"swiftlet_log_callback": abi.LogCallback, "swiftlet_token_callback": abi.TokenCallback,
+            "swiftlet_progress_callback": abi.ProgressCallback,
+            "swiftlet_batch_token_callback": abi.BatchTokenCallback,
+            "swiftlet_observer_callback": abi.ObserverCallback}
+
+
 def ctypes_type(value: Any, abi: ModuleType) -> str:
     """The same word for a ctypes type in the declaration."""
-    callbacks = {abi.LogCallback: "swiftlet_log_callback", abi.TokenCallback: "swiftlet_token_callback",
-                 abi.ProgressCallback: "swiftlet_progress_callback",
-                 abi.BatchTokenCallback: "swiftlet_batch_token_callback"}
+    callbacks = {declared: name for name, declared in callback_types(abi).items()}
     names = {struct: name for name, struct in abi.STRUCTS.items()}
     if value in callbacks:
         return "callback:" + callbacks[value]
@@ -151,9 +157,7 @@ def test_functions_match_the_header(abi: ModuleType) -> None:
 def test_callback_types_match_the_header(abi: ModuleType) -> None:
     typedefs = re.findall(r"typedef\s+([^;(]*?)\(\s*\*\s*(swiftlet_\w+_callback)\s*\)\s*\(([^)]*)\)\s*;",
                           header_code())
-    callbacks = {"swiftlet_log_callback": abi.LogCallback, "swiftlet_token_callback": abi.TokenCallback,
-                 "swiftlet_progress_callback": abi.ProgressCallback,
-                 "swiftlet_batch_token_callback": abi.BatchTokenCallback}
+    callbacks = callback_types(abi)
     assert {name for _, name, _ in typedefs} == set(callbacks)
     for returns, name, parameters in typedefs:
         ours = callbacks[name]

@@ -76,6 +76,13 @@ GRAMMAR_NO_MATCH = 0
 GRAMMAR_PREFIX = 1
 GRAMMAR_COMPLETE = 2
 
+# SWIFTLET_OBSERVE_* (swiftlet_context_set_observer's kinds)
+OBSERVE_HIDDEN = 1
+OBSERVE_AFTER_ATTENTION = 2
+OBSERVE_ATTENTION = 4
+OBSERVE_FINAL = 8
+OBSERVE_ALL = 15
+
 # SWIFTLET_POOLING_*
 POOLING_MODEL = 0
 POOLING_MEAN = 1
@@ -170,6 +177,17 @@ class EmbedParams(Structure):
     _fields_ = [("struct_size", c_uint32), ("pooling", c_int32), ("normalize", c_int32), ("reserved", c_uint32)]
 
 
+
+class Observation(Structure):
+    """``swiftlet_observation``: one view handed to an observer callback."""
+
+    _fields_ = [("struct_size", c_uint32), ("kind", c_uint32), ("layer", c_int32), ("seq_id", c_int32),
+                ("first_token", c_int32), ("n_tokens", c_int32), ("first_position", c_int32),
+                ("n_heads", c_int32), ("n_columns", c_int32), ("reserved", c_int32), ("values", POINTER(c_float))]
+
+
+ObserverCallback = CFUNCTYPE(c_int32, POINTER(Observation), c_void_p)
+
 #: C struct name -> class, for the layout checks.
 STRUCTS: dict[str, type[Structure]] = {
     "swiftlet_memory_info": MemoryInfo,
@@ -183,6 +201,7 @@ STRUCTS: dict[str, type[Structure]] = {
     "swiftlet_chat_message": ChatMessage,
     "swiftlet_chat_params": ChatParams,
     "swiftlet_embed_params": EmbedParams,
+    "swiftlet_observation": Observation,
 }
 
 # ----------------------------------------------------------------- functions
@@ -229,6 +248,7 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "swiftlet_context_rewind": (_Status, [_Handle, c_int32]),
     "swiftlet_context_reset": (_Status, [_Handle]),
     "swiftlet_context_cancel": (None, [_Handle]),
+    "swiftlet_context_set_observer": (_Status, [_Handle, c_uint32, ObserverCallback, c_void_p]),
     "swiftlet_context_decode": (_Status, [_Handle, _P(Batch)]),
     "swiftlet_context_logits_for": (_FloatP, [_Handle, c_int32]),
     "swiftlet_context_seq_length": (c_int32, [_Handle, c_int32]),
