@@ -345,7 +345,8 @@ class ReferenceLlama:
                 perturb: Optional[np.random.Generator] = None, perturb_rel: float = 1e-6,
                 positions: Optional[str] = None, window_mask: bool = True,
                 gelu_table: bool = False, hidden_states: bool = False,
-                past: Optional["Past"] = None) -> np.ndarray:
+                past: Optional["Past"] = None,
+                record: Optional[dict] = None) -> np.ndarray:
         """Logits (len(tokens), n_vocab) of every position of `tokens`
         evaluated from position 0. `rope_mode` defaults to the architecture's
         pairing ("normal" for llama, "neox" for qwen2 and gemma3); the other
@@ -359,7 +360,12 @@ class ReferenceLlama:
         (len(tokens), n_embd) instead: what decoder embeddings pool.
         With `past` (a Past: the keys before RoPE and the values of tokens
         evaluated earlier, which sit at positions 0..len(past)-1), `tokens`
-        are evaluated after them, at positions len(past)..., and appended to it."""
+        are evaluated after them, at positions len(past)..., and appended to it.
+        With `record` (a dict), the intermediates an observer sees are stored
+        in it, each a list over layers: "attention" the softmax weights
+        (n_head, T, P + T), "after_attention" the residual stream after
+        attention, "hidden" after the block (T, n_embd); "final" the
+        normed output (T, n_embd)."""
         assert mode in ("exact", "int8")
         hp = self.hp
         if rope_mode is None:
@@ -463,13 +469,18 @@ class ReferenceLlama:
 
         def attention(q, k, v, mask):  # q (T, n_head, hd), k and v (P + T, n_head_kv, hd)
             o = np.empty((T, hp.n_head, hd), dtype=fdt)
+            weights = np.zeros((hp.n_head, T, P + T))
             for hh in range(hp.n_head):
                 g = hh // group if gqa_map is None else hh % hp.n_head_kv
                 s = (q[:, hh, :] @ k[:, g, :].T) / fdt(np.sqrt(hd)) + mask
                 s = s - s.max(axis=1, keepdims=True)
                 e = np.exp(s)
                 pr = e / e.sum(axis=1, keepdims=True)
+                if record is not None:
+                    weights[hh] = pr
                 o[:, hh, :] = pr @ v[:, g, :]
+            if record is not None:
+                record.setdefault("attention", []).append(weights)
             return o.reshape(T, hp.n_head * hd)
 
         gemma3 = hp.arch == "gemma3"
@@ -504,6 +515,8 @@ class ReferenceLlama:
             if gemma3:  # Gemma's "sandwich": the branch is normed again before the residual add
                 attn_out = rmsnorm(attn_out, p + "post_attention_norm.weight")
             x = x + attn_out
+            if record is not None:
+                record.setdefault("after_attention", []).append(np.asarray(x, np.float64))
             h = norm(x, p + "ffn_norm.weight")
             if hp.arch == "gpt2":
                 act = gelu(linear(h, p + "ffn_up.weight"))
@@ -517,7 +530,11 @@ class ReferenceLlama:
             if gemma3:
                 ffn_out = rmsnorm(ffn_out, p + "post_ffw_norm.weight")
             x = x + ffn_out
+            if record is not None:
+                record.setdefault("hidden", []).append(np.asarray(x, np.float64))
         x = norm(x, "output_norm.weight")
+        if record is not None:
+            record["final"] = np.asarray(x, np.float64)
         if hidden_states:
             return np.asarray(x, dtype=np.float64)
         return np.asarray(mm(x, self.out_weight_name()), dtype=np.float64)

@@ -76,6 +76,9 @@ STOP_CALLBACK = abi.STOP_CALLBACK
 STOP_CANCELLED = abi.STOP_CANCELLED
 STOP_CONTEXT_FULL = abi.STOP_CONTEXT_FULL
 
+OBSERVE_HIDDEN, OBSERVE_AFTER_ATTENTION = abi.OBSERVE_HIDDEN, abi.OBSERVE_AFTER_ATTENTION
+OBSERVE_ATTENTION, OBSERVE_FINAL, OBSERVE_ALL = abi.OBSERVE_ATTENTION, abi.OBSERVE_FINAL, abi.OBSERVE_ALL
+
 MemoryInfo = abi.MemoryInfo
 ModelParams = abi.ModelParams
 ModelInfo = abi.ModelInfo
@@ -85,6 +88,7 @@ GenerateParams = abi.GenerateParams
 GenerateResult = abi.GenerateResult
 ChatMessage = abi.ChatMessage
 ChatParams = abi.ChatParams
+Observation = abi.Observation
 
 # opaque handles are void pointers
 ModelP = ctypes.c_void_p
@@ -94,6 +98,7 @@ SamplerP = ctypes.c_void_p
 LOG_CALLBACK = abi.LogCallback
 PROGRESS_CALLBACK = abi.ProgressCallback
 TOKEN_CALLBACK = abi.TokenCallback  # piece is an address (not NUL-terminated, may be empty)
+ObserverCallback = abi.ObserverCallback
 
 FUNCTION_NAMES = tuple(abi.FUNCTIONS)
 
