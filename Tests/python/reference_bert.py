@@ -310,15 +310,19 @@ class ReferenceBert:
     def _layer(self, i: int, name: str) -> np.ndarray:
         return self.w[f"encoder.layer.{i}.{name}"]
 
-    def hidden_states_batch(self, batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    def hidden_states_batch(self, batch: Sequence[Sequence[int]],
+                            attention: Optional[list] = None) -> tuple[np.ndarray, np.ndarray]:
         with single_threaded_blas():
-            return self._hidden_states_batch(batch)
+            return self._hidden_states_batch(batch, attention)
 
-    def _hidden_states_batch(self, batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    def _hidden_states_batch(self, batch: Sequence[Sequence[int]],
+                             attention: Optional[list] = None) -> tuple[np.ndarray, np.ndarray]:
         """A right-padded batch. Returns ((layers+1, B, T_max, H), mask (B, T_max)):
         index 0 is the embeddings' LayerNorm output, index i the output of layer i.
         Padded positions' hidden states are computed (as any engine would) but
-        never attended to, and pooling ignores them."""
+        never attended to, and pooling ignores them. With `attention` (a
+        list), each layer's softmax weights (B, heads, T_max, T_max) are
+        appended to it."""
         c = self.config
         B = len(batch)
         lengths = [len(ids) for ids in batch]
@@ -354,7 +358,10 @@ class ReferenceBert:
             k = split(self._linear(x, i, "attention.self.key"))
             v = split(self._linear(x, i, "attention.self.value"))
             scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d) + key_mask
-            a = (softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(B, T, c.hidden_size)
+            weights = softmax(scores)
+            if attention is not None:
+                attention.append(weights)
+            a = (weights @ v).transpose(0, 2, 1, 3).reshape(B, T, c.hidden_size)
             x = layer_norm(x + self._linear(a, i, "attention.output.dense"),
                            L("attention.output.LayerNorm.weight"), L("attention.output.LayerNorm.bias"),
                            c.layer_norm_eps)

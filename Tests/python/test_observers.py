@@ -287,3 +287,43 @@ def test_freeing_the_context_from_the_callback_stops_the_pass(lib, tiny_model):
     arr = sw.token_array(TOKENS[:3])
     assert lib.swiftlet_context_eval(context, arr, 3) == sw.ERROR_CANCELLED
     assert len(calls) == 1
+
+
+def test_encoder_views_per_text_equal_the_reference(lib, make_context, tmp_path):
+    """BERT (post-norm, bidirectional), three texts embedded in one packed
+    pass: a view per text and layer, each over its own tokens only, equal to
+    reference_bert's float intermediates within the int8 weights' error (the
+    encoder's reference has no int8 emulation, so the bar is
+    test_embeddings.py's cosine, per token, and for attention weights the
+    absolute error measured on these texts: 0.014, with 0.03 allowed)."""
+    from make_tiny_bert import make_tiny_bert
+    from reference_bert import ReferenceBert
+    from test_embeddings import MINIMUM_COSINE, cosine, model_ids
+    folder = make_tiny_bert(str(tmp_path / "tiny"), seed=3)
+    model = sw.model_load(folder, n_threads=2)
+    try:
+        context = make_context(model)
+        recorder = Recorder().attach(context, sw.OBSERVE_ATTENTION | sw.OBSERVE_HIDDEN | sw.OBSERVE_FINAL)
+        texts = ["hello world", "the cat sat on the mat", "unknownword xyz"]
+        sw.embed(context, texts, sw.model_info(model).n_embd)
+        ids = [model_ids(model, t) for t in texts]
+        weights: list = []
+        states, _ = ReferenceBert(folder).hidden_states_batch(ids, attention=weights)
+        n_layer = len(weights)
+        starts = np.cumsum([0] + [len(i) for i in ids])
+        for view in recorder.views:
+            seq, n = view["seq"], len(ids[view["seq"]])
+            assert view["first_token"] == starts[seq] and view["first_position"] == 0
+            if view["kind"] == "attention":
+                got = view["values"]
+                want = weights[view["layer"]][seq][:, :n, :n]
+                assert got.shape == want.shape  # its own tokens only
+                np.testing.assert_allclose(got.sum(axis=2), 1.0, atol=1e-5)
+                assert np.max(np.abs(got - want)) < 0.03, (view["layer"], np.max(np.abs(got - want)))
+            else:
+                layer = n_layer - 1 if view["kind"] == "final" else view["layer"]
+                assert view["values"].shape == (1, n, states.shape[-1])
+                assert cosine(view["values"][0], states[layer + 1][seq][:n]).min() >= MINIMUM_COSINE
+        assert len(recorder.views) == len(texts) * (2 * n_layer + 1)
+    finally:
+        lib.swiftlet_model_free(model)
