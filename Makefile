@@ -134,6 +134,16 @@ bench-grammar: build
 	@python="$$(scripts/llama-venv.sh)" && \
 	"$$python" bench/bench_grammar.py --model "$$(scripts/fetch-model.sh)" --llama-python "$$python" $(BENCH_GRAMMAR_ARGS)
 
+# What observers and LoRA adapters cost: SmolLM2 prompt and generation speed
+# with none, with an observer, with a rank-8 adapter, as ratios to none in the
+# same command (bench/bench_hooks.py; `make bench` runs it too, last).
+# `make bench-hooks BENCH_HOOKS_ARGS="--baseline-lib OLD.so"` adds a build without them.
+BENCH_HOOKS_ARGS ?=
+export BENCH_HOOKS_ARGS
+.PHONY: bench-hooks
+bench-hooks: build model
+	@python3 bench/bench_hooks.py --model "$$(scripts/fetch-model.sh)" $(BENCH_HOOKS_ARGS)
+
 # Sentence embeddings (all-MiniLM-L6-v2): Swiftlet vs sentence-transformers vs
 # llama.cpp, 256 short sentences at 1 and 2 threads (bench/bench_embed.py).
 # Installs the cached st-venv (scripts/st-venv.sh, torch, several GB, once) and

@@ -20,6 +20,8 @@
 # 6. bench/bench_grammar.py: JSON-schema-constrained generation on the Q4_1
 #    file, Swiftlet's grammar sampler vs llama.cpp's; its arguments come from
 #    $BENCH_GRAMMAR_ARGS (e.g. BENCH_GRAMMAR_ARGS="--runs 5").
+# 7. bench/bench_hooks.py: what an observer and a LoRA adapter cost on the
+#    Q4_1 file (ratios to neither, same command); $BENCH_HOOKS_ARGS.
 #
 # Environment: SWIFTLET_CACHE (the Makefile sets it; default ~/.cache/swiftlet),
 # SWIFTLET_LLAMA_VENV, SWIFTLET_LLAMA_CPP_VERSION (the llama-cpp-python release
@@ -61,4 +63,7 @@ echo
 # shellcheck disable=SC2086  # BENCH_GRAMMAR_ARGS is a list of words
 "$python" bench/bench_grammar.py --model "$q4_1" --llama-python "$python" ${BENCH_GRAMMAR_ARGS:-} \
     || { rc=$?; [ "$status" -ne 0 ] || status=$rc; }
+echo
+# shellcheck disable=SC2086  # BENCH_HOOKS_ARGS is a list of words (the test python: it writes the adapter with gguf)
+python3 bench/bench_hooks.py --model "$q4_1" ${BENCH_HOOKS_ARGS:-} || { rc=$?; [ "$status" -ne 0 ] || status=$rc; }
 exit "$status"
