@@ -26,6 +26,7 @@ from ._generation import DEFAULT, GenerationResult, StopMatcher
 from ._grammar import Grammar, GrammarMatch
 from ._lib import HEADER_VERSION_NUMBER, LibraryError, LogLevel, Status, StopReason
 from ._model import Model, ModelInfo
+from ._observe import ObservedView, Observations, ObserverHandle
 from ._runtime import MemoryInfo, library_path, memory_info, set_log_handler, system_info, version
 from ._sampler import Sampler
 from ._stream import TextStream
@@ -42,4 +43,5 @@ __all__ = [
     "SwiftletError", "InvalidArgumentError", "FileIOError", "InvalidFileError", "UnsupportedError",
     "NotFoundError", "BufferTooSmallError", "ContextFullError", "CancelledError", "OutOfMemoryError",
     "TemplateError", "InternalError", "ModelLoadError", "ContextBusyError",
+    "Observations", "ObservedView", "ObserverHandle",
 ]
