@@ -7,6 +7,7 @@ Ctrl-C) live in :mod:`swiftlet._core`; generation's streams in
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import weakref
 from typing import TYPE_CHECKING, Callable, Literal, Optional, Sequence, Union, overload
@@ -242,9 +243,10 @@ class Context:
         it raises stops the call and is raised by it.
 
         ``view.values`` is the library's memory, **valid only during the
-        callback**: copy what you keep. Inside the callback the context may
-        be queried but not changed. While installed, the context holds a
-        reference to `callback`. Several observers may be installed at once;
+        callback**: copy what you keep. The call running holds the context,
+        so the callback may not use it (ContextBusyError) except for
+        :meth:`cancel` and :meth:`close`. While installed, the context holds
+        a reference to `callback`. Several observers may be installed at once;
         ``eval(observe=...)`` works alongside them.
 
         Raises ValueError for an unknown kind; ContextBusyError while a call
@@ -253,7 +255,7 @@ class Context:
         mask = kind_mask(kinds, "kinds")
         with self._using() as core:
             hub_of(core).add(mask, listener)
-            return ObserverHandle(core, self._using, listener)
+            return ObserverHandle(core, functools.partial(_Using, core), listener)  # (not the Context: no reference)
 
     def eval_all_logits(self, tokens: Sequence[int]) -> npt.NDArray[np.float32]:
         """As :meth:`eval`, and returns every token's logits: a new array of
