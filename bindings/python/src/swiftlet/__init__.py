@@ -9,7 +9,7 @@ A thin ctypes binding over the C API in ``include/swiftlet.h``::
 
 Main names: :class:`Model` (load, tokens, ``generate``, ``chat``, and
 ``generate_batch``/``chat_batch`` for several at once), :class:`Context` (KV
-cache: ``eval``, ``logits``, ``sample``, ``rewind``, ``cancel``; sequences:
+cache: ``eval`` (``observe=``: each layer's hidden states and attention weights), ``logits``, ``sample``, ``rewind``, ``cancel``; sequences:
 ``decode``, ``logits_for``, ``seq_copy``, ...), :class:`Sampler`, :class:`Grammar` (output
 constrained to a GBNF grammar or a JSON Schema: also ``grammar=``, ``json_schema=`` and
 ``response_format=`` on the generating calls), :class:`TextStream`, the
