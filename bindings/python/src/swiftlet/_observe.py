@@ -140,7 +140,7 @@ class ObserverHub:
         core = self._core
         if mask == self._installed or not core.address:
             return
-        callback = self._callback if mask else ctypes.cast(None, _abi.ObserverCallback)
+        callback = self._callback if mask else _abi.ObserverCallback()  # (no arguments: a NULL pointer)
         check(core.lib, core.lib.context_set_observer(core.address, mask, callback))
         self._installed = mask
 
