@@ -9,7 +9,7 @@ A thin ctypes binding over the C API in ``include/swiftlet.h``::
 
 Main names: :class:`Model` (load, tokens, ``generate``, ``chat``, and
 ``generate_batch``/``chat_batch`` for several at once), :class:`Context` (KV
-cache: ``eval``, ``logits``, ``sample``, ``rewind``, ``cancel``; sequences:
+cache: ``eval`` (``observe=``: each layer's hidden states and attention weights), ``logits``, ``sample``, ``rewind``, ``cancel``; sequences:
 ``decode``, ``logits_for``, ``seq_copy``, ...), :class:`Sampler`, :class:`Grammar` (output
 constrained to a GBNF grammar or a JSON Schema: also ``grammar=``, ``json_schema=`` and
 ``response_format=`` on the generating calls), :class:`TextStream`, the
@@ -26,6 +26,7 @@ from ._generation import DEFAULT, GenerationResult, StopMatcher
 from ._grammar import Grammar, GrammarMatch
 from ._lib import HEADER_VERSION_NUMBER, LibraryError, LogLevel, Status, StopReason
 from ._model import Model, ModelInfo
+from ._observe import ObservedView, Observations, ObserverHandle
 from ._runtime import MemoryInfo, library_path, memory_info, set_log_handler, system_info, version
 from ._sampler import Sampler
 from ._stream import TextStream
@@ -42,4 +43,5 @@ __all__ = [
     "SwiftletError", "InvalidArgumentError", "FileIOError", "InvalidFileError", "UnsupportedError",
     "NotFoundError", "BufferTooSmallError", "ContextFullError", "CancelledError", "OutOfMemoryError",
     "TemplateError", "InternalError", "ModelLoadError", "ContextBusyError",
+    "Observations", "ObservedView", "ObserverHandle",
 ]

@@ -7,9 +7,10 @@ Ctrl-C) live in :mod:`swiftlet._core`; generation's streams in
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import weakref
-from typing import TYPE_CHECKING, Literal, Optional, Sequence, Union, overload
+from typing import TYPE_CHECKING, Callable, Literal, Optional, Sequence, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -21,11 +22,13 @@ from ._generation import DEFAULT, MaxTokens, StopArgument
 from ._grammar import GrammarArgument, JsonSchema, ResponseFormat, constraint
 from ._keywords import ChatKeywords, GenerateKeywords
 from ._lib import Status
+from ._observe import (Collector, ObservedView, ObserveArgument, Observations, ObserverHandle, hub_of, kind_mask,
+                       listening, view_listener)
 from ._runtime import check
 from ._sampler import Sampler
 from ._sampling import SamplingOptions
 from ._stream import ChatMessages, Options, TextStream, chat_job, deliver, generate_job
-from .errors import ContextBusyError, InvalidArgumentError, error_for
+from .errors import ContextBusyError, ContextFullError, InvalidArgumentError, error_for
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is Python 3.11+
@@ -175,20 +178,84 @@ class Context:
 
     # -- evaluation
 
-    def eval(self, tokens: Sequence[int]) -> None:
+    @overload
+    def eval(self, tokens: Sequence[int], observe: None = None) -> None: ...
+
+    @overload
+    def eval(self, tokens: Sequence[int], observe: ObserveArgument) -> Observations: ...
+
+    def eval(self, tokens: Sequence[int], observe: Optional[ObserveArgument] = None) -> Optional[Observations]:
         """Evaluates `tokens` after the current position (KV cache updated;
         :attr:`logits` then holds the last token's). Ctrl-C on the main thread
         cancels it and raises ``KeyboardInterrupt``.
 
+        With `observe` (``"hidden"``, ``"after_attention"``, ``"attention"``,
+        ``"final"``, or an iterable of them), returns an :class:`Observations`
+        of what the forward pass computed for these tokens: ``hidden`` and
+        ``after_attention`` ``float32[n_layer, len(tokens), n_embd]``,
+        ``attention`` ``float32[n_layer, n_head, len(tokens), position]``
+        (``position`` after the call: earlier tokens of the context are
+        columns too), ``final`` ``float32[len(tokens), n_embd]``; views not
+        asked for are None. The arrays are allocated once, before the call
+        (attention takes ``4·n_layer·n_head·len(tokens)·position`` bytes).
+        An observer is installed for this call only. Without `observe`,
+        returns None.
+
         Raises InvalidArgumentError (bad id, no tokens), ContextFullError
-        (they do not fit; nothing is evaluated), CancelledError."""
+        (they do not fit; nothing is evaluated; with `observe` also on a
+        context that would shift instead), CancelledError; ValueError for
+        an unknown `observe` name."""
         array = token_array(tokens)
         count = len(array)
+        if observe is not None:
+            return self._observed_eval(array, kind_mask(observe))
         with self._using() as core:
             evaluate = core.lib.c.swiftlet_context_eval
             status, message = core.run(lambda address: int(evaluate(address, array, count)))
         if status != Status.OK:
             raise error_for(status, message)
+        return None
+
+    def _observed_eval(self, array: ctypes.Array[ctypes.c_int32], mask: int) -> Observations:
+        info = self.model.info
+        count = len(array)
+        with self._using() as core:
+            start = core.lib.context_position(core.address)
+            if count and start + count > self._size:  # (a context shift would renumber the positions)
+                raise ContextFullError(Status.CONTEXT_FULL, f"{count} tokens after position {start} do not fit "
+                                       f"in n_ctx {self._size}; eval(observe=...) does not shift the context")
+            collector = Collector(mask, tuple(array), start, info.n_layer, info.n_embd, info.n_head)
+            evaluate = core.lib.c.swiftlet_context_eval
+            with listening(core, mask, collector):
+                status, message = core.run(lambda address: int(evaluate(address, array, count)))
+        if status != Status.OK:
+            raise error_for(status, message)
+        return collector.result
+
+    def observe(self, callback: Callable[[ObservedView], Optional[bool]],
+                kinds: ObserveArgument = ("hidden", "after_attention", "attention", "final")) -> ObserverHandle:
+        """Installs `callback` as an observer of every forward pass this
+        context runs (eval, decode, generate, chat, embed) until the returned
+        :class:`ObserverHandle` is removed (``handle.remove()``, or use it in
+        a ``with`` block). `callback` gets one :class:`ObservedView` per
+        view of `kinds`, per layer and pass, on the thread that runs the
+        pass; returning False stops the call (CancelledError). An exception
+        it raises stops the call and is raised by it.
+
+        ``view.values`` is the library's memory, **valid only during the
+        callback**: copy what you keep. The call running holds the context,
+        so the callback may not use it (ContextBusyError) except for
+        :meth:`cancel` and :meth:`close`. While installed, the context holds
+        a reference to `callback`. Several observers may be installed at once;
+        ``eval(observe=...)`` works alongside them.
+
+        Raises ValueError for an unknown kind; ContextBusyError while a call
+        runs on the context."""
+        listener = view_listener(callback)
+        mask = kind_mask(kinds, "kinds")
+        with self._using() as core:
+            hub_of(core).add(mask, listener)
+            return ObserverHandle(core, functools.partial(_Using, core), listener)  # (not the Context: no reference)
 
     def eval_all_logits(self, tokens: Sequence[int]) -> npt.NDArray[np.float32]:
         """As :meth:`eval`, and returns every token's logits: a new array of

@@ -29,6 +29,7 @@ from ._lib import Library, Status
 from .errors import InvalidArgumentError
 
 if TYPE_CHECKING:
+    from ._observe import ObserverHub
     from ._stream import Job
 
 INT32_MAX = 2**31 - 1
@@ -69,12 +70,15 @@ class ContextCore:
         self.running: Optional[Call] = None
         self.running_thread: Optional[int] = None
         self.active_job: Optional[Job] = None
+        self.observers: Optional[ObserverHub] = None  # made by the first observer (swiftlet._observe)
         self.closed = False
 
     def run(self, call: Callable[[int], int], this: Optional[Call] = None) -> tuple[int, str]:
         """Makes an evaluating C call (`call(address)`) on this thread; returns
         its status and, if not OK, the library's message. A Ctrl-C on the main
-        thread cancels it (see :mod:`swiftlet._interrupt`)."""
+        thread cancels it (see :mod:`swiftlet._interrupt`). An exception an
+        observer callback raised during the call (which stopped it) is raised
+        here, in place of the CANCELLED status."""
         this = this if this is not None else Call()
         with self._state:
             address = self.address
@@ -85,6 +89,9 @@ class ContextCore:
             self.running, self.running_thread = this, threading.get_ident()
         try:
             status = call_interruptibly(lambda: self.interrupt(this), lambda: call(address))
+            observer_error = self.observers.take_error() if self.observers is not None else None
+            if observer_error is not None:
+                raise observer_error
             return status, (self.lib.last_error() if status != Status.OK else "")
         finally:
             with self._state:
@@ -129,5 +136,6 @@ class ContextCore:
     def _free(self) -> None:
         with self._state:
             address, self.address = self.address, 0
+            self.observers = None  # its listeners may hold the Context: no cycle through the finalizer
         if address:
             self.lib.context_free(address)

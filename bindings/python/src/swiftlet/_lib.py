@@ -235,6 +235,10 @@ class Library:
     def context_cancel(self, context: int) -> None:
         self.c.swiftlet_context_cancel(context)
 
+    def context_set_observer(self, context: int, kinds: int, callback: Any) -> int:
+        """`callback` (an ``ObserverCallback``, or a NULL one with kinds 0) is kept alive by the caller."""
+        return int(self.c.swiftlet_context_set_observer(context, kinds, callback, None))
+
     # -- sequences
 
     def context_decode(self, context: int, batch: Batch) -> int:
