@@ -97,7 +97,8 @@ extension InferenceContext {
                     tokens: UnsafeBufferPointer(rebasing: tokens[..<entries.count]), layout: .sequences(runs),
                     cache: cache, scratch: scratch, plan: plan,
                     output: .logitsOf(rows: wanted.map(\.offset), into: batchLogits!.pointer + firstRow * vocabulary),
-                    isCancelled: { self.isCancelled })
+                    isCancelled: { self.isCancelled },
+                    adapters: attachedAdapters.applied)
             }
             for i in entries { batchLogitRows[i] = rows[i] }
             for run in runs {

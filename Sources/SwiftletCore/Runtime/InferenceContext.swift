@@ -31,6 +31,8 @@ public final class InferenceContext: @unchecked Sendable {
     var batchLogitRows: [Int] = []
     /// A batch's final hidden states, for embeddings (batchCapacity × n_embd).
     let hiddenStates: ArenaBuffer<Float>
+    /// The LoRA adapters every pass applies (AdapterSet.swift).
+    var attachedAdapters = AdapterAttachment()
     /// The running call, if any: (call number << 1) | 1 while a call runs,
     /// (number of the last call << 1) while idle. Numbers start at 1.
     private let callState = Atomic<UInt64>(0)
@@ -147,7 +149,8 @@ public final class InferenceContext: @unchecked Sendable {
             let run = SequenceRun(sequence: sequence, tokens: 0..<batch.count, startPosition: length(of: sequence))
             try model.transformer.forward(
                 tokens: batch, layout: .sequences([run]), cache: cache, scratch: scratch, plan: plan,
-                output: request, isCancelled: { self.isCancelled })
+                output: request, isCancelled: { self.isCancelled },
+                adapters: attachedAdapters.applied)
             sequences[sequence].tokens.append(contentsOf: batch)
             if let allLogits {
                 logits.update(from: allLogits + (end - 1) * vocabulary, count: vocabulary)

@@ -33,7 +33,7 @@ from .errors import (BufferTooSmallError, CancelledError, ContextBusyError, Cont
                      InternalError, InvalidArgumentError, InvalidFileError, ModelLoadError, NotFoundError,
                      OutOfMemoryError, SwiftletError, TemplateError, UnsupportedError)
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 __all__ = [
     "Model", "ModelInfo", "Context", "Sampler", "Grammar", "GrammarMatch", "TextStream", "GenerationResult", "StopMatcher",

@@ -25,9 +25,9 @@ from typing import Any
 # ------------------------------------------------------------------ versions
 
 VERSION_MAJOR = 0
-VERSION_MINOR = 5
+VERSION_MINOR = 6
 VERSION_PATCH = 0
-VERSION_STRING = "0.5.0"
+VERSION_STRING = "0.6.0"
 VERSION_NUMBER = VERSION_MAJOR * 1000000 + VERSION_MINOR * 1000 + VERSION_PATCH
 
 # ------------------------------------------------------------------ statuses
