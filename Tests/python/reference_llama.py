@@ -345,7 +345,8 @@ class ReferenceLlama:
                 perturb: Optional[np.random.Generator] = None, perturb_rel: float = 1e-6,
                 positions: Optional[str] = None, window_mask: bool = True,
                 gelu_table: bool = False, hidden_states: bool = False,
-                past: Optional["Past"] = None) -> np.ndarray:
+                past: Optional["Past"] = None,
+                adapters: Optional[Sequence[tuple[dict, float, float]]] = None) -> np.ndarray:
         """Logits (len(tokens), n_vocab) of every position of `tokens`
         evaluated from position 0. `rope_mode` defaults to the architecture's
         pairing ("normal" for llama, "neox" for qwen2 and gemma3); the other
@@ -359,7 +360,9 @@ class ReferenceLlama:
         (len(tokens), n_embd) instead: what decoder embeddings pool.
         With `past` (a Past: the keys before RoPE and the values of tokens
         evaluated earlier, which sit at positions 0..len(past)-1), `tokens`
-        are evaluated after them, at positions len(past)..., and appended to it."""
+        are evaluated after them, at positions len(past)..., and appended to it.
+        `adapters` (LoRA): a list of (pairs, alpha, scale), pairs mapping a
+        base weight name to (A (r, n_in), B (n_out, r)); see with_adapters."""
         assert mode in ("exact", "int8")
         hp = self.hp
         if rope_mode is None:
@@ -384,6 +387,9 @@ class ReferenceLlama:
                 x_hat = (qx * dx.astype(np.float64)[:, :, None]).reshape(x.shape[0], -1)
                 return (x_hat @ self.tensors[name].astype(np.float64).T).astype(fdt)
             return int8_matmul(x, self.q8(name), dtype=fdt).astype(fdt)
+
+        if adapters:
+            mm = with_adapters(mm, adapters, mode, self.tensors)
 
         def bias(y, weight_name):
             b = self.tensors.get(weight_name.replace(".weight", ".bias"))
@@ -521,6 +527,30 @@ class ReferenceLlama:
         if hidden_states:
             return np.asarray(x, dtype=np.float64)
         return np.asarray(mm(x, self.out_weight_name()), dtype=np.float64)
+
+
+def with_adapters(mm, adapters, mode: str, tensors: dict):
+    """`mm` with LoRA adapters applied, each (pairs, alpha, scale) with the
+    factor f = scale * alpha / r (scale alone when alpha is 0: llama.cpp's
+    llama_adapter_lora_weight::get_scale). "exact": x (W + sum f B A)^T, the
+    adapters merged into the weights in float64; "int8": the int8 product of
+    the base weights plus sum f (x A^T) B^T in float64, unmerged, as Swiftlet
+    computes it."""
+    def adapted(x, name):
+        terms = []
+        for pairs, alpha, scale in adapters:
+            if name in pairs:
+                a, b = (np.asarray(m, np.float64) for m in pairs[name])
+                terms.append((a, b, scale * alpha / a.shape[0] if alpha else scale))
+        if not terms:
+            return mm(x, name)
+        if mode == "exact":
+            w = tensors[name].astype(np.float64) + sum(f * (b @ a) for a, b, f in terms)
+            return np.asarray(x, np.float64) @ w.T
+        y = mm(x, name)
+        x64 = np.asarray(x, np.float64)
+        return (y + sum(f * ((x64 @ a.T) @ b.T) for a, b, f in terms)).astype(y.dtype)
+    return adapted
 
 
 class Past:

@@ -71,6 +71,8 @@ OVERFLOW_SHIFT = 1
 
 STATE_ALL_SEQUENCES = -1  # SWIFTLET_STATE_ALL_SEQUENCES
 
+MAX_ADAPTERS = 64  # SWIFTLET_MAX_ADAPTERS
+
 # swiftlet_grammar_match results (SWIFTLET_GRAMMAR_*)
 GRAMMAR_NO_MATCH = 0
 GRAMMAR_PREFIX = 1
@@ -241,6 +243,10 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "swiftlet_context_state_load": (_Status, [_Handle, c_int32, c_void_p, c_size_t]),
     "swiftlet_context_state_save_file": (_Status, [_Handle, c_int32, c_char_p]),
     "swiftlet_context_state_load_file": (_Status, [_Handle, c_int32, c_char_p]),
+    "swiftlet_adapter_load": (_Status, [_Handle, c_char_p, _P(_Handle)]),
+    "swiftlet_adapter_free": (None, [_Handle]),
+    "swiftlet_adapter_info": (_Status, [_Handle, _Int32P, _FloatP, _Int32P]),
+    "swiftlet_context_set_adapters": (_Status, [_Handle, _P(_Handle), _FloatP, c_int32]),
     "swiftlet_grammar_create": (_Status, [_Handle, c_char_p, c_char_p, _P(_Handle)]),
     "swiftlet_grammar_from_json_schema": (_Status, [_Handle, c_char_p, _P(_Handle)]),
     "swiftlet_grammar_free": (None, [_Handle]),
