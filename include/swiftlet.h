@@ -573,12 +573,12 @@ typedef struct swiftlet_adapter swiftlet_adapter;
 /* Loads the adapter at `path` for `model` (it applies to that model's
 ** contexts only; the adapter keeps the model alive). Nothing an adapter
 ** names is silently ignored. Errors: IO, INVALID_FILE (an unreadable file,
-** not GGUF), UNSUPPORTED (a tensor type other than F32, F16, BF16, Q8_0),
+** not GGUF, a tensor with a zero dimension such as rank 0), UNSUPPORTED (a tensor type other than F32, F16, BF16, Q8_0),
 ** INVALID_ARGUMENT naming the file or tensor: not an adapter, not LoRA, an
 ** architecture other than the model's, a tensor that is not a
 ** .lora_a/.lora_b, a lora_a without its lora_b or the reverse, a base
 ** tensor the model does not have or that cannot be adapted (token_embd,
-** norms, a tied head), rank 0, ranks of a and b that differ, shapes that do
+** norms, a tied head), ranks of a and b that differ, shapes that do
 ** not fit the base tensor, an alpha or a value that is not finite. */
 SWIFTLET_API swiftlet_status swiftlet_adapter_load(const swiftlet_model *model, const char *path,
                                                    swiftlet_adapter **out_adapter);
