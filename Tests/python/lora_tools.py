@@ -26,6 +26,12 @@ import swiftlet_ctypes as sw
 PROJECTIONS = ("attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
 
 
+def file_shapes(path: str) -> dict[str, tuple]:
+    """The numpy shapes (n_out, n_in) of a GGUF model's 2-D tensors, without reading their data."""
+    reader = gguf.GGUFReader(path)
+    return {t.name: tuple(int(n) for n in reversed(t.shape)) for t in reader.tensors if len(t.shape) == 2}
+
+
 def adaptable(shapes: dict[str, tuple], names: Sequence[str] = PROJECTIONS, head: bool = True) -> list[str]:
     """The weights of a model (name -> numpy shape (n_out, n_in)) an adapter may
     change: the block projections in `names`, and output.weight with `head`."""
