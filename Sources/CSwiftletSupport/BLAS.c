@@ -17,12 +17,6 @@ void slb_sgemm_a_bt(int m, int n, int k, const float *a, int lda, const float *b
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
 }
 
-void slb_sgemm_a_bt_add(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float *c,
-                        int ldc) {
-    pthread_once(&single_threaded_once, use_calling_thread_only);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, alpha, a, lda, b, ldb, 1.0f, c, ldc);
-}
-
 void slb_sgemm_a_b(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
     pthread_once(&single_threaded_once, use_calling_thread_only);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);

@@ -9,11 +9,6 @@
 // the engine's worker pool.
 void slb_sgemm_a_bt(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc);
 
-// C[m × n] += alpha · A[m × k] · B[n × k]ᵀ, all row-major (a LoRA adapter's
-// second product, added onto a projection's output in place).
-void slb_sgemm_a_bt_add(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float *c,
-                        int ldc);
-
 // C[m × n] = A[m × k] · B[k × n], all row-major with leading dimensions lda, ldb, ldc.
 void slb_sgemm_a_b(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc);
 

@@ -119,7 +119,8 @@ public final class LoRAAdapter: @unchecked Sendable {
             checked.append((target, a, b, rank, inputs, outputs))
         }
 
-        // Decode every pair into one fp32 block: A (rank × inputs) then B (outputs × rank).
+        // Decode every pair into one fp32 block: A (rank × inputs), then Bᵀ
+        // (rank × outputs: the second product adds rows of it, see AttachedAdapters).
         let total = checked.reduce(0) { $0 + $1.rank * ($1.inputs + $1.outputs) }
         storage = .allocate(capacity: total)
         var blocks = [[LowRankPair?]](repeating: Array(repeating: nil, count: AdaptedProjection.allCases.count),
@@ -128,15 +129,23 @@ public final class LoRAAdapter: @unchecked Sendable {
         var next = storage
         var failure: SwiftletError? = nil
         for pair in checked where failure == nil {
-            let a = next, b = next + pair.rank * pair.inputs
-            next = b + pair.outputs * pair.rank
-            for (info, values, count) in [(pair.a, a, pair.rank * pair.inputs), (pair.b, b, pair.outputs * pair.rank)] {
-                dequantizeRow(type: info.type, source: file.data(of: info).baseAddress!, into: values, count: count)
-                if !UnsafeBufferPointer(start: values, count: count).allSatisfy(\.isFinite) {
-                    failure = .invalidArgument("\(path): tensor \(info.name) has a value that is not finite")
+            let a = next, transposed = next + pair.rank * pair.inputs
+            next = transposed + pair.rank * pair.outputs
+            var b = [Float](repeating: 0, count: pair.outputs * pair.rank)
+            b.withUnsafeMutableBufferPointer { b in
+                for (info, values, count) in [(pair.a, a, pair.rank * pair.inputs),
+                                              (pair.b, b.baseAddress!, pair.outputs * pair.rank)] {
+                    dequantizeRow(type: info.type, source: file.data(of: info).baseAddress!, into: values, count: count)
+                    if !UnsafeBufferPointer(start: values, count: count).allSatisfy(\.isFinite) {
+                        failure = .invalidArgument("\(path): tensor \(info.name) has a value that is not finite")
+                    }
+                }
+                for row in 0..<pair.outputs {
+                    for j in 0..<pair.rank { transposed[j * pair.outputs + row] = b[row * pair.rank + j] }
                 }
             }
-            let whole = LowRankPair(a: a, b: b, rank: pair.rank, inputs: pair.inputs, outputs: pair.outputs)
+            let whole = LowRankPair(a: a, bTransposed: transposed, rank: pair.rank, inputs: pair.inputs,
+                                    outputs: pair.outputs, stride: pair.outputs)
             switch pair.target {
             case .head: head = whole
             case .block(let layer, let parts):
@@ -205,21 +214,26 @@ enum AdaptedProjection: Int, CaseIterable {
     case query, key, value, attentionOutput, gate, up, down
 }
 
-/// ΔW = B·A for one product: A is rank × inputs, B outputs × rank (row
-/// stride `rank`), both fp32 row-major, owned by their LoRAAdapter.
+/// ΔW = B·A for one product: A is rank × inputs, row-major; B is held
+/// transposed, Bᵀ rank × outputs with row stride `stride` (a part of a fused
+/// QKV is a column range of the whole Bᵀ); fp32, owned by their LoRAAdapter.
 struct LowRankPair {
     let a: UnsafePointer<Float>
-    let b: UnsafePointer<Float>
+    let bTransposed: UnsafePointer<Float>
     let rank: Int
     let inputs: Int
     let outputs: Int
+    let stride: Int
 
-    init(a: UnsafePointer<Float>, b: UnsafePointer<Float>, rank: Int, inputs: Int, outputs: Int) {
-        (self.a, self.b, self.rank, self.inputs, self.outputs) = (a, b, rank, inputs, outputs)
+    init(a: UnsafePointer<Float>, bTransposed: UnsafePointer<Float>, rank: Int, inputs: Int, outputs: Int,
+         stride: Int) {
+        (self.a, self.bTransposed, self.rank, self.inputs, self.outputs, self.stride) =
+            (a, bTransposed, rank, inputs, outputs, stride)
     }
 
-    /// The pair of rows `range` of the product (a part of a fused QKV): A shared, B's rows.
+    /// The pair of outputs `range` of the product (a part of a fused QKV): A shared, those columns of Bᵀ.
     func rows(_ range: Range<Int>) -> LowRankPair {
-        LowRankPair(a: a, b: b + range.lowerBound * rank, rank: rank, inputs: inputs, outputs: range.count)
+        LowRankPair(a: a, bTransposed: bTransposed + range.lowerBound, rank: rank, inputs: inputs,
+                    outputs: range.count, stride: stride)
     }
 }
