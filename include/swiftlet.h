@@ -606,7 +606,9 @@ SWIFTLET_API swiftlet_status swiftlet_adapter_info(const swiftlet_adapter *adapt
 ** changes nothing. Errors, the set unchanged: INVALID_ARGUMENT (n_adapters
 ** negative or above SWIFTLET_MAX_ADAPTERS, a NULL array or adapter, an
 ** adapter loaded for another model, the same adapter twice, a scale that is
-** not finite), BUSY (a call is running on the context). */
+** not finite), BUSY (a call is running on the context). A saved state
+** (swiftlet_context_state_save) does not record the adapters: load it into a
+** context with the same set attached. */
 SWIFTLET_API swiftlet_status swiftlet_context_set_adapters(swiftlet_context *context,
                                                            const swiftlet_adapter *const *adapters,
                                                            const float *scales, int32_t n_adapters);

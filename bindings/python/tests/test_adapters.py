@@ -121,3 +121,19 @@ def test_bert_from_a_folder(minilm, tmp_path):
     assert float(np.max(np.abs(adapted - base))) > 1e-2
     ctx.set_adapters({})
     assert np.array_equal(ctx.embed(texts), base)
+
+
+def test_compat_lora_path(tiny_path, adapter_paths):
+    """swiftlet.compat.Llama(lora_path=, lora_scale=) as llama-cpp-python's."""
+    from swiftlet.compat import Llama
+    with swiftlet.Model(tiny_path, n_threads=1) as model:
+        adapter = model.load_adapter(adapter_paths[0])
+        ctx = model.context(n_ctx=64)
+        ctx.set_adapters({adapter: 0.5})
+        want = ctx.eval_all_logits(TOKENS)[-1]
+    llm = Llama(tiny_path, n_ctx=64, n_threads=1, lora_path=adapter_paths[0], lora_scale=0.5, verbose=False)
+    try:
+        llm.eval(TOKENS)
+        assert np.array_equal(llm._context.logits, want)
+    finally:
+        llm.close()
