@@ -83,10 +83,15 @@ public final class LoRAAdapter: @unchecked Sendable {
             }
         }
         guard !halves.isEmpty else { throw SwiftletError.invalidArgument("\(path) has no LoRA tensors") }
-        var checked: [(target: Target, a: GGUFTensorInfo, b: GGUFTensorInfo, rank: Int, inputs: Int, outputs: Int)] = []
+        typealias Checked = (target: Target, a: GGUFTensorInfo, b: GGUFTensorInfo, rank: Int, inputs: Int, outputs: Int)
+        var checked: [Checked] = []
         for base in halves.keys.sorted() {
-            guard let a = halves[base]!.a else { throw SwiftletError.invalidArgument("\(path): \(base).lora_b has no \(base).lora_a") }
-            guard let b = halves[base]!.b else { throw SwiftletError.invalidArgument("\(path): \(base).lora_a has no \(base).lora_b") }
+            guard let a = halves[base]!.a else {
+                throw SwiftletError.invalidArgument("\(path): \(base).lora_b has no \(base).lora_a")
+            }
+            guard let b = halves[base]!.b else {
+                throw SwiftletError.invalidArgument("\(path): \(base).lora_a has no \(base).lora_b")
+            }
             for info in [a, b] {
                 guard [.f32, .f16, .bf16, .q8_0].contains(info.type) else {
                     throw SwiftletError.unsupported("\(path): tensor \(info.name) is \(info.type.name); "
