@@ -101,11 +101,13 @@ test: examples csharp model
 # the k-quant / IQ4 files (Tests/python/test_llamacpp_quant_types.py; `make test`
 # runs it too, but skips what needs the venv when the venv is missing): builds
 # the cached llama-cpp-python venv first if missing (scripts/llama-venv.sh,
-# ~12 minutes once), then runs that test and test_llamacpp_agreement.py.
+# ~12 minutes once), then runs that test, test_llamacpp_agreement.py and
+# test_llamacpp_lora.py (a LoRA adapter, llama.cpp run live).
 test-llamacpp: build model
 	@scripts/llama-venv.sh >/dev/null
 	SWIFTLET_MODEL_Q4_1="$$(scripts/fetch-model.sh)" python3 -m pytest -q \
-		Tests/python/test_llamacpp_quant_types.py Tests/python/test_llamacpp_agreement.py
+		Tests/python/test_llamacpp_quant_types.py Tests/python/test_llamacpp_agreement.py \
+		Tests/python/test_llamacpp_lora.py
 
 # The checks too slow for `make test` (Tests/long): 10,000 tokens generated
 # through a 512-token context that shifts, in flat memory.

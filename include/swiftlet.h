@@ -17,7 +17,7 @@
 **  - NULL for a required pointer is SWIFTLET_ERROR_INVALID_ARGUMENT, never a crash.
 **  - The library never writes to stdout or stderr, never aborts, never exits.
 **  - Strings are UTF-8. Text lengths are in bytes.
-**  - Handles (swiftlet_model, swiftlet_context, swiftlet_sampler) are opaque.
+**  - Handles (swiftlet_model, swiftlet_context, swiftlet_sampler, ...) are opaque.
 **    Each is freed by its own *_free function; passing NULL to a *_free
 **    function does nothing.
 **
@@ -57,9 +57,10 @@
 **    use it at once (tokenize, query, create contexts).
 **  - A swiftlet_context (KV cache + scratch buffers + its own worker threads)
 **    is used by one thread at a time. The calls that change it (eval,
-**    generate, chat, rewind, reset) detect a second caller and return
+**    generate, chat, rewind, reset, set_adapters) detect a second caller and return
 **    SWIFTLET_ERROR_BUSY instead of corrupting it. swiftlet_context_cancel()
 **    may be called from any thread at any time.
+**  - A swiftlet_adapter, like a model, is immutable after loading.
 **  - A swiftlet_sampler holds random-generator state; one thread at a time.
 **
 ** Callbacks run synchronously on the thread that made the call, before the
@@ -97,9 +98,9 @@ extern "C" {
 /* The version this header describes. Compare with swiftlet_version_number()
 ** at run time to detect a header/library mismatch. */
 #define SWIFTLET_VERSION_MAJOR 0
-#define SWIFTLET_VERSION_MINOR 5
+#define SWIFTLET_VERSION_MINOR 6
 #define SWIFTLET_VERSION_PATCH 0
-#define SWIFTLET_VERSION_STRING "0.5.0"
+#define SWIFTLET_VERSION_STRING "0.6.0"
 #define SWIFTLET_VERSION_NUMBER \
     (SWIFTLET_VERSION_MAJOR * 1000000 + SWIFTLET_VERSION_MINOR * 1000 + SWIFTLET_VERSION_PATCH)
 
@@ -609,6 +610,70 @@ SWIFTLET_API swiftlet_status swiftlet_context_state_save_file(swiftlet_context *
 /* As swiftlet_context_state_load, from the file at `path`. Errors: as above, IO. */
 SWIFTLET_API swiftlet_status swiftlet_context_state_load_file(swiftlet_context *context, int32_t seq_id,
                                                               const char *path);
+
+/* ---------------------------------------------------------------- adapters */
+
+/* A LoRA adapter: a GGUF file as llama.cpp's convert_lora_to_gguf.py writes
+** it (general.type = "adapter", adapter.type = "lora", adapter.lora.alpha,
+** and the base model's general.architecture), holding for each adapted
+** weight W of the base model a pair of tensors named after it,
+** "<W>.lora_a" (ggml dims [n_in, r]) and "<W>.lora_b" ([r, n_out]). Attached
+** to a context with a scale, it changes each product it names to
+**     y = W.x + scale * (alpha / r) * B.(A.x)
+** (scale alone when the file has no alpha or alpha 0, as llama.cpp does),
+** computed in fp32 beside the int8 product and never merged into W: the
+** model's weights stay mapped and shared, so any number of adapters and
+** contexts use one copy of them. Adaptable weights: each block's attn_q,
+** attn_k, attn_v (or GPT-2's fused attn_qkv), attn_output, ffn_gate, ffn_up,
+** ffn_down, and output.weight where the model has its own head (not one
+** tied to token_embd.weight). Tensors may be F32, F16, BF16 or Q8_0; they
+** are decoded to fp32 at load (rank 8 on SmolLM2-135M's q/k/v/o: 3.7 MB).
+** An adapter is immutable after loading; any number of contexts and threads
+** may use it at once. */
+typedef struct swiftlet_adapter swiftlet_adapter;
+
+/* Loads the adapter at `path` for `model` (it applies to that model's
+** contexts only; the adapter keeps the model alive). Nothing an adapter
+** names is silently ignored. Errors: IO, INVALID_FILE (an unreadable file,
+** not GGUF, a tensor with a zero dimension such as rank 0), UNSUPPORTED (a tensor type other than F32, F16, BF16, Q8_0),
+** INVALID_ARGUMENT naming the file or tensor: not an adapter, not LoRA, an
+** architecture other than the model's, a tensor that is not a
+** .lora_a/.lora_b, a lora_a without its lora_b or the reverse, a base
+** tensor the model does not have or that cannot be adapted (token_embd,
+** norms, a tied head), ranks of a and b that differ, shapes that do
+** not fit the base tensor, an alpha or a value that is not finite. */
+SWIFTLET_API swiftlet_status swiftlet_adapter_load(const swiftlet_model *model, const char *path,
+                                                   swiftlet_adapter **out_adapter);
+
+/* Releases the caller's reference. Contexts it is attached to keep their own
+** until they detach it or are freed. */
+SWIFTLET_API void swiftlet_adapter_free(swiftlet_adapter *adapter);
+
+/* The adapter's largest rank, its adapter.lora.alpha (0 when the file has
+** none) and the number of base tensors it adapts. Any out-pointer may be
+** NULL. Errors: INVALID_ARGUMENT. */
+SWIFTLET_API swiftlet_status swiftlet_adapter_info(const swiftlet_adapter *adapter, int32_t *out_rank,
+                                                   float *out_alpha, int32_t *out_n_tensors);
+
+/* At most this many adapters are attached to one context. */
+#define SWIFTLET_MAX_ADAPTERS 64
+
+/* Replaces the context's adapters with `adapters[0..n_adapters)`, adapter i
+** at scale `scales[i]`; their terms add (several adapters at once, each with
+** its own scale). n_adapters 0 detaches all (adapters and scales may then be
+** NULL). A scale of 0 applies nothing. Changing the set (attaching,
+** detaching, another scale, another order) empties every sequence of the
+** context -- tokens, KV cache, logits -- since the cached keys and values
+** were computed with the old weights; passing the set already attached
+** changes nothing. Errors, the set unchanged: INVALID_ARGUMENT (n_adapters
+** negative or above SWIFTLET_MAX_ADAPTERS, a NULL array or adapter, an
+** adapter loaded for another model, the same adapter twice, a scale that is
+** not finite), BUSY (a call is running on the context). A saved state
+** (swiftlet_context_state_save) does not record the adapters: load it into a
+** context with the same set attached. */
+SWIFTLET_API swiftlet_status swiftlet_context_set_adapters(swiftlet_context *context,
+                                                           const swiftlet_adapter *const *adapters,
+                                                           const float *scales, int32_t n_adapters);
 
 /* --------------------------------------------------------------- grammars */
 

@@ -31,7 +31,7 @@ func log(_ level: Int32, _ message: String) {
 
 /// Built once, on first use (Swift globals initialize thread-safely), never
 /// written again and never freed: static storage for the C caller.
-nonisolated(unsafe) private let systemInfo: UnsafeMutablePointer<CChar> = strdup("swiftlet 0.5.0; " + SystemInfo.description)
+nonisolated(unsafe) private let systemInfo: UnsafeMutablePointer<CChar> = strdup("swiftlet 0.6.0; " + SystemInfo.description)
 
 @c @implementation
 public func swiftlet_system_info() -> UnsafePointer<CChar>! {

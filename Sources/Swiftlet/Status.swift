@@ -97,7 +97,7 @@ public func swiftlet_last_error() -> UnsafePointer<CChar>! {
 @c @implementation
 public func swiftlet_version() -> UnsafePointer<CChar>! {
     // Kept equal to SWIFTLET_VERSION_STRING; the C API test checks the two agree.
-    staticString("0.5.0")
+    staticString("0.6.0")
 }
 
 @c @implementation

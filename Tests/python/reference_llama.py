@@ -346,7 +346,8 @@ class ReferenceLlama:
                 positions: Optional[str] = None, window_mask: bool = True,
                 gelu_table: bool = False, hidden_states: bool = False,
                 past: Optional["Past"] = None,
-                record: Optional[dict] = None) -> np.ndarray:
+                record: Optional[dict] = None,
+                adapters: Optional[Sequence[tuple[dict, float, float]]] = None) -> np.ndarray:
         """Logits (len(tokens), n_vocab) of every position of `tokens`
         evaluated from position 0. `rope_mode` defaults to the architecture's
         pairing ("normal" for llama, "neox" for qwen2 and gemma3); the other
@@ -365,7 +366,9 @@ class ReferenceLlama:
         in it, each a list over layers: "attention" the softmax weights
         (n_head, T, P + T), "after_attention" the residual stream after
         attention, "hidden" after the block (T, n_embd); "final" the
-        normed output (T, n_embd)."""
+        normed output (T, n_embd).
+        `adapters` (LoRA): a list of (pairs, alpha, scale), pairs mapping a
+        base weight name to (A (r, n_in), B (n_out, r)); see with_adapters."""
         assert mode in ("exact", "int8")
         hp = self.hp
         if rope_mode is None:
@@ -390,6 +393,9 @@ class ReferenceLlama:
                 x_hat = (qx * dx.astype(np.float64)[:, :, None]).reshape(x.shape[0], -1)
                 return (x_hat @ self.tensors[name].astype(np.float64).T).astype(fdt)
             return int8_matmul(x, self.q8(name), dtype=fdt).astype(fdt)
+
+        if adapters:
+            mm = with_adapters(mm, adapters, mode, self.tensors)
 
         def bias(y, weight_name):
             b = self.tensors.get(weight_name.replace(".weight", ".bias"))
@@ -538,6 +544,30 @@ class ReferenceLlama:
         if hidden_states:
             return np.asarray(x, dtype=np.float64)
         return np.asarray(mm(x, self.out_weight_name()), dtype=np.float64)
+
+
+def with_adapters(mm, adapters, mode: str, tensors: dict):
+    """`mm` with LoRA adapters applied, each (pairs, alpha, scale) with the
+    factor f = scale * alpha / r (scale alone when alpha is 0: llama.cpp's
+    llama_adapter_lora_weight::get_scale). "exact": x (W + sum f B A)^T, the
+    adapters merged into the weights in float64; "int8": the int8 product of
+    the base weights plus sum f (x A^T) B^T in float64, unmerged, as Swiftlet
+    computes it."""
+    def adapted(x, name):
+        terms = []
+        for pairs, alpha, scale in adapters:
+            if name in pairs:
+                a, b = (np.asarray(m, np.float64) for m in pairs[name])
+                terms.append((a, b, scale * alpha / a.shape[0] if alpha else scale))
+        if not terms:
+            return mm(x, name)
+        if mode == "exact":
+            w = tensors[name].astype(np.float64) + sum(f * (b @ a) for a, b, f in terms)
+            return np.asarray(x, np.float64) @ w.T
+        y = mm(x, name)
+        x64 = np.asarray(x, np.float64)
+        return (y + sum(f * ((x64 @ a.T) @ b.T) for a, b, f in terms)).astype(y.dtype)
+    return adapted
 
 
 class Past:

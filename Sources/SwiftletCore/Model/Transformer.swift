@@ -75,11 +75,12 @@ struct Transformer: Sendable {
     /// Evaluates `tokens` (already validated) laid out as `layout` says,
     /// writing their keys and values into `cache`. `isCancelled` is asked once
     /// per block, so a cancelled pass never reaches the output and the output
-    /// buffer keeps what it held. An `observer` sees the views it asked for
-    /// as the pass computes them (Observer).
+    /// buffer keeps what it held. `adapters` (LoRA) add their low-rank terms
+    /// to the products they change, right after each product and its bias.
+    /// An `observer` sees the views it asked for as the pass computes them (Observer).
     func forward(tokens: UnsafeBufferPointer<Int32>, layout: TokenLayout, cache: KVCache, scratch s: ForwardScratch,
-                 plan: ExecutionPlan, output: ForwardOutput, observer: Observer? = nil,
-                 isCancelled: () -> Bool) throws {
+                 plan: ExecutionPlan, output: ForwardOutput, adapters: AttachedAdapters? = nil,
+                 observer: Observer? = nil, isCancelled: () -> Bool) throws {
         let c = config
         let count = tokens.count
         let positions: [Int]
@@ -124,6 +125,9 @@ struct Transformer: Sendable {
             addBias(block.query, to: s.query, count: count)
             addBias(block.key, to: s.key, count: count)
             addBias(block.value, to: s.value, count: count)
+            adapters?.apply(layer, .query, attentionInput, count, into: s.query)
+            adapters?.apply(layer, .key, attentionInput, count, into: s.key)
+            adapters?.apply(layer, .value, attentionInput, count, into: s.value)
             normalizeHeads(s.query, block.queryNorm, heads: count * c.headCount)
             normalizeHeads(s.key, block.keyNorm, heads: count * c.kvHeadCount)
             rotate(s, count: count, rotation: c.window(layer: layer) == nil ? s.rotation : s.windowRotation)
@@ -146,6 +150,7 @@ struct Transformer: Sendable {
             let attention = plan.prepare(s.attention, columns: c.queryLength, count: count)
             plan.multiply(block.attentionOutput.matrix, attention, count, into: s.projected)
             addBias(block.attentionOutput, to: s.projected, count: count)
+            adapters?.apply(layer, .attentionOutput, s.attention, count, into: s.projected)
             if let norm = block.attentionOutputNorm { normalize(s.projected, norm, into: s.projected, count: count) }
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
             if postNorm { normalize(s.hidden, block.attentionNorm, into: s.hidden, count: count) }
@@ -164,19 +169,22 @@ struct Transformer: Sendable {
             switch c.feedForward {
             case .swiGLU, .geGLU:
                 plan.gatedFeedForward(gate: block.gate!.matrix, up: block.up.matrix, ffnInput, count,
-                                      into: s.gate, up: s.up)
+                                      into: s.gate, up: s.up, adapt: adapters?.gateAndUp(layer, feedForwardInput, count))
             case .gelu:
                 plan.multiply(block.up.matrix, ffnInput, count, into: s.gate)
                 addBias(block.up, to: s.gate, count: count)
+                adapters?.apply(layer, .up, feedForwardInput, count, into: s.gate)
                 plan.pool.parallelFor(count) { tokens in gelu(s.gate + tokens.lowerBound * n, count: tokens.count * n) }
             case .geluErf:
                 plan.multiply(block.up.matrix, ffnInput, count, into: s.gate)
                 addBias(block.up, to: s.gate, count: count)
+                adapters?.apply(layer, .up, feedForwardInput, count, into: s.gate)
                 plan.pool.parallelFor(count) { tokens in plan.kernels.geluErf(s.gate + tokens.lowerBound * n, tokens.count * n) }
             }
             let activated = plan.prepare(s.gate, columns: c.feedForwardLength, count: count)
             plan.multiply(block.down.matrix, activated, count, into: s.projected)
             addBias(block.down, to: s.projected, count: count)
+            adapters?.apply(layer, .down, s.gate, count, into: s.projected)
             if let norm = block.feedForwardOutputNorm { normalize(s.projected, norm, into: s.projected, count: count) }
             addResidual(s.projected, into: s.hidden, count: count * c.embeddingLength)
             if postNorm { normalize(s.hidden, block.feedForwardNorm, into: s.hidden, count: count) }
@@ -204,9 +212,11 @@ struct Transformer: Sendable {
         case .lastTokenLogits(let out):
             let last = normalize(s.hidden + (count - 1) * e, weights.outputNorm!, into: s.normed, count: 1)
             plan.multiply(weights.output!, plan.prepareRows(last, columns: e, count: 1), 1, into: out)
+            adapters?.applyHead(last, 1, into: out)
         case .everyTokenLogits(let out):
             let normed = normalize(s.hidden, weights.outputNorm!, into: s.normed, count: count)
             plan.multiply(weights.output!, plan.prepareRows(normed, columns: e, count: count), count, into: out)
+            adapters?.applyHead(normed, count, into: out)
         case .logitsOf(let rows, let out):
             // The chosen rows side by side, so the head reads its weights once for all of them.
             for (i, row) in rows.enumerated() {
@@ -214,6 +224,7 @@ struct Transformer: Sendable {
             }
             plan.multiply(weights.output!, plan.prepareRows(s.normed, columns: e, count: rows.count), rows.count,
                           into: out)
+            adapters?.applyHead(s.normed, rows.count, into: out)
         }
     }
 

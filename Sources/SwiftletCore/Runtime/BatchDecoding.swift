@@ -97,6 +97,7 @@ extension InferenceContext {
                     tokens: UnsafeBufferPointer(rebasing: tokens[..<entries.count]), layout: .sequences(runs),
                     cache: cache, scratch: scratch, plan: plan,
                     output: .logitsOf(rows: wanted.map(\.offset), into: batchLogits!.pointer + firstRow * vocabulary),
+                    adapters: attachedAdapters.applied,
                     observer: observer, isCancelled: { self.isCancelled })
             }
             for i in entries { batchLogitRows[i] = rows[i] }

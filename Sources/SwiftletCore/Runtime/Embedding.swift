@@ -62,7 +62,8 @@ extension InferenceContext {
         try packed.withUnsafeBufferPointer { tokens in
             try model.transformer.forward(
                 tokens: tokens, layout: .packed(sequences: ranges), cache: cache, scratch: scratch, plan: plan,
-                output: .hiddenStates(hiddenStates.pointer), observer: observer, isCancelled: { self.isCancelled })
+                output: .hiddenStates(hiddenStates.pointer), adapters: attachedAdapters.applied,
+                observer: observer, isCancelled: { self.isCancelled })
         }
         for (i, range) in ranges.enumerated() {
             let vector = out + i * e
@@ -84,7 +85,8 @@ extension InferenceContext {
             try sequence[start..<end].withUnsafeBufferPointer { batch in
                 try model.transformer.forward(
                     tokens: batch, layout: .continuing(startPosition: start), cache: cache, scratch: scratch,
-                    plan: plan, output: .hiddenStates(hiddenStates.pointer), observer: observer, isCancelled: { self.isCancelled })
+                    plan: plan, output: .hiddenStates(hiddenStates.pointer), adapters: attachedAdapters.applied,
+                    observer: observer, isCancelled: { self.isCancelled })
             }
             Self.pool(hiddenStates.pointer - start * e, rows: start..<end, of: 0..<sequence.count, pooling: pooling,
                       width: e, into: vector)

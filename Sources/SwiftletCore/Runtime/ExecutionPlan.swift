@@ -242,12 +242,16 @@ final class ExecutionPlan {
     /// worker computes the same rows of both products and applies the
     /// activation to them: one parallel job instead of two plus a pass.
     func gatedFeedForward(gate: QuantizedMatrix, up: QuantizedMatrix, _ input: ProjectionInput, _ count: Int,
-                          into gateOut: UnsafeMutablePointer<Float>, up upOut: UnsafeMutablePointer<Float>) {
+                          into gateOut: UnsafeMutablePointer<Float>, up upOut: UnsafeMutablePointer<Float>,
+                          adapt: ((_ gate: UnsafeMutablePointer<Float>, _ up: UnsafeMutablePointer<Float>) -> Void)? = nil) {
         let n = gate.rows
         let activate = config.feedForward == .geGLU ? kernels.geGLU : kernels.swiGLU
-        guard case .rows(let q) = input else {
+        // With `adapt` (LoRA terms on the gate or up product), the products are
+        // made whole and adapted before the activation.
+        guard case .rows(let q) = input, adapt == nil else {
             multiply(gate, input, count, into: gateOut)
             multiply(up, input, count, into: upOut)
+            adapt?(gateOut, upOut)
             pool.parallelFor(count) { tokens in
                 activate(gateOut + tokens.lowerBound * n, upOut + tokens.lowerBound * n, tokens.count * n)
             }

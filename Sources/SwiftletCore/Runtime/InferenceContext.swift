@@ -34,6 +34,8 @@ public final class InferenceContext: @unchecked Sendable {
     /// Sees every forward pass the context runs (each eval, decode, generated
     /// token, embedding, re-evaluation), or nil.
     public var observer: Observer?
+    /// The LoRA adapters every pass applies (AdapterSet.swift).
+    var attachedAdapters = AdapterAttachment()
     /// The running call, if any: (call number << 1) | 1 while a call runs,
     /// (number of the last call << 1) while idle. Numbers start at 1.
     private let callState = Atomic<UInt64>(0)
@@ -150,7 +152,8 @@ public final class InferenceContext: @unchecked Sendable {
             let run = SequenceRun(sequence: sequence, tokens: 0..<batch.count, startPosition: length(of: sequence))
             try model.transformer.forward(
                 tokens: batch, layout: .sequences([run]), cache: cache, scratch: scratch, plan: plan,
-                output: request, observer: observer, isCancelled: { self.isCancelled })
+                output: request, adapters: attachedAdapters.applied,
+                observer: observer, isCancelled: { self.isCancelled })
             sequences[sequence].tokens.append(contentsOf: batch)
             if let allLogits {
                 logits.update(from: allLogits + (end - 1) * vocabulary, count: vocabulary)

@@ -124,7 +124,7 @@ UNHONOURED_CONSTRUCTOR = {
     "vocab_only": True, "kv_overrides": {"llama.context_length": 99}, "rope_scaling_type": 1, "rope_freq_base": 1e4,
     "rope_freq_scale": 0.5, "yarn_ext_factor": 1.0, "yarn_attn_factor": 2.0, "yarn_beta_fast": 16.0,
     "yarn_beta_slow": 2.0, "yarn_orig_ctx": 2048, "attention_type": 1, "pooling_type": 0, "logits_all": True,
-    "lora_base": "base.gguf", "lora_path": "lora.gguf", "chat_format": "chatml", "chat_handler": object(),
+    "lora_base": "base.gguf", "chat_format": "chatml", "chat_handler": object(),
     "draft_model": object(), "tokenizer": object(), "type_k": 8, "type_v": 2,
 }
 

@@ -10,7 +10,8 @@ A thin ctypes binding over the C API in ``include/swiftlet.h``::
 Main names: :class:`Model` (load, tokens, ``generate``, ``chat``, and
 ``generate_batch``/``chat_batch`` for several at once), :class:`Context` (KV
 cache: ``eval`` (``observe=``: each layer's hidden states and attention weights), ``logits``, ``sample``, ``rewind``, ``cancel``; sequences:
-``decode``, ``logits_for``, ``seq_copy``, ...), :class:`Sampler`, :class:`Grammar` (output
+``decode``, ``logits_for``, ``seq_copy``, ...; ``set_adapters``), :class:`Adapter` (a LoRA
+adapter: ``Model.load_adapter``), :class:`Sampler`, :class:`Grammar` (output
 constrained to a GBNF grammar or a JSON Schema: also ``grammar=``, ``json_schema=`` and
 ``response_format=`` on the generating calls), :class:`TextStream`, the
 :class:`SwiftletError` family, and :mod:`swiftlet.compat` (a
@@ -21,6 +22,7 @@ The library file is the one bundled in this package unless
 """
 from __future__ import annotations
 
+from ._adapter import Adapter
 from ._context import Context
 from ._generation import DEFAULT, GenerationResult, StopMatcher
 from ._grammar import Grammar, GrammarMatch
@@ -34,10 +36,10 @@ from .errors import (BufferTooSmallError, CancelledError, ContextBusyError, Cont
                      InternalError, InvalidArgumentError, InvalidFileError, ModelLoadError, NotFoundError,
                      OutOfMemoryError, SwiftletError, TemplateError, UnsupportedError)
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 __all__ = [
-    "Model", "ModelInfo", "Context", "Sampler", "Grammar", "GrammarMatch", "TextStream", "GenerationResult", "StopMatcher",
+    "Model", "ModelInfo", "Context", "Adapter", "Sampler", "Grammar", "GrammarMatch", "TextStream", "GenerationResult", "StopMatcher",
     "MemoryInfo", "memory_info", "version", "system_info", "library_path", "set_log_handler", "DEFAULT",
     "Status", "StopReason", "LogLevel", "HEADER_VERSION_NUMBER", "LibraryError",
     "SwiftletError", "InvalidArgumentError", "FileIOError", "InvalidFileError", "UnsupportedError",

@@ -25,9 +25,9 @@ from typing import Any
 # ------------------------------------------------------------------ versions
 
 VERSION_MAJOR = 0
-VERSION_MINOR = 5
+VERSION_MINOR = 6
 VERSION_PATCH = 0
-VERSION_STRING = "0.5.0"
+VERSION_STRING = "0.6.0"
 VERSION_NUMBER = VERSION_MAJOR * 1000000 + VERSION_MINOR * 1000 + VERSION_PATCH
 
 # ------------------------------------------------------------------ statuses
@@ -70,6 +70,8 @@ OVERFLOW_ERROR = 0
 OVERFLOW_SHIFT = 1
 
 STATE_ALL_SEQUENCES = -1  # SWIFTLET_STATE_ALL_SEQUENCES
+
+MAX_ADAPTERS = 64  # SWIFTLET_MAX_ADAPTERS
 
 # swiftlet_grammar_match results (SWIFTLET_GRAMMAR_*)
 GRAMMAR_NO_MATCH = 0
@@ -261,6 +263,10 @@ FUNCTIONS: dict[str, tuple[Any, list[Any]]] = {
     "swiftlet_context_state_load": (_Status, [_Handle, c_int32, c_void_p, c_size_t]),
     "swiftlet_context_state_save_file": (_Status, [_Handle, c_int32, c_char_p]),
     "swiftlet_context_state_load_file": (_Status, [_Handle, c_int32, c_char_p]),
+    "swiftlet_adapter_load": (_Status, [_Handle, c_char_p, _P(_Handle)]),
+    "swiftlet_adapter_free": (None, [_Handle]),
+    "swiftlet_adapter_info": (_Status, [_Handle, _Int32P, _FloatP, _Int32P]),
+    "swiftlet_context_set_adapters": (_Status, [_Handle, _P(_Handle), _FloatP, c_int32]),
     "swiftlet_grammar_create": (_Status, [_Handle, c_char_p, c_char_p, _P(_Handle)]),
     "swiftlet_grammar_from_json_schema": (_Status, [_Handle, c_char_p, _P(_Handle)]),
     "swiftlet_grammar_free": (None, [_Handle]),

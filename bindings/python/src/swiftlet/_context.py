@@ -6,16 +6,18 @@ Ctrl-C) live in :mod:`swiftlet._core`; generation's streams in
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
 import weakref
-from typing import TYPE_CHECKING, Callable, Literal, Optional, Sequence, Union, overload
+from typing import TYPE_CHECKING, Callable, Literal, Mapping, Optional, Sequence, Union, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _abi, _lib
+from ._adapter import Adapter
 from ._batch import TokenBatch
 from ._core import INT32_MAX, ContextCore, token_array
 from ._generation import DEFAULT, MaxTokens, StopArgument
@@ -119,6 +121,7 @@ class Context:
         self._n_seq_max = max(1, int(params.n_seq_max))  # 0 means 1; the library refused anything it cannot hold
         self._finalizer = weakref.finalize(self, self._core.close)
         self._sampler: Optional[Sampler] = None
+        self._adapters: dict[Adapter, float] = {}
         self._sampler_options: Optional[SamplingOptions] = None  # what self._sampler was made with
 
     def _weak_model(self) -> None:
@@ -315,6 +318,39 @@ class Context:
             check(core.lib, core.lib.context_reset(core.address))
         if self._sampler is not None:
             self._sampler.reset()
+
+    def set_adapters(self, adapters: Optional[Mapping[Adapter, float]]) -> None:
+        """Attaches LoRA adapters, each at its scale (``{adapter: scale}``),
+        replacing the ones attached before; ``{}`` or None detaches all.
+        Several adapters add. Changing the set empties the context (position
+        0 in every sequence, as :meth:`reset`), since the cached keys and
+        values were computed without it; setting the same set again changes
+        nothing.
+
+        Raises:
+            InvalidArgumentError: an adapter loaded for another model, a scale
+                that is not finite, more than 64 adapters.
+            TypeError: a key that is not an :class:`Adapter`.
+            ValueError: a closed adapter.
+        """
+        entries = list((adapters or {}).items())
+        for adapter, _ in entries:
+            if not isinstance(adapter, Adapter):
+                raise TypeError(f"adapters must map swiftlet.Adapter to a scale, not {type(adapter).__name__}")
+        scales = [float(scale) for _, scale in entries]
+        with contextlib.ExitStack() as held, self._using() as core:
+            addresses = [held.enter_context(adapter._use()) for adapter, _ in entries]
+            check(core.lib, core.lib.context_set_adapters(core.address, addresses, scales))
+        attached = dict(zip((adapter for adapter, _ in entries), scales))
+        changed = list(attached.items()) != list(self._adapters.items())
+        self._adapters = attached
+        if changed and self._sampler is not None:
+            self._sampler.reset()
+
+    @property
+    def adapters(self) -> dict[Adapter, float]:
+        """The adapters attached by :meth:`set_adapters`, with their scales."""
+        return dict(self._adapters)
 
     def cancel(self) -> None:
         """Stops the eval/generate/chat running on this context now, as soon as

@@ -284,6 +284,23 @@ class Library:
     def context_state_load_file(self, context: int, seq_id: int, path: bytes) -> int:
         return int(self.c.swiftlet_context_state_load_file(context, seq_id, path))
 
+    # -- adapters
+
+    def adapter_load(self, model: int, path: bytes, out_adapter: c_void_p) -> int:
+        return int(self.c.swiftlet_adapter_load(model, path, byref(out_adapter)))
+
+    def adapter_free(self, adapter: Optional[int]) -> None:
+        self.c.swiftlet_adapter_free(adapter)
+
+    def adapter_info(self, adapter: int, out_rank: c_int32, out_alpha: ctypes.c_float, out_n_tensors: c_int32) -> int:
+        return int(self.c.swiftlet_adapter_info(adapter, byref(out_rank), byref(out_alpha), byref(out_n_tensors)))
+
+    def context_set_adapters(self, context: int, adapters: list[int], scales: list[float]) -> int:
+        count = len(adapters)
+        handles = (c_void_p * max(count, 1))(*adapters)
+        values = (ctypes.c_float * max(count, 1))(*scales)
+        return int(self.c.swiftlet_context_set_adapters(context, handles, values, count))
+
     # -- grammars
 
     def grammar_create(self, model: Optional[int], gbnf: bytes, root: Optional[bytes], out_grammar: c_void_p) -> int:

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _abi, _lib
+from ._adapter import Adapter
 from ._context import Context, Overflow, Pooling, embed_texts
 from ._core import token_array
 from ._generate_batch import generate_on_new_context
@@ -285,6 +286,25 @@ class Model:
                 1024)
             check(self._lib, status)
         return text.decode("utf-8", "replace")
+
+    # -- adapters
+
+    def load_adapter(self, path: Union[str, os.PathLike[str]]) -> Adapter:
+        """Loads the LoRA adapter at `path` (a GGUF file as llama.cpp's
+        ``convert_lora_to_gguf.py`` writes it) for this model; attach it to a
+        context with :meth:`Context.set_adapters`.
+
+        Raises:
+            InvalidArgumentError: a file that is not a LoRA adapter, one for
+                another architecture, or one that does not fit this model (a
+                missing or unadaptable base tensor, rank 0, shapes that do not
+                match, non-finite values); the message names the tensor.
+            UnsupportedError: a tensor type other than F32, F16, BF16, Q8_0.
+            FileIOError, InvalidFileError: a file that cannot be read as GGUF.
+        """
+        if self._closed:
+            raise ValueError("the model is closed")
+        return Adapter(self, path)
 
     # -- contexts and generation
 

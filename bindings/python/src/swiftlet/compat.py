@@ -60,7 +60,7 @@ them): ``suffix``, ``logprobs``, ``typical_p``, ``frequency_penalty``,
 ``logits_processor``, ``stopping_criteria``, ``functions``,
 ``function_call``, ``tools``, ``tool_choice``, ``truncate=False``, and in
 the constructor ``vocab_only``, ``kv_overrides``, RoPE/YaRN overrides,
-``attention_type``, ``logits_all``, LoRA, ``chat_format``,
+``attention_type``, ``logits_all``, ``lora_base``, ``chat_format``,
 ``chat_handler``, ``draft_model``, ``tokenizer``, KV cache types other than
 F16 and ``pooling_type`` none/rank. Arguments that llama-cpp-python itself
 would not use with the others at their defaults (``mirostat_tau`` and
@@ -183,7 +183,6 @@ UNSUPPORTED: Dict[tuple[str, str], Callable[[Any], bool]] = {
         "pooling_type": lambda v: v not in _POOLING,
         "logits_all": bool,
         "lora_base": lambda v: v is not None,
-        "lora_path": lambda v: v is not None,
         "chat_format": lambda v: v is not None,
         "chat_handler": lambda v: v is not None,
         "draft_model": lambda v: v is not None,
@@ -265,6 +264,8 @@ class Llama:
         self._model = Model(model_path, n_threads=n_threads)
         self._context: Context = self._model.context(n_ctx=n_ctx if n_ctx > 0 else None, n_threads=n_threads,
                                                      n_batch=n_batch if n_batch > 0 else None)
+        if lora_path is not None:  # a LoRA adapter at lora_scale, as llama.cpp applies it
+            self._context.set_adapters({self._model.load_adapter(lora_path): lora_scale})
         # llama-cpp-python's seed chain (see _next_seed)
         self._seed: int = random.getrandbits(32) if seed in (LLAMA_DEFAULT_SEED, -1) else int(seed)
         self._control_tokens: dict[int, bool] = {}
