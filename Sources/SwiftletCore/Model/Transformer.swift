@@ -169,17 +169,17 @@ struct Transformer: Sendable {
             switch c.feedForward {
             case .swiGLU, .geGLU:
                 plan.gatedFeedForward(gate: block.gate!.matrix, up: block.up.matrix, ffnInput, count,
-                                      into: s.gate, up: s.up, adapt: adapters?.gateAndUp(layer, feedForwardInput, count))
-            case .gelu:
+                                      into: s.gate, up: s.up,
+                                      adapt: adapters?.gateAndUp(layer, feedForwardInput, count))
+            case .gelu, .geluErf:
                 plan.multiply(block.up.matrix, ffnInput, count, into: s.gate)
                 addBias(block.up, to: s.gate, count: count)
                 adapters?.apply(layer, .up, feedForwardInput, count, into: s.gate)
-                plan.pool.parallelFor(count) { tokens in gelu(s.gate + tokens.lowerBound * n, count: tokens.count * n) }
-            case .geluErf:
-                plan.multiply(block.up.matrix, ffnInput, count, into: s.gate)
-                addBias(block.up, to: s.gate, count: count)
-                adapters?.apply(layer, .up, feedForwardInput, count, into: s.gate)
-                plan.pool.parallelFor(count) { tokens in plan.kernels.geluErf(s.gate + tokens.lowerBound * n, tokens.count * n) }
+                let erf = c.feedForward == .geluErf
+                plan.pool.parallelFor(count) { tokens in
+                    let x = s.gate + tokens.lowerBound * n
+                    if erf { plan.kernels.geluErf(x, tokens.count * n) } else { gelu(x, count: tokens.count * n) }
+                }
             }
             let activated = plan.prepare(s.gate, columns: c.feedForwardLength, count: count)
             plan.multiply(block.down.matrix, activated, count, into: s.projected)
@@ -195,7 +195,8 @@ struct Transformer: Sendable {
         }
         if let observer, observer.kinds.contains(.final) {
             // Every token's final normed state (the head's input), into `normed`, which the output step overwrites.
-            let final = weights.outputNorm.map { normalize(s.hidden, $0, into: s.normed, count: count) } ?? UnsafePointer(s.hidden)
+            let final = weights.outputNorm.map { normalize(s.hidden, $0, into: s.normed, count: count) }
+                ?? UnsafePointer(s.hidden)
             try observe(.final, layer: weights.blocks.count, states: final, runs: observedRuns, observer: observer,
                         isCancelled: isCancelled)
         }
