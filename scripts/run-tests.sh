@@ -59,9 +59,16 @@ check "bindings/c/examples/chat.c holds a two-turn chat" chat_example_runs
 check "bindings/c/examples/json_reply.c answers in JSON its schema validates" json_reply_example_runs
 check "bindings/c/examples/dlopen_host.c loads the library at run time" dlopen_host_runs
 check "the kernel micro-benchmark runs" kernel_bench_runs
-csharp_binding_tests() {  # bindings/csharp/tests under Mono: layout, C-equal text, cancel, errors, lifetimes
-    mono build/csharp/SwiftletTests.exe "$SWIFTLET_MODEL_Q4_1" Tests/abi/layout.txt build/bin/generate | sed 's/^/     | /'
-    [ "${PIPESTATUS[0]}" -eq 0 ]
+csharp_binding_tests() {  # bindings/csharp/tests under Mono: layout, C-equal text, cancel, errors, lifetimes, observers, adapters
+    local dir adapter status
+    dir=$(mktemp -d)
+    # The LoRA adapter the tests load, written with the gguf package: prints its path, rank, alpha, tensor count.
+    adapter=$(python3 bindings/csharp/tests/make_adapter.py "$SWIFTLET_MODEL_Q4_1" "$dir/adapter.gguf") || { rm -rf "$dir"; return 1; }
+    # shellcheck disable=SC2086  # $adapter is four words on purpose
+    mono build/csharp/SwiftletTests.exe "$SWIFTLET_MODEL_Q4_1" Tests/abi/layout.txt build/bin/generate $adapter | sed 's/^/     | /'
+    status=${PIPESTATUS[0]}
+    rm -rf "$dir"
+    [ "$status" -eq 0 ]
 }
 check "the C# binding under Mono (bindings/csharp/tests)" csharp_binding_tests
 echo "shell checks: $passes passed, $failures failed"

@@ -140,6 +140,27 @@ namespace Swiftlet.Interop
         public uint reserved;
     }
 
+    /// <summary>
+    /// One view an observer is handed: n_heads x n_tokens x n_columns floats at
+    /// `values`, row-major, owned by the library and valid only during the
+    /// callback (copy what you keep). Since 0.6.0.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct swiftlet_observation
+    {
+        public uint struct_size;           // as the library wrote it; fields may be appended
+        public uint kind;                  // one Observe bit
+        public int layer;                  // 0 .. n_layer - 1; n_layer for Observe.Final
+        public int seq_id;
+        public int first_token;            // index of the first of these tokens in the pass
+        public int n_tokens;
+        public int first_position;
+        public int n_heads;                // 1; n_head for Observe.Attention
+        public int n_columns;              // n_embd; for Observe.Attention the positions 0 .. first_position + n_tokens - 1
+        public int reserved;
+        public IntPtr values;              // const float *, the library's
+    }
+
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     public delegate int swiftlet_token_callback(IntPtr piece, UIntPtr piece_len, int token, IntPtr user_data);
 
@@ -151,6 +172,10 @@ namespace Swiftlet.Interop
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     public delegate int swiftlet_progress_callback(float progress, IntPtr user_data);
+
+    // `observation` is a const swiftlet_observation * (Marshal.PtrToStructure it).
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    public delegate int swiftlet_observer_callback(IntPtr observation, IntPtr user_data);
 
     /// <summary>The C API, function for function. Status codes are the SWIFTLET_* constants in <see cref="Status"/>.</summary>
     public static class Native
@@ -194,12 +219,22 @@ namespace Swiftlet.Interop
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_reset(SafeContextHandle context);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_context_cancel(SafeContextHandle context);
 
+        // The callback must stay alive while it is set: keep a reference to the delegate until it is replaced or removed.
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_set_observer(SafeContextHandle context, uint kinds, swiftlet_observer_callback callback, IntPtr user_data);
+
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_decode(SafeContextHandle context, ref swiftlet_batch batch);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern IntPtr swiftlet_context_logits_for(SafeContextHandle context, int index);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_seq_length(SafeContextHandle context, int seq_id);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_seq_remove(SafeContextHandle context, int seq_id, int p0, int p1);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_seq_copy(SafeContextHandle context, int src, int dst, int n_tokens);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_seq_keep(SafeContextHandle context, int seq_id);
+
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_adapter_load(SafeModelHandle model, byte[] path, out IntPtr adapter);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_adapter_free(IntPtr adapter);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_adapter_info(SafeAdapterHandle adapter, out int rank, out float alpha, out int n_tensors);
+        // `adapters` holds swiftlet_adapter pointers (SafeAdapterHandle.DangerousGetHandle, AddRef'd for the call);
+        // n_adapters 0 with null arrays detaches all.
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int swiftlet_context_set_adapters(SafeContextHandle context, IntPtr[] adapters, float[] scales, int n_adapters);
 
         [DllImport(Library, CallingConvention = Cdecl)] public static extern void swiftlet_sampler_params_init_sized(out swiftlet_sampler_params parameters, UIntPtr struct_size);
 
@@ -250,5 +285,17 @@ namespace Swiftlet.Interop
     public static class Pooling
     {
         public const int Model = 0, Mean = 1, Cls = 2, Last = 3;
+    }
+
+    /// <summary>SWIFTLET_OBSERVE_*: the views an observer asks for (bits of `kinds`).</summary>
+    public static class Observe
+    {
+        public const uint Hidden = 1, AfterAttention = 2, Attention = 4, Final = 8, All = 15;
+    }
+
+    public static class Limits
+    {
+        /// <summary>SWIFTLET_MAX_ADAPTERS: at most this many adapters are attached to one context.</summary>
+        public const int MaxAdapters = 64;
     }
 }

@@ -22,6 +22,19 @@ namespace Swiftlet.Interop
         internal SafeContextHandle(IntPtr handle) : base(IntPtr.Zero, true) { SetHandle(handle); }
         public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
         protected override bool ReleaseHandle() { Native.swiftlet_context_free(handle); return true; }
+
+        // The observer delegate the library calls, kept alive as long as the
+        // handle (the marshaller holds the handle during every call, even when
+        // nothing references the SwiftletContext any more).
+        internal swiftlet_observer_callback Observer;
+    }
+
+    public sealed class SafeAdapterHandle : SafeHandle
+    {
+        public SafeAdapterHandle() : base(IntPtr.Zero, true) { }
+        internal SafeAdapterHandle(IntPtr handle) : base(IntPtr.Zero, true) { SetHandle(handle); }
+        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+        protected override bool ReleaseHandle() { Native.swiftlet_adapter_free(handle); return true; }
     }
 
     public sealed class SafeSamplerHandle : SafeHandle

@@ -13,6 +13,9 @@ namespace Swiftlet
         internal readonly SafeContextHandle Handle;
         readonly int vocabularySize;
         readonly int embeddingLength;
+        // What the observer threw, rethrown by Check after the call it stopped
+        // (an exception must never unwind through native frames).
+        Exception observerThrown;
 
         internal SwiftletContext(SwiftletModel model, ContextOptions options)
         {
@@ -42,7 +45,7 @@ namespace Swiftlet
         /// <summary>Evaluates `tokens` after the current position.</summary>
         public void Eval(int[] tokens)
         {
-            SwiftletException.Check(Native.swiftlet_context_eval(Handle, tokens, new UIntPtr((uint)tokens.Length)));
+            Check(Native.swiftlet_context_eval(Handle, tokens, new UIntPtr((uint)tokens.Length)));
         }
 
         /// <summary>A copy of the last evaluated token's logits, or null if there are none.</summary>
@@ -97,8 +100,8 @@ namespace Swiftlet
                 p.normalize = normalize ? 1 : 0;
                 var output = new float[texts.Length * embeddingLength];
                 UIntPtr count;
-                SwiftletException.Check(Native.swiftlet_embed(Handle, pointers, new UIntPtr((uint)texts.Length), ref p,
-                                                              output, new UIntPtr((uint)output.Length), out count));
+                Check(Native.swiftlet_embed(Handle, pointers, new UIntPtr((uint)texts.Length), ref p,
+                                            output, new UIntPtr((uint)output.Length), out count));
                 var rows = new float[texts.Length][];
                 for (int i = 0; i < texts.Length; i++)
                 {
@@ -135,7 +138,7 @@ namespace Swiftlet
                     tokens = Pin(tokens, pins), seq_ids = Pin(seqIds, pins), positions = Pin(positions, pins),
                     logits = Pin(wanted, pins),
                 };
-                SwiftletException.Check(Native.swiftlet_context_decode(Handle, ref batch));
+                Check(Native.swiftlet_context_decode(Handle, ref batch));
             }
             finally
             {
@@ -153,19 +156,100 @@ namespace Swiftlet
         public int SeqLength(int seq) { return Native.swiftlet_context_seq_length(Handle, seq); }
 
         /// <summary>Removes positions start &lt;= p &lt; end of sequence `seq` (end &lt; 0: to its end); a tail is a rewind.</summary>
-        public void SeqRemove(int seq, int start, int end = -1) { SwiftletException.Check(Native.swiftlet_context_seq_remove(Handle, seq, start, end)); }
+        public void SeqRemove(int seq, int start, int end = -1) { Check(Native.swiftlet_context_seq_remove(Handle, seq, start, end)); }
 
         /// <summary>Makes sequence `dst` hold the first `count` tokens of `src` (count &lt; 0: all), cache included.</summary>
-        public void SeqCopy(int src, int dst, int count = -1) { SwiftletException.Check(Native.swiftlet_context_seq_copy(Handle, src, dst, count)); }
+        public void SeqCopy(int src, int dst, int count = -1) { Check(Native.swiftlet_context_seq_copy(Handle, src, dst, count)); }
 
         /// <summary>Empties every sequence except `seq`.</summary>
-        public void SeqKeep(int seq) { SwiftletException.Check(Native.swiftlet_context_seq_keep(Handle, seq)); }
+        public void SeqKeep(int seq) { Check(Native.swiftlet_context_seq_keep(Handle, seq)); }
 
-        public void Rewind(int position) { SwiftletException.Check(Native.swiftlet_context_rewind(Handle, position)); }
-        public void Reset() { SwiftletException.Check(Native.swiftlet_context_reset(Handle)); }
+        public void Rewind(int position) { Check(Native.swiftlet_context_rewind(Handle, position)); }
+        public void Reset() { Check(Native.swiftlet_context_reset(Handle)); }
 
         /// <summary>Stops the Eval/Generate/Chat running now (from any thread); does nothing if none runs.</summary>
         public void Cancel() { Native.swiftlet_context_cancel(Handle); }
+
+        /// <summary>
+        /// Hands `observer` the views `kinds` asks for (Observe bits) inside every
+        /// forward pass of this context: Eval, Decode, Generate, Chat, Embed, and
+        /// the re-evaluation a rewind or context shift may need. Per layer it
+        /// gets Attention, AfterAttention, Hidden, then Final once; read the
+        /// values during the call (Observation.ToArray, Row). Replaces any
+        /// observer; null (or kinds 0) removes it. Returning false stops the
+        /// pass as Cancel does: Eval, Decode and Embed throw SwiftletException with
+        /// Status.Cancelled, Generate and Chat return StopReason.Cancelled; the
+        /// sequence keeps the tokens of earlier passes. An exception the
+        /// observer throws stops it too and is rethrown to that call's caller.
+        /// </summary>
+        public void SetObserver(uint kinds, Func<Observation, bool> observer)
+        {
+            swiftlet_observer_callback trampoline = null;
+            if (observer != null && kinds != 0)
+            {
+                trampoline = (pointer, userData) =>
+                {
+                    var view = new Observation(pointer);
+                    try { return observer(view) ? 1 : 0; }
+                    catch (Exception e) { observerThrown = e; return 0; }
+                    finally { view.Expire(); }
+                };
+            }
+            Check(Native.swiftlet_context_set_observer(Handle, kinds, trampoline, IntPtr.Zero));
+            // The library calls it until it is replaced: the handle keeps it alive.
+            Handle.Observer = trampoline;
+        }
+
+        /// <summary>
+        /// Replaces the context's LoRA adapters: adapters[i] at scales[i], their
+        /// terms adding (null or empty: detach all; at most Limits.MaxAdapters;
+        /// scale 0 applies nothing). A change empties every sequence, since the
+        /// cache was computed with the old weights; the set already attached
+        /// changes nothing. The context keeps each adapter alive while attached.
+        /// </summary>
+        public void SetAdapters(SwiftletAdapter[] adapters, float[] scales)
+        {
+            var n = adapters == null ? 0 : adapters.Length;
+            if ((scales == null ? 0 : scales.Length) != n)
+                throw new ArgumentException("scales has " + (scales == null ? 0 : scales.Length) + " entries; adapters has " + n, "scales");
+            var handles = new IntPtr[n];
+            var held = new bool[n];
+            try
+            {
+                // A null entry goes through as NULL, for the library's own message.
+                for (var i = 0; i < n; i++)
+                {
+                    if (adapters[i] == null) continue;
+                    adapters[i].Handle.DangerousAddRef(ref held[i]);
+                    handles[i] = adapters[i].Handle.DangerousGetHandle();
+                }
+                Check(Native.swiftlet_context_set_adapters(Handle, n == 0 ? null : handles, n == 0 ? null : scales, n));
+            }
+            finally
+            {
+                for (var i = 0; i < n; i++) if (held[i]) adapters[i].Handle.DangerousRelease();
+            }
+        }
+
+        /// <summary>Attaches `adapter` alone, at `scale`.</summary>
+        public void SetAdapter(SwiftletAdapter adapter, float scale = 1) { SetAdapters(new[] { adapter }, new[] { scale }); }
+
+        /// <summary>Detaches all adapters (emptying the sequences if any was attached).</summary>
+        public void ClearAdapters() { SetAdapters(null, null); }
+
+        /// <summary>Throws for a failing status, or first what the observer threw during the call.</summary>
+        void Check(int status)
+        {
+            RethrowFromObserver();
+            SwiftletException.Check(status);
+        }
+
+        void RethrowFromObserver()
+        {
+            var thrown = observerThrown;
+            observerThrown = null;
+            if (thrown != null) throw thrown;
+        }
 
         /// <summary>
         /// Continues the context with `prompt` and generates, passing each piece
@@ -183,6 +267,7 @@ namespace Swiftlet
                 var p = GenerateParams(options, pinned.AddrOfPinnedObject());
                 var result = NewResult();
                 var status = Native.swiftlet_generate(Handle, Utf8.Bytes(prompt), ref p, stream.Callback, IntPtr.Zero, ref result);
+                RethrowFromObserver();
                 return stream.Finish(status, result);
             }
             finally { pinned.Free(); }
@@ -208,6 +293,7 @@ namespace Swiftlet
                     var result = NewResult();
                     var status = Native.swiftlet_chat(Handle, native, new UIntPtr((uint)native.Length), ref chatParams, ref p,
                                                       stream.Callback, IntPtr.Zero, ref result);
+                    RethrowFromObserver();
                     return stream.Finish(status, result);
                 }
             }

@@ -115,6 +115,14 @@ namespace Swiftlet
 
         public SwiftletContext CreateContext(ContextOptions options = null) { return new SwiftletContext(this, options ?? new ContextOptions()); }
 
+        /// <summary>
+        /// Loads the LoRA adapter at `path` (a GGUF file as llama.cpp's
+        /// convert_lora_to_gguf.py writes it) for this model's contexts. A file
+        /// that is not a LoRA adapter for this model throws SwiftletException
+        /// with Status.InvalidArgument and the library's message naming what is wrong.
+        /// </summary>
+        public SwiftletAdapter LoadAdapter(string path) { return new SwiftletAdapter(this, path); }
+
         public void Dispose() { Handle.Dispose(); }
     }
 

@@ -1,13 +1,17 @@
 // BindingTests.cs — the C# binding against the real library, under Mono.
 //
-//   mono SwiftletTests.exe MODEL.gguf LAYOUT.txt GENERATE_EXAMPLE
+//   mono SwiftletTests.exe MODEL.gguf LAYOUT.txt GENERATE_EXAMPLE ADAPTER.gguf RANK ALPHA TENSORS
 //
 // LAYOUT.txt is Tests/abi/layout.txt (the C compiler's layout, published);
 // GENERATE_EXAMPLE is build/bin/generate, the C example whose greedy text the
-// binding must reproduce. Prints one line per test and "N passed, N failed".
+// binding must reproduce; ADAPTER.gguf is a LoRA adapter for MODEL with that
+// rank, alpha and number of adapted tensors, as bindings/csharp/tests/make_adapter.py
+// writes it (and prints those four arguments). Prints one line per test and
+// "N passed, N failed".
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Reflection;
@@ -18,18 +22,24 @@ using Swiftlet.Interop;
 
 static class BindingTests
 {
-    static string modelPath, layoutPath, generateExample;
+    static string modelPath, layoutPath, generateExample, adapterPath;
+    static int adapterRank, adapterTensors;
+    static float adapterAlpha;
 
     static int Main(string[] args)
     {
-        if (args.Length != 3)
+        if (args.Length != 7)
         {
-            Console.Error.WriteLine("usage: SwiftletTests.exe MODEL.gguf LAYOUT.txt GENERATE_EXAMPLE");
+            Console.Error.WriteLine("usage: SwiftletTests.exe MODEL.gguf LAYOUT.txt GENERATE_EXAMPLE ADAPTER.gguf RANK ALPHA TENSORS");
             return 2;
         }
         modelPath = args[0];
         layoutPath = args[1];
         generateExample = args[2];
+        adapterPath = args[3];
+        adapterRank = int.Parse(args[4], CultureInfo.InvariantCulture);
+        adapterAlpha = float.Parse(args[5], CultureInfo.InvariantCulture);
+        adapterTensors = int.Parse(args[6], CultureInfo.InvariantCulture);
         var tests = new List<KeyValuePair<string, Action>>
         {
             Test("struct sizes and offsets equal the C compiler's (Tests/abi/layout.txt)", LayoutMatchesC),
@@ -48,6 +58,10 @@ static class BindingTests
             Test("embeddings: one unit vector per text, each its own", Embeddings),
             Test("sequences: two decoded in one batch pick each one's greedy tokens alone; seq ops", Sequences),
             Test("context options: defaults from the library, the whole grown struct", ContextOptionsDefaults),
+            Test("observer: every view in the documented order and shape; attention rows sum to 1, later positions 0", ObserverViews),
+            Test("observer: false cancels eval (position kept) and generate, a throw reaches the caller, null removes it", ObserverStopsAndRemoves),
+            Test("adapters: info as written; scale 1 changes the logits, scale 0 and detach give the base bit for bit", Adapters),
+            Test("adapters: the model file itself is no adapter (InvalidArgument with the library's message)", WrongAdapterRaises),
         };
         int passed = 0, failed = 0;
         foreach (var test in tests)
@@ -270,7 +284,12 @@ static class BindingTests
 
     static void FinalizersFreeEverything()
     {
-        for (var i = 0; i < 3; i++) MakeGarbage();
+        // On a thread that then ends: Mono scans stacks and registers
+        // conservatively, and a stale copy of a reference left in this thread's
+        // registers by the last call would keep that garbage alive.
+        var maker = new Thread(() => { for (var i = 0; i < 3; i++) MakeGarbage(); });
+        maker.Start();
+        maker.Join();
         for (var i = 0; i < 3; i++)
         {
             GC.Collect();
@@ -442,6 +461,199 @@ static class BindingTests
             Assert(result.StopReason != StopReason.ContextFull && result.PromptTokens + result.GeneratedTokens > 32,
                    "a shifting context stopped at " + result.GeneratedTokens + " tokens, reason " + result.StopReason);
             Assert(context.Position <= 32, "position " + context.Position);
+        }
+    }
+
+    // ------------------------------------------------------------------ observers
+
+    sealed class View
+    {
+        public uint Kind;
+        public int Layer, SeqId, FirstToken, Tokens, FirstPosition, Heads, Columns;
+        public float[] Values;
+    }
+
+    static View Record(Observation o)
+    {
+        return new View
+        {
+            Kind = o.Kind, Layer = o.Layer, SeqId = o.SeqId, FirstToken = o.FirstToken, Tokens = o.Tokens,
+            FirstPosition = o.FirstPosition, Heads = o.Heads, Columns = o.Columns, Values = o.ToArray(),
+        };
+    }
+
+    /// <summary>Checks one pass's views (the eval of `tokens` tokens after `start`) against the header's promises.</summary>
+    static void CheckPass(List<View> views, swiftlet_model_info info, int start, int tokens)
+    {
+        Assert(views.Count == 3 * info.n_layer + 1, views.Count + " views for " + info.n_layer + " layers");
+        var order = new[] { Observe.Attention, Observe.AfterAttention, Observe.Hidden };
+        for (var i = 0; i < views.Count; i++)
+        {
+            var v = views[i];
+            var final = i == views.Count - 1;
+            var kind = final ? Observe.Final : order[i % 3];
+            var what = "view " + i + " (kind " + v.Kind + ", layer " + v.Layer + ")";
+            Assert(v.Kind == kind && v.Layer == (final ? info.n_layer : i / 3), what + ": expected kind " + kind + " layer " + (final ? info.n_layer : i / 3));
+            Assert(v.SeqId == 0 && v.FirstToken == 0 && v.Tokens == tokens && v.FirstPosition == start,
+                   what + ": seq " + v.SeqId + " first token " + v.FirstToken + " tokens " + v.Tokens + " first position " + v.FirstPosition);
+            var heads = kind == Observe.Attention ? info.n_head : 1;
+            var columns = kind == Observe.Attention ? start + tokens : info.n_embd;
+            Assert(v.Heads == heads && v.Columns == columns && v.Values.Length == heads * tokens * columns,
+                   what + ": shape " + v.Heads + " x " + v.Tokens + " x " + v.Columns);
+            if (kind != Observe.Attention) continue;
+            for (var h = 0; h < heads; h++)
+                for (var t = 0; t < tokens; t++)
+                {
+                    var row = (h * tokens + t) * columns;
+                    double sum = 0;
+                    for (var c = 0; c < columns; c++) sum += v.Values[row + c];
+                    Assert(Math.Abs(sum - 1) < 1e-4, what + ": head " + h + " token " + t + " sums to " + sum);
+                    // Token t sits at position start + t: it weighs no later position.
+                    for (var c = start + t + 1; c < columns; c++)
+                        Assert(v.Values[row + c] == 0, what + ": head " + h + " token " + t + " weighs later position " + c);
+                }
+        }
+    }
+
+    static void ObserverViews()
+    {
+        using (var model = new SwiftletModel(modelPath))
+        using (var observed = model.CreateContext(new ContextOptions { ContextSize = 64 }))
+        using (var plain = model.CreateContext(new ContextOptions { ContextSize = 64 }))
+        {
+            var info = model.Info;
+            var prompt = model.Tokenize("The capital of France is");
+            var next = new[] { 12, 34 };
+            var views = new List<View>();
+            observed.SetObserver(Observe.All, o => { views.Add(Record(o)); return true; });
+            observed.Eval(prompt);
+            CheckPass(views, info, 0, prompt.Length);
+            views.Clear();
+            observed.Eval(next);
+            CheckPass(views, info, prompt.Length, next.Length);
+            // Watching changes nothing: the same logits as a context nobody observes.
+            plain.Eval(prompt);
+            plain.Eval(next);
+            Assert(observed.Logits().SequenceEqual(plain.Logits()), "an observed context gave other logits");
+            // Only the kinds asked for; the values may not be read after the callback.
+            views.Clear();
+            Observation kept = null;
+            observed.SetObserver(Observe.Final, o => { kept = o; views.Add(Record(o)); return true; });
+            observed.Eval(new[] { 56 });
+            Assert(views.Count == 1 && views[0].Kind == Observe.Final && views[0].FirstPosition == prompt.Length + next.Length,
+                   views.Count + " views for Final alone");
+            try
+            {
+                kept.ToArray();
+                throw new Exception("values read after the callback");
+            }
+            catch (InvalidOperationException) { }
+        }
+    }
+
+    static void ObserverStopsAndRemoves()
+    {
+        using (var model = new SwiftletModel(modelPath))
+        using (var context = model.CreateContext(new ContextOptions { ContextSize = 64 }))
+        {
+            context.Eval(new[] { 1, 2, 3 });
+            var calls = 0;
+            context.SetObserver(Observe.All, o => ++calls < 5);
+            var e = Catch(() => context.Eval(new[] { 4, 5 }));
+            Assert(e.Status == Status.Cancelled, "status " + e.Status);
+            Assert(calls == 5, calls + " calls after returning false");
+            Assert(context.Position == 3, "a cancelled eval moved the position to " + context.Position);
+
+            context.SetObserver(Observe.Hidden, o => { throw new InvalidOperationException("from the observer"); });
+            try
+            {
+                context.Eval(new[] { 4, 5 });
+                throw new Exception("no exception");
+            }
+            catch (InvalidOperationException x) { Assert(x.Message == "from the observer", x.Message); }
+            Assert(context.Position == 3, "a stopped eval moved the position to " + context.Position);
+
+            calls = 0;
+            context.SetObserver(Observe.All, o => { calls++; return true; });
+            context.SetObserver(Observe.All, null);
+            context.Eval(new[] { 4, 5 });
+            Assert(calls == 0 && context.Position == 5, calls + " calls after removing the observer, position " + context.Position);
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            // The wrapper's delegate is referenced only through the context: collections must not take it.
+            context.SetObserver(Observe.Final, o => { calls++; return true; });
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            context.Eval(new[] { 6 });
+            Assert(calls == 1, calls + " calls to an observer set before a collection");
+            e = Catch(() => context.SetObserver(16, o => true));
+            Assert(e.Status == Status.InvalidArgument, "unknown kind bits: status " + e.Status);
+
+            // In a generation, false stops it as Cancel does: the prompt's pass, then two tokens' passes.
+            var passes = 0;
+            context.SetObserver(Observe.Final, o => ++passes < 3);
+            var result = context.Generate(" and", GenerateOptions.Greedy(16), null);
+            Assert(result.StopReason == StopReason.Cancelled && passes == 3,
+                   "stop reason " + result.StopReason + " after " + passes + " passes");
+        }
+    }
+
+    // ------------------------------------------------------------------ adapters
+
+    static float[] PromptLogits(SwiftletContext context, int[] prompt)
+    {
+        Assert(context.Position == 0, "the context holds " + context.Position + " tokens");
+        context.Eval(prompt);
+        return context.Logits();
+    }
+
+    static void Adapters()
+    {
+        using (var model = new SwiftletModel(modelPath))
+        using (var context = model.CreateContext(new ContextOptions { ContextSize = 64 }))
+        {
+            var prompt = model.Tokenize("The capital of France is");
+            var baseLogits = PromptLogits(context, prompt);
+            var adapter = model.LoadAdapter(adapterPath);
+            Assert(adapter.Rank == adapterRank && adapter.Alpha == adapterAlpha && adapter.TensorCount == adapterTensors,
+                   "info: rank " + adapter.Rank + " alpha " + adapter.Alpha + " tensors " + adapter.TensorCount);
+
+            context.SetAdapter(adapter, 1);
+            // The cache was computed with the old weights: attaching empties the context.
+            var adapted = PromptLogits(context, prompt);
+            var changed = Enumerable.Range(0, adapted.Length).Max(i => Math.Abs(adapted[i] - baseLogits[i]));
+            Assert(changed > 1e-2, "scale 1 changed the logits by at most " + changed);
+            // The context keeps its own reference: disposing ours changes nothing.
+            adapter.Dispose();
+            context.Reset();
+            Assert(PromptLogits(context, prompt).SequenceEqual(adapted), "the attached adapter went away with our handle");
+
+            using (var again = model.LoadAdapter(adapterPath))
+            {
+                context.SetAdapters(new[] { again }, new[] { 0f });
+                Assert(PromptLogits(context, prompt).SequenceEqual(baseLogits), "scale 0 changed the logits");
+                // Errors leave the set as it was (and the tokens: nothing changed).
+                var e = Catch(() => context.SetAdapters(new[] { again, again }, new[] { 1f, 1f }));
+                Assert(e.Status == Status.InvalidArgument, "the same adapter twice: status " + e.Status);
+                e = Catch(() => context.SetAdapters(Enumerable.Repeat(again, Limits.MaxAdapters + 1).ToArray(),
+                                                    new float[Limits.MaxAdapters + 1]));
+                Assert(e.Status == Status.InvalidArgument, Limits.MaxAdapters + 1 + " adapters: status " + e.Status);
+                Assert(context.Position == prompt.Length, "a failed SetAdapters emptied the context");
+                context.SetAdapter(again, 1);
+                Assert(PromptLogits(context, prompt).SequenceEqual(adapted), "a second load of the file gave other logits");
+            }
+            context.ClearAdapters();
+            Assert(PromptLogits(context, prompt).SequenceEqual(baseLogits), "after detaching, the logits are not the base ones");
+        }
+    }
+
+    static void WrongAdapterRaises()
+    {
+        using (var model = new SwiftletModel(modelPath))
+        {
+            var e = Catch(() => model.LoadAdapter(modelPath));
+            Assert(e.Status == Status.InvalidArgument, "status " + e.Status);
+            Assert(e.Message.Contains(modelPath) && e.Message.Contains("not an adapter"), "message: " + e.Message);
         }
     }
 }
