@@ -15,7 +15,8 @@
 #     hostile ones included, and the encoder's packed passes;
 #   - Tests/python/test_sequences.py and test_state.py: batched decoding,
 #     the shift's moves in the cache, state files corrupted every way;
-#   - Tests/python/test_observers.py: observer views of every kind.
+#   - Tests/python/test_observers.py and test_lora.py: observer views of
+#     every kind; adapters loaded (malformed ones too), stacked and detached.
 #
 # Leaks: the C programs run with detect_leaks=1 and must free everything.
 # Python runs with detect_leaks=0: the interpreter itself keeps memory at exit
@@ -52,10 +53,10 @@ build() {
     [ -f "$out/tiny/.made" ] || { python3 Tests/python/make_tiny_models.py "$out/tiny" >/dev/null && touch "$out/tiny/.made"; }
 }
 started=$SECONDS
-if ! build; then check "the AddressSanitizer build of the library and the C programs" false; # Observers: views of every kind over the cache's rows and rings, a callback
-# that stops or frees the context part way.
-check "Tests/python/test_observers.py through the ASan build, no ASan report" \
-    python_suite observers Tests/python/test_observers.py
+if ! build; then check "the AddressSanitizer build of the library and the C programs" false; # Observers (views of every kind over the cache's rows and rings, a callback
+# that stops or frees the context part way) and LoRA adapters (bad files too).
+check "Tests/python/test_observers.py and test_lora.py through the ASan build, no ASan report" \
+    python_suite observers-lora Tests/python/test_observers.py Tests/python/test_lora.py -k "not smollm2"
 summary asan; exit 1; fi
 echo "     (built in $((SECONDS - started)) s)"
 
@@ -155,8 +156,8 @@ check "Tests/python/test_embeddings.py through the ASan build, no ASan report" \
 # state files (corrupted ones too); the long SmolLM2 run is left to `make test`.
 check "Tests/python/test_sequences.py and test_state.py through the ASan build, no ASan report" \
     python_suite sequences-state Tests/python/test_sequences.py Tests/python/test_state.py -k "not smollm2"
-# Observers: views of every kind over the cache's rows and rings, a callback
-# that stops or frees the context part way.
-check "Tests/python/test_observers.py through the ASan build, no ASan report" \
-    python_suite observers Tests/python/test_observers.py
+# Observers (views of every kind over the cache's rows and rings, a callback
+# that stops or frees the context part way) and LoRA adapters (bad files too).
+check "Tests/python/test_observers.py and test_lora.py through the ASan build, no ASan report" \
+    python_suite observers-lora Tests/python/test_observers.py Tests/python/test_lora.py -k "not smollm2"
 summary asan
