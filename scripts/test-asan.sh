@@ -141,12 +141,19 @@ quant_kernels() {  # every weight format's kernels (gguf-inspect product) and ho
 }
 check "Tests/python/test_quant_kernels.py and test_quant_types.py through the ASan builds, no ASan report" quant_kernels
 # python_suite LOG PYTEST-ARGUMENTS...: those tests through the ASan build, no ASan report.
+# ASan writes its report to files of its own here: pytest captures the
+# process's stderr, and a report there dies with the process it aborts.
 python_suite() {
-    local name="$1" status=0
+    local name="$1" status=0 report="$out/logs/$1.asan"
     shift
-    run "$name" env LD_PRELOAD="$asan_runtime" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" SWIFTLET_LIB="$lib" \
-        python3 -m pytest -q -p no:cacheprovider "$@" || status=$?
+    rm -f "$report".*
+    run "$name" env LD_PRELOAD="$asan_runtime" ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0:log_path=$report" \
+        SWIFTLET_LIB="$lib" python3 -m pytest -q -p no:cacheprovider "$@" || status=$?
     tail -n 1 "$out/logs/$name.log" | sed 's/^/     | /'
+    if compgen -G "$report.*" >/dev/null; then
+        grep -h -A12 "ERROR: AddressSanitizer" "$report".* | head -24 | sed 's/^/     | /'
+        return 1
+    fi
     [ "$status" -eq 0 ] && ! grep -q "ERROR: AddressSanitizer" "$out/logs/$name.log"
 }
 # Hugging Face folders (hostile ones too), the encoder, packed passes, swiftlet_embed's errors

@@ -74,14 +74,15 @@ class Recorder:
 
 
 def evaluate(lib, tiny_model, name, tokens, kinds=sw.OBSERVE_ALL, n_batch=0, one_by_one=False):
-    context = sw.context_create(tiny_model(name), n_ctx=64, n_threads=2, n_batch=n_batch)
+    model = tiny_model(name)
+    context = sw.context_create(model, n_ctx=64, n_threads=2, n_batch=n_batch)
     try:
         recorder = Recorder().attach(context, kinds)
         steps = [[t] for t in tokens] if one_by_one else [tokens]
         for step in steps:
             arr = sw.token_array(step)
             sw.check(lib.swiftlet_context_eval(context, arr, len(step)))
-        return recorder, sw.logits(context, 512)
+        return recorder, sw.logits(context, sw.model_info(model).n_vocab)
     finally:
         lib.swiftlet_context_free(context)
 
