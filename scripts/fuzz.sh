@@ -58,7 +58,7 @@ build() {
     for target in $(targets_all); do
         binary="$out/bin/$target"
         if [ ! -x "$binary" ] || [ "Tests/fuzz/targets/$target.c" -nt "$binary" ] || [ Tests/fuzz/fuzz_common.h -nt "$binary" ] ||
-           [ include/swiftlet.h -nt "$binary" ] || [ "$lib" -nt "$binary" ]; then
+           [ Tests/fuzz/memory_file.h -nt "$binary" ] || [ include/swiftlet.h -nt "$binary" ] || [ "$lib" -nt "$binary" ]; then
             "$clang" -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address -fuse-ld=lld -I include \
                 "Tests/fuzz/targets/$target.c" -L "$(dirname "$lib")" -lswiftlet -Wl,-rpath,"$(dirname "$lib")" \
                 -o "$binary" || return 1

@@ -24,13 +24,10 @@
 ** (Tests/fuzz/make_seeds.py, write_adapter_seeds). */
 #define _GNU_SOURCE
 #include <math.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include "../fuzz_common.h"
+#include "../memory_file.h"
 
-static int file;
-static char path[64];
+static fuzz_memory_file file;
 static swiftlet_model *model;
 static swiftlet_context *context;
 static int32_t n_vocab;
@@ -53,12 +50,7 @@ static const float *evaluate(const int32_t *tokens, size_t n) {
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
-    file = memfd_create("swiftlet-fuzz-adapter", 0);
-    if (file < 0) {
-        perror("memfd_create");
-        exit(2);
-    }
-    snprintf(path, sizeof path, "/proc/self/fd/%d", file);
+    fuzz_memory_file_open(&file, "swiftlet-fuzz-adapter");
     model = fuzz_load_seed_model("llama-untied.gguf");
     n_vocab = swiftlet_vocab_size(model);
     FUZZ_REQUIRE(n_vocab == 300);
@@ -74,23 +66,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     return 0;
 }
 
-static void write_file(const uint8_t *data, size_t size) {
-    FUZZ_REQUIRE(ftruncate(file, 0) == 0);
-    for (size_t done = 0; done < size;) {
-        ssize_t n = pwrite(file, data + done, size - done, (off_t)done);
-        FUZZ_REQUIRE(n > 0);
-        done += (size_t)n;
-    }
-}
-
 static swiftlet_status attach(const swiftlet_adapter *adapter, float scale) {
     return FUZZ_CALL(swiftlet_context_set_adapters(context, &adapter, &scale, 1));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    write_file(data, size);
+    fuzz_memory_file_write(&file, data, size);
     swiftlet_adapter *adapter = NULL;
-    if (FUZZ_CALL(swiftlet_adapter_load(model, path, &adapter)) != SWIFTLET_OK) {
+    if (FUZZ_CALL(swiftlet_adapter_load(model, file.path, &adapter)) != SWIFTLET_OK) {
         FUZZ_REQUIRE(adapter == NULL);
         return 0;
     }

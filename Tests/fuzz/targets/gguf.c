@@ -12,33 +12,16 @@
 ** supported tensor type and the malformed files of Tests/python/gguf_corpus.py
 ** (written by Tests/fuzz/make_seeds.py). */
 #define _GNU_SOURCE
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include "../fuzz_common.h"
+#include "../memory_file.h"
 
-static int file;
-static char path[64];
+static fuzz_memory_file file;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
-    file = memfd_create("swiftlet-fuzz-gguf", 0);
-    if (file < 0) {
-        perror("memfd_create");
-        exit(2);
-    }
-    snprintf(path, sizeof path, "/proc/self/fd/%d", file);
+    fuzz_memory_file_open(&file, "swiftlet-fuzz-gguf");
     return 0;
-}
-
-static void write_file(const uint8_t *data, size_t size) {
-    FUZZ_REQUIRE(ftruncate(file, 0) == 0);
-    for (size_t done = 0; done < size;) {
-        ssize_t n = pwrite(file, data + done, size - done, (off_t)done);
-        FUZZ_REQUIRE(n > 0);
-        done += (size_t)n;
-    }
 }
 
 /* Bytes the library reports through a size query, then an exact buffer
@@ -157,12 +140,12 @@ static void evaluate(swiftlet_model *model, int32_t n_vocab, int32_t token) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    write_file(data, size);
+    fuzz_memory_file_write(&file, data, size);
     swiftlet_model_params params;
     swiftlet_model_params_init(&params);
     params.n_threads = 1;
     swiftlet_model *model = NULL;
-    if (FUZZ_CALL(swiftlet_model_load(path, &params, &model)) != SWIFTLET_OK) return 0;
+    if (FUZZ_CALL(swiftlet_model_load(file.path, &params, &model)) != SWIFTLET_OK) return 0;
     swiftlet_model_info info = {.struct_size = sizeof info};
     FUZZ_REQUIRE(FUZZ_CALL(swiftlet_model_get_info(model, &info)) == SWIFTLET_OK);
     FUZZ_REQUIRE(info.architecture && info.name && strlen(info.architecture) + strlen(info.name) < SIZE_MAX);
