@@ -210,30 +210,22 @@ class Context:
         an unknown `observe` name."""
         array = token_array(tokens)
         count = len(array)
-        if observe is not None:
-            return self._observed_eval(array, kind_mask(observe))
-        with self._using() as core:
+        mask = None if observe is None else kind_mask(observe)
+        info = None if mask is None else self.model.info
+        collector: Optional[Collector] = None
+        with self._using() as core, contextlib.ExitStack() as observing:
+            if mask is not None and info is not None:
+                start = core.lib.context_position(core.address)
+                if count and start + count > self._size:  # (a context shift would renumber the positions)
+                    raise ContextFullError(Status.CONTEXT_FULL, f"{count} tokens after position {start} do not fit "
+                                           f"in n_ctx {self._size}; eval(observe=...) does not shift the context")
+                collector = Collector(mask, tuple(array), start, info.n_layer, info.n_embd, info.n_head)
+                observing.enter_context(listening(core, mask, collector))
             evaluate = core.lib.c.swiftlet_context_eval
             status, message = core.run(lambda address: int(evaluate(address, array, count)))
         if status != Status.OK:
             raise error_for(status, message)
-        return None
-
-    def _observed_eval(self, array: ctypes.Array[ctypes.c_int32], mask: int) -> Observations:
-        info = self.model.info
-        count = len(array)
-        with self._using() as core:
-            start = core.lib.context_position(core.address)
-            if count and start + count > self._size:  # (a context shift would renumber the positions)
-                raise ContextFullError(Status.CONTEXT_FULL, f"{count} tokens after position {start} do not fit "
-                                       f"in n_ctx {self._size}; eval(observe=...) does not shift the context")
-            collector = Collector(mask, tuple(array), start, info.n_layer, info.n_embd, info.n_head)
-            evaluate = core.lib.c.swiftlet_context_eval
-            with listening(core, mask, collector):
-                status, message = core.run(lambda address: int(evaluate(address, array, count)))
-        if status != Status.OK:
-            raise error_for(status, message)
-        return collector.result
+        return None if collector is None else collector.result
 
     def observe(self, callback: Callable[[ObservedView], Optional[bool]],
                 kinds: ObserveArgument = ("hidden", "after_attention", "attention", "final")) -> ObserverHandle:
