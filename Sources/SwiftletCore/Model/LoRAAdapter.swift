@@ -188,12 +188,11 @@ public final class LoRAAdapter: @unchecked Sendable {
             }
             return .head
         }
+        let notAdaptable = SwiftletError.invalidArgument(
+            "\(path): \(base) cannot be adapted (only the blocks' projections and output.weight can)")
         let parts = base.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "blk", parts[3] == "weight", let layer = Int(parts[1]),
-              layer >= 0, layer < weights.blocks.count, String(layer) == parts[1] else {
-            throw SwiftletError.invalidArgument(
-                "\(path): \(base) cannot be adapted (only the blocks' projections and output.weight can)")
-        }
+              layer >= 0, layer < weights.blocks.count, String(layer) == parts[1] else { throw notAdaptable }
         let block = weights.blocks[layer]
         switch parts[2] {
         case "attn_q": return .block(layer: layer, [(.query, 0..<block.query.matrix.rows)])
@@ -207,9 +206,7 @@ public final class LoRAAdapter: @unchecked Sendable {
         case "ffn_gate" where block.gate != nil: return .block(layer: layer, [(.gate, 0..<block.gate!.matrix.rows)])
         case "ffn_up": return .block(layer: layer, [(.up, 0..<block.up.matrix.rows)])
         case "ffn_down": return .block(layer: layer, [(.down, 0..<block.down.matrix.rows)])
-        default:
-            throw SwiftletError.invalidArgument(
-                "\(path): \(base) cannot be adapted (only the blocks' projections and output.weight can)")
+        default: throw notAdaptable
         }
     }
 }
